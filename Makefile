@@ -1,0 +1,40 @@
+# HARL top-level entry points. `make demo` and `make test` work on a fresh Debian 12 machine
+# as root: both install the Debian packages HARL needs first (scripts/install_deps.sh).
+BUILD ?= build
+JOBS ?= 2
+PREFIX ?= /usr/local
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build demo test bench bench-smoke install clean format
+
+all: build
+
+deps:
+	./scripts/install_deps.sh
+
+$(BUILD)/Makefile: CMakeLists.txt | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j$(JOBS)
+
+# Autoschedules the ResNet-50 3x3 conv layer with HARL and Adams2019, checks both against a
+# naive reference, runs both and prints the comparison.
+demo: build
+	python3 apps/bench.py --build $(BUILD) --apps conv3x3 --systems harl,adams2019 --runs 5
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# Every app with HARL, Adams2019, Mullapudi2016 and the hand schedule; table + CSV.
+bench: build
+	python3 apps/bench.py --build $(BUILD) --runs 7 --csv $(BUILD)/bench.csv
+
+install: build
+	cmake --install $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf $(BUILD)

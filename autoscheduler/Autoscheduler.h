@@ -1,0 +1,67 @@
+// =============================================================================================
+// HARL: a learned autoscheduler for Halide 14 — the manual.
+//
+// ENTRY POINTS
+//   * Plugin: load libharl_autosched.so into any generator and select it:
+//       gen -g NAME -o OUT -e static_library,h,schedule,featurization
+//           -p libharl_autosched.so -s HARL target=host auto_schedule=true machine_params=P,LLC,B
+//     or from CMake: add_halide_library(NAME FROM GEN AUTOSCHEDULER HARL::harl_autosched).
+//     Loading the library registers the name "HARL" with Pipeline::add_autoscheduler.
+//   * Library: harl::autoschedule(pipeline, target, machine_params, options) below, used by the
+//     tests and the tools; it applies the schedule to the pipeline's Funcs and returns the
+//     schedule source and featurization.
+//
+// WHAT IT DOES
+//   1. PipelineGraph analyses the pipeline (stages, loop variables, affine access maps fitted
+//      from Halide's bounds inference, concrete regions from the estimates). Pipelines without
+//      estimates, extern stages and unboundable accesses are rejected with an error naming the
+//      Func and dimension.
+//   2. BeamSearch decides each Func, consumers first: inline, compute_root, or compute_at /
+//      store_at a loop of its consumer, with a tiled, vectorised, unrolled and parallel loop
+//      nest per stage (SearchSpace). Each partial schedule is featurized (Featurizer,
+//      cost_model/FeatureLayout.h) and scored by a CostModel.
+//   3. ScheduleEmitter turns the best schedule into directives, applies them, and prints them
+//      as `.schedule.h` (`-e schedule`); `-e featurization` gets the chosen schedule's features.
+//
+// OPTIONS (environment variables, read once per call; unknown HARL_* names are reported)
+//   HARL_BEAM_SIZE       default 8: states kept per decision (1 = greedy)
+//   HARL_SEED            default 0: same seed and options => same schedule
+//   HARL_TIME_BUDGET     default 10: seconds; past 75% the search finishes greedily
+//   HARL_MAX_CANDIDATES  default 48: loop-nest candidates per Func and placement
+//   HARL_RANDOMIZE       default 0: probability of a random decision (data collection)
+//   HARL_COST_MODEL      default analytic: analytic | learned
+//   HARL_WEIGHTS         weights file for the learned model
+//   HARL_VERBOSE         0..3: progress on stderr
+// MACHINE PARAMS: parallelism sizes parallel loops; last_level_cache_size the LLC in the memory
+// model; balance scales the cost of DRAM traffic.
+// =============================================================================================
+#pragma once
+
+#include "Halide.h"
+#include "Options.h"
+#include "../cost_model/FeatureLayout.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace harl {
+
+struct AutoscheduleOutput {
+    std::string schedule_source;
+    std::vector<uint8_t> featurization;
+    double predicted_seconds = 0;
+    double search_seconds = 0;
+    int states_evaluated = 0;
+    std::string summary; // one line per Func
+};
+
+AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target &t, const Halide::MachineParams &mp,
+                                const HarlOptions &opts);
+
+// Featurization bytes: "HARLFEAT", u32 layout version, u32 stages, u32 features, then per
+// stage: i32 node (Pipeline::get_func index), i32 stage index, float[features].
+std::vector<uint8_t> encode_featurization(const std::vector<int> &nodes, const std::vector<int> &stages,
+                                          const std::vector<StageFeatures> &features);
+
+} // namespace harl

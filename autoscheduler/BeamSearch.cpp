@@ -1,0 +1,104 @@
+#include "BeamSearch.h"
+#include "Errors.h"
+#include "Featurizer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <numeric>
+#include <random>
+
+namespace harl {
+
+void cost_nodes(const ScheduleState &s, const std::vector<int> &nodes, const MachineInfo &m, CostModel &model,
+                std::vector<double> *node_cost) {
+    Featurizer fz(s, m);
+    std::vector<StageFeatures> batch;
+    std::vector<int> owner;
+    for (int n : nodes) {
+        (*node_cost)[n] = 0;
+        for (const auto &f : fz.node_features(n)) {
+            batch.push_back(f);
+            owner.push_back(n);
+        }
+    }
+    std::vector<double> secs;
+    model.predict(batch, &secs);
+    for (size_t i = 0; i < secs.size(); i++) (*node_cost)[owner[i]] += secs[i];
+}
+
+namespace {
+
+struct BeamEntry {
+    ScheduleState state;
+    std::vector<double> node_cost;
+    double total = 0;
+};
+
+} // namespace
+
+SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const MachineInfo &m, CostModel &model) {
+    using clock = std::chrono::steady_clock;
+    auto start = clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - start).count(); };
+    std::mt19937_64 rng(opts.seed * 0x9E3779B97F4A7C15ull + 1);
+    SearchContext ctx;
+    ctx.parallelism = m.parallelism;
+    ctx.max_candidates = opts.max_candidates;
+
+    BeamEntry init{ScheduleState(g, m.parallelism), std::vector<double>(g.num_nodes(), 0.0), 0};
+    cost_nodes(init.state, g.decision_order(), m, model, &init.node_cost);
+    init.total = std::accumulate(init.node_cost.begin(), init.node_cost.end(), 0.0);
+    std::vector<BeamEntry> beam = {init};
+    SearchResult res{init.state};
+    bool hurry = false;
+
+    while (!beam.front().state.complete()) {
+        hurry = hurry || (opts.time_budget_s > 0 && elapsed() > 0.75 * opts.time_budget_s);
+        const int node = beam.front().state.next_node();
+        std::vector<BeamEntry> children;
+        for (const BeamEntry &e : beam) {
+            SearchContext c = ctx;
+            if (hurry) c.max_candidates = 4;
+            auto cands = candidate_choices(e.state, node, c, rng);
+            HARL_ASSERT(!cands.empty(), "no legal schedule for Func " << g.node(node).name);
+            if (hurry && cands.size() > 8) cands.resize(8);
+            // Data collection: sometimes replace the decision by a random legal one.
+            if (opts.randomize > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < opts.randomize) {
+                auto pick = cands[std::uniform_int_distribution<size_t>(0, cands.size() - 1)(rng)];
+                cands = {pick};
+            }
+            for (const auto &fc : cands) {
+                BeamEntry child{e.state.with(node, fc), e.node_cost, 0};
+                // The decision changes this Func and the Funcs that consume it.
+                std::vector<int> affected = {node};
+                for (int c2 : g.node(node).consumers) {
+                    for (int ec : child.state.choice(c2).placement == Placement::Inline
+                                      ? child.state.effective_consumers(c2)
+                                      : std::vector<int>{c2}) {
+                        if (std::find(affected.begin(), affected.end(), ec) == affected.end()) affected.push_back(ec);
+                    }
+                }
+                cost_nodes(child.state, affected, m, model, &child.node_cost);
+                child.total = std::accumulate(child.node_cost.begin(), child.node_cost.end(), 0.0);
+                children.push_back(std::move(child));
+                res.states_evaluated++;
+            }
+        }
+        std::stable_sort(children.begin(), children.end(),
+                         [](const BeamEntry &a, const BeamEntry &b) { return a.total < b.total; });
+        size_t keep = hurry ? 1 : (size_t)opts.beam_size;
+        if (children.size() > keep) children.erase(children.begin() + (long)keep, children.end());
+        beam = std::move(children);
+        if (opts.verbose >= 2) {
+            std::cerr << "HARL: " << g.node(node).name << " -> best predicted " << beam.front().total * 1e3 << " ms\n";
+        }
+    }
+    res.best = beam.front().state;
+    res.cost = beam.front().total;
+    res.seconds = elapsed();
+    res.budget_exhausted = hurry;
+    return res;
+}
+
+} // namespace harl

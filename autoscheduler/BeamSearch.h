@@ -1,0 +1,30 @@
+// BeamSearch: makes one decision per Func, consumers first, keeping the `beam_size` cheapest
+// partial schedules by the cost model (beam 1 = greedy). Partial schedules are costed with
+// undecided Funcs at their default (root) schedule. Deterministic for a seed; when the time
+// budget runs out the remaining decisions are made greedily from a reduced candidate set.
+#pragma once
+
+#include "../cost_model/CostModel.h"
+#include "Options.h"
+#include "ScheduleState.h"
+#include "SearchSpace.h"
+
+#include <vector>
+
+namespace harl {
+
+struct SearchResult {
+    ScheduleState best;
+    double cost = 0;             // predicted seconds
+    int states_evaluated = 0;
+    double seconds = 0;
+    bool budget_exhausted = false;
+};
+
+// Predicted seconds of each node's stages in `s` for the nodes listed (0 for inlined nodes).
+void cost_nodes(const ScheduleState &s, const std::vector<int> &nodes, const MachineInfo &m, CostModel &model,
+                std::vector<double> *node_cost);
+
+SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const MachineInfo &m, CostModel &model);
+
+} // namespace harl

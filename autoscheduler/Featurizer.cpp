@@ -1,0 +1,310 @@
+#include "Featurizer.h"
+#include "Errors.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace harl {
+
+namespace {
+constexpr double kL1Bytes = 32 * 1024, kL2Bytes = 512 * 1024;
+
+std::vector<Span> shrink(const std::vector<Span> &full, const std::vector<int64_t> &cov) {
+    std::vector<Span> b(full.size());
+    for (size_t i = 0; i < full.size(); i++) b[i] = {full[i].min, full[i].min + cov[i] - 1};
+    return b;
+}
+} // namespace
+
+Featurizer::Featurizer(const ScheduleState &s, const MachineInfo &m) : s_(s), g_(s.graph()), m_(m) {}
+
+Region Featurizer::apply_chain(const EffectiveLoad &l, const std::vector<Span> &box) const {
+    std::vector<Span> b = box;
+    for (const AccessMap *am : l.chain) b = am->apply(b, g_.node(am->producer).root);
+    return b;
+}
+
+std::vector<EffectiveLoad> Featurizer::effective_loads(const Stage &st, OpCounts *ops) const {
+    std::vector<EffectiveLoad> out;
+    if (ops) *ops = st.ops;
+    // Depth-first through inlined producers.
+    struct Item {
+        const AccessMap *am;
+        std::vector<const AccessMap *> prefix;
+        double mult;
+    };
+    std::vector<Item> work;
+    for (const auto &am : st.loads) work.push_back({&am, {}, 1.0});
+    while (!work.empty()) {
+        Item it = work.back();
+        work.pop_back();
+        std::vector<const AccessMap *> chain = it.prefix;
+        chain.push_back(it.am);
+        const Node &p = g_.node(it.am->producer);
+        double calls = it.mult * it.am->calls;
+        if (!p.is_input && s_.choice(it.am->producer).placement == Placement::Inline) {
+            const Stage &ps = p.stages[0];
+            if (ops) {
+                for (int k = 0; k < NumOpKinds; k++) (*ops)[k] += calls * ps.ops[k];
+                (*ops)[OpLoad] -= calls; // the call became arithmetic
+            }
+            for (const auto &am : ps.loads) work.push_back({&am, chain, calls});
+            continue;
+        }
+        bool merged = false;
+        for (auto &e : out) {
+            if (e.producer == it.am->producer && e.chain.size() == chain.size() && e.chain == chain) {
+                e.calls += calls;
+                merged = true;
+            }
+        }
+        if (!merged) out.push_back({it.am->producer, chain, calls});
+    }
+    return out;
+}
+
+const Realization &Featurizer::realization(int node) {
+    auto it = memo_.find(node);
+    if (it != memo_.end()) return it->second;
+    const Node &n = g_.node(node);
+    const FuncChoice &c = s_.choice(node);
+    Realization r;
+    HARL_ASSERT(c.placement != Placement::Inline, "inlined Func " << n.name << " has no realization");
+    if (c.placement == Placement::Root) {
+        r.region = n.root;
+        r.alloc_points = (double)region_points(n.root);
+    } else {
+        const Realization &cr = realization(c.at_node);
+        const Node &cn = g_.node(c.at_node);
+        const LoopNest &nest = cr.nests[0];
+        HARL_ASSERT(c.at_loop >= 0 && c.at_loop < (int)nest.loops.size(),
+                    n.name << " computed at loop " << c.at_loop << " of " << cn.name << " which has "
+                           << nest.loops.size());
+        auto region_at = [&](int level) {
+            std::vector<Span> box = shrink(cr.boxes[0], nest.covered(level, cr.boxes[0]));
+            Region reg;
+            for (const auto &l : effective_loads(cn.stages[0], nullptr)) {
+                if (l.producer != node) continue;
+                Region part = apply_chain(l, box);
+                if (reg.empty()) {
+                    reg = part;
+                } else {
+                    for (size_t d = 0; d < reg.size(); d++) {
+                        reg[d].min = std::min(reg[d].min, part[d].min);
+                        reg[d].max = std::max(reg[d].max, part[d].max);
+                    }
+                }
+            }
+            HARL_ASSERT(!reg.empty(), n.name << " computed at " << cn.name << " which does not load it");
+            // Never more than the whole Func.
+            for (size_t d = 0; d < reg.size(); d++) {
+                if (reg[d].extent() > n.root[d].extent()) reg[d] = n.root[d];
+            }
+            return reg;
+        };
+        r.region = region_at(c.at_loop);
+        r.count = cr.count * nest.iterations(c.at_loop);
+        int store = std::max(c.store_loop, c.at_loop);
+        Region sreg = region_at(store);
+        r.alloc_points = (double)region_points(sreg);
+        r.alloc_count = cr.count * nest.iterations(store);
+    }
+    if (c.placement == Placement::Root) r.alloc_count = 1;
+    for (size_t si = 0; si < n.stages.size(); si++) {
+        r.boxes.push_back(n.stages[si].loop_box(r.region));
+        r.nests.push_back(build_loop_nest(n.stages[si], c.stages[si], r.boxes.back()));
+    }
+    return memo_.emplace(node, std::move(r)).first->second;
+}
+
+StageFeatures Featurizer::stage_features(int node, int si) {
+    const Node &n = g_.node(node);
+    const Stage &st = n.stages[si];
+    const FuncChoice &c = s_.choice(node);
+    const StageChoice &sc = c.stages[si];
+    const Realization &r = realization(node);
+    const LoopNest &nest = r.nests[si];
+    const std::vector<Span> &box = r.boxes[si];
+    StageFeatures f{};
+    for (int k = 0; k < NumOpKinds; k++) f[F_op_fadd + k] = (float)st.ops[k];
+    f[F_bytes_per_point] = (float)n.bytes;
+    f[F_native_lanes] = (float)st.vector_lanes;
+    f[F_is_update] = si > 0;
+    int num_rvars = 0;
+    for (const auto &l : st.loops) num_rvars += l.rvar;
+    f[F_num_rvars] = (float)num_rvars;
+    double root_points = (double)region_points(st.loop_box(n.root));
+    f[F_root_points] = (float)root_points;
+    f[F_num_producers] = (float)st.loads.size();
+
+    f[F_computed_at] = c.placement == Placement::At;
+    double ppr = (double)region_points(box);
+    double total = ppr * r.count;
+    // Sliding window: with storage hoisted, a point is computed once per allocation.
+    double sliding_total = r.alloc_count * r.alloc_points * (ppr / std::max(1.0, (double)region_points(r.region)));
+    double savings = 0;
+    if (c.placement == Placement::At && c.store_loop > c.at_loop && sliding_total < total) {
+        savings = 1 - sliding_total / total;
+        total = sliding_total;
+    }
+    f[F_realizations] = (float)r.count;
+    f[F_points_per_realization] = (float)ppr;
+    f[F_points_total] = (float)total;
+    f[F_redundancy] = (float)(total / std::max(1.0, root_points));
+    f[F_sliding_window_savings] = (float)savings;
+    OpCounts ops;
+    std::vector<EffectiveLoad> loads = effective_loads(st, &ops);
+    double opp = 0;
+    for (int k = 0; k < NumOpKinds; k++) opp += (k == OpLoad) ? 0 : ops[k];
+    f[F_ops_per_point] = (float)opp;
+
+    // Vectorisation.
+    double util = 1;
+    if (sc.vector_var >= 0) {
+        int64_t e = std::max<int64_t>(1, box[sc.vector_var].extent());
+        int64_t padded = (e + sc.vector_width - 1) / sc.vector_width * sc.vector_width;
+        util = (double)e / (double)padded;
+    }
+    f[F_vector_width] = (float)std::max(1, sc.vector_width);
+    f[F_vector_utilization] = (float)util;
+
+    // Parallelism.
+    double tasks = 1, launches = 0;
+    for (size_t i = 0; i < nest.loops.size(); i++) {
+        if (nest.loops[i].parallel) {
+            tasks = (double)nest.loops[i].extent;
+            launches = r.count * nest.iterations((int)i + 1);
+        }
+    }
+    // A stage inside a consumer's parallel loop runs on all cores too.
+    bool inside_parallel = false;
+    for (const FuncChoice *cc = &c; cc->placement == Placement::At;) {
+        const Realization &cr = realization(cc->at_node);
+        for (int i = cc->at_loop; i < (int)cr.nests[0].loops.size(); i++) {
+            inside_parallel |= cr.nests[0].loops[i].parallel;
+        }
+        cc = &s_.choice(cc->at_node);
+    }
+    if (inside_parallel) {
+        tasks = std::max(tasks, r.count);
+        launches = 0;
+    }
+    double P = m_.parallelism;
+    double eff = tasks <= 1 ? 1.0 / P : tasks / (std::ceil(tasks / P) * P);
+    f[F_parallel_tasks] = (float)tasks;
+    f[F_parallel_efficiency] = (float)eff;
+    f[F_parallel_launches] = (float)launches;
+
+    // Loop overhead and unrolling.
+    double iters = 0, unrolled = 1;
+    for (size_t i = 0; i < nest.loops.size(); i++) {
+        const LoopInfo &l = nest.loops[i];
+        if (l.vectorized) continue;
+        if (l.unrolled) {
+            unrolled *= (double)l.extent;
+            continue;
+        }
+        iters += nest.iterations((int)i) * r.count;
+    }
+    f[F_loop_iterations_total] = (float)iters;
+    f[F_unrolled_body] = (float)unrolled;
+
+    // Loads by kind, per point.
+    double dense = 0, strided = 0, bcast = 0, scalar = 0;
+    for (const auto &l : loads) {
+        if (sc.vector_var < 0) {
+            scalar += l.calls;
+            continue;
+        }
+        double stride = l.chain.front()->stride_of_loop(sc.vector_var);
+        for (size_t i = 1; i < l.chain.size() && !std::isnan(stride); i++) stride *= l.chain[i]->stride_of_loop(0);
+        if (stride == 0) bcast += l.calls;
+        else if (stride == 1) dense += l.calls;
+        else strided += l.calls;
+    }
+    f[F_dense_vector_loads] = (float)dense;
+    f[F_strided_loads] = (float)strided;
+    f[F_broadcast_loads] = (float)bcast;
+    f[F_scalar_loads] = (float)scalar;
+
+    // Memory traffic: for each cache size, the outermost loop level whose working set fits
+    // reloads it once per iteration; producers that are not resident add compulsory traffic.
+    const int L = (int)nest.loops.size();
+    std::vector<double> ws(L + 1, 0);
+    std::vector<std::vector<double>> per_producer(L + 1);
+    for (int lev = 0; lev <= L; lev++) {
+        std::vector<Span> b = shrink(box, nest.covered(lev, box));
+        double out_pts = 1;
+        for (size_t k = 0; k < b.size(); k++) out_pts *= st.loops[k].rvar ? 1 : (double)b[k].extent();
+        ws[lev] = out_pts * n.bytes;
+        for (const auto &l : loads) {
+            double bytes = (double)region_points(apply_chain(l, b)) * g_.node(l.producer).bytes;
+            per_producer[lev].push_back(bytes);
+            ws[lev] += bytes;
+        }
+    }
+    auto resident_bytes = [&](int p) {
+        const Node &pn = g_.node(p);
+        if (pn.is_input) return (double)region_points(pn.root) * pn.bytes;
+        return realization(p).alloc_points * pn.bytes;
+    };
+    auto traffic = [&](double cache) {
+        int lev = 0;
+        while (lev < L && ws[lev + 1] <= cache) lev++;
+        double t = ws[lev] * nest.iterations(lev) * r.count;
+        double compulsory = 0;
+        for (size_t j = 0; j < loads.size(); j++) {
+            if (resident_bytes(loads[j].producer) > cache) compulsory += per_producer[L][j] * r.count;
+        }
+        return std::max(t, compulsory);
+    };
+    f[F_bytes_from_l2_total] = (float)traffic(kL1Bytes);
+    f[F_bytes_from_llc_total] = (float)traffic(kL2Bytes);
+    f[F_bytes_from_dram_total] = (float)traffic(m_.llc_bytes);
+    double alloc_bytes = r.alloc_points * n.bytes;
+    f[F_store_bytes_total] = (float)(alloc_bytes > m_.llc_bytes ? total * n.bytes : 0);
+    f[F_allocation_bytes] = (float)alloc_bytes;
+    f[F_innermost_working_set] = (float)ws[std::min(L, 1)];
+    // Accumulators: for updates, the vectors live across the RVar loops.
+    double acc = 0;
+    if (si > 0 && sc.scheduled) {
+        acc = 1;
+        for (const auto &l : nest.loops) {
+            if (l.kind == LoopInfo::Inner) acc *= (double)l.extent;
+        }
+    }
+    f[F_accumulator_registers] = (float)acc;
+    double inner_pts = 1;
+    for (const auto &l : nest.loops) {
+        if (l.kind == LoopInfo::Vector || l.kind == LoopInfo::Inner) inner_pts *= (double)l.extent;
+    }
+    f[F_inner_tile_points] = (float)inner_pts;
+    int here = 0;
+    for (int i = 0; i < g_.num_nodes(); i++) {
+        if (!g_.node(i).is_input && s_.choice(i).placement == Placement::At && s_.choice(i).at_node == node) here++;
+    }
+    f[F_producers_computed_here] = (float)here;
+    f[F_working_set_per_task] = (float)(ws[L] * r.count / std::max(1.0, tasks));
+    return f;
+}
+
+std::vector<StageFeatures> Featurizer::node_features(int node) {
+    std::vector<StageFeatures> out;
+    if (s_.choice(node).placement == Placement::Inline) return out;
+    for (size_t si = 0; si < g_.node(node).stages.size(); si++) out.push_back(stage_features(node, (int)si));
+    return out;
+}
+
+std::vector<StageFeatures> featurize_all(const ScheduleState &s, const MachineInfo &m, std::vector<int> *stage_nodes) {
+    Featurizer fz(s, m);
+    std::vector<StageFeatures> all;
+    for (int node : s.graph().decision_order()) {
+        for (const auto &f : fz.node_features(node)) {
+            all.push_back(f);
+            if (stage_nodes) stage_nodes->push_back(node);
+        }
+    }
+    return all;
+}
+
+} // namespace harl

@@ -1,0 +1,51 @@
+// Featurizer: turns a (partial) ScheduleState into per-stage feature vectors (FeatureLayout.h).
+// It derives, for every Func, where and how often it is realized and over what region, then
+// for every scheduled stage its work, vectorisation, parallelism, loads and the bytes it pulls
+// through each cache level (from footprints at every loop level of its nest).
+#pragma once
+
+#include "../cost_model/CostModel.h"
+#include "ScheduleState.h"
+
+#include <map>
+#include <optional>
+#include <vector>
+
+namespace harl {
+
+struct Realization {
+    Region region;                          // computed region per realization
+    double count = 1;                       // number of realizations
+    double alloc_points = 0, alloc_count = 1; // storage per allocation, number of allocations
+    std::vector<LoopNest> nests;            // per stage
+    std::vector<std::vector<Span>> boxes;   // per stage loop box per realization
+};
+
+// A load after inlining: the producer actually read, reached through a chain of AccessMaps.
+struct EffectiveLoad {
+    int producer = -1;
+    std::vector<const AccessMap *> chain;
+    double calls = 0;
+};
+
+class Featurizer {
+  public:
+    Featurizer(const ScheduleState &s, const MachineInfo &m);
+    const Realization &realization(int node);
+    // Features of every stage of `node` (empty for inlined Funcs).
+    std::vector<StageFeatures> node_features(int node);
+    std::vector<EffectiveLoad> effective_loads(const Stage &st, OpCounts *ops) const;
+    Region apply_chain(const EffectiveLoad &l, const std::vector<Span> &box) const;
+
+  private:
+    StageFeatures stage_features(int node, int stage);
+    const ScheduleState &s_;
+    const PipelineGraph &g_;
+    MachineInfo m_;
+    std::map<int, Realization> memo_;
+};
+
+// Every stage's features of a state, in decision order, with the node each belongs to.
+std::vector<StageFeatures> featurize_all(const ScheduleState &s, const MachineInfo &m, std::vector<int> *stage_nodes);
+
+} // namespace harl

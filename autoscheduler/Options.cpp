@@ -1,0 +1,102 @@
+#include "Options.h"
+#include "Errors.h"
+
+#include <cstdlib>
+#include <functional>
+#include <sstream>
+
+extern char **environ;
+
+namespace harl {
+namespace {
+
+struct OptionSpec {
+    const char *name;
+    const char *default_text;
+    const char *help;
+    std::function<void(HarlOptions &, const std::string &)> parse;
+};
+
+long long parse_int(const std::string &name, const std::string &v, long long lo, long long hi) {
+    char *end = nullptr;
+    long long x = std::strtoll(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || x < lo || x > hi) {
+        throw HarlError(name + "=" + v + " is not an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                        "]");
+    }
+    return x;
+}
+
+double parse_double(const std::string &name, const std::string &v, double lo, double hi) {
+    char *end = nullptr;
+    double x = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end != '\0' || !(x >= lo && x <= hi)) {
+        std::ostringstream os;
+        os << name << "=" << v << " is not a number in [" << lo << ", " << hi << "]";
+        throw HarlError(os.str());
+    }
+    return x;
+}
+
+const std::vector<OptionSpec> &specs() {
+    static const std::vector<OptionSpec> table = {
+        {"HARL_BEAM_SIZE", "8", "search states kept after each decision (1 = greedy)",
+         [](HarlOptions &o, const std::string &v) { o.beam_size = (int)parse_int("HARL_BEAM_SIZE", v, 1, 1024); }},
+        {"HARL_SEED", "0", "random seed; the same seed and options give the same schedule",
+         [](HarlOptions &o, const std::string &v) {
+             o.seed = (uint64_t)parse_int("HARL_SEED", v, 0, (long long)9e18);
+         }},
+        {"HARL_TIME_BUDGET", "10", "wall-clock seconds for the search; when spent, the search finishes greedily",
+         [](HarlOptions &o, const std::string &v) { o.time_budget_s = parse_double("HARL_TIME_BUDGET", v, 0, 1e6); }},
+        {"HARL_MAX_CANDIDATES", "48", "loop-nest candidates tried per Func and placement",
+         [](HarlOptions &o, const std::string &v) {
+             o.max_candidates = (int)parse_int("HARL_MAX_CANDIDATES", v, 1, 100000);
+         }},
+        {"HARL_RANDOMIZE", "0", "probability in [0,1] of replacing a decision by a random legal one (data collection)",
+         [](HarlOptions &o, const std::string &v) { o.randomize = parse_double("HARL_RANDOMIZE", v, 0, 1); }},
+        {"HARL_COST_MODEL", "analytic", "cost model driving the search: analytic | learned",
+         [](HarlOptions &o, const std::string &v) {
+             if (v != "analytic" && v != "learned") {
+                 throw HarlError("HARL_COST_MODEL=" + v + " is not one of: analytic, learned");
+             }
+             o.cost_model = v;
+         }},
+        {"HARL_WEIGHTS", "(none)", "weights file for HARL_COST_MODEL=learned",
+         [](HarlOptions &o, const std::string &v) { o.weights = v; }},
+        {"HARL_VERBOSE", "0", "0 quiet, 1 search summary on stderr, 2 every decision",
+         [](HarlOptions &o, const std::string &v) { o.verbose = (int)parse_int("HARL_VERBOSE", v, 0, 3); }},
+    };
+    return table;
+}
+
+} // namespace
+
+HarlOptions HarlOptions::from_environment(std::vector<std::string> *unknown) {
+    HarlOptions o;
+    for (const auto &s : specs()) {
+        if (const char *v = std::getenv(s.name)) s.parse(o, v);
+    }
+    if (unknown) {
+        for (char **e = environ; e && *e; ++e) {
+            std::string kv(*e);
+            if (kv.rfind("HARL_", 0) != 0) continue;
+            std::string name = kv.substr(0, kv.find('='));
+            bool known = false;
+            for (const auto &s : specs()) known |= (name == s.name);
+            if (!known) unknown->push_back(name);
+        }
+    }
+    return o;
+}
+
+std::string options_help() {
+    std::ostringstream os;
+    for (const auto &s : specs()) {
+        os << "  " << s.name;
+        for (size_t i = std::string(s.name).size(); i < 22; i++) os << ' ';
+        os << "default " << s.default_text << ": " << s.help << "\n";
+    }
+    return os.str();
+}
+
+} // namespace harl

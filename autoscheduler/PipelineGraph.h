@@ -1,0 +1,112 @@
+// PipelineGraph: HARL's immutable analysis of a Halide pipeline.
+//
+// Nodes are the pipeline's Funcs and input buffers in Halide's topological order (producers
+// first; the index is the one Pipeline::get_func() uses). Every Func has one Stage per
+// definition (pure + updates). A Stage iterates over a box of loop variables (pure vars and
+// RVars, innermost first, Halide's default order) and loads from producers through AccessMaps:
+// for each producer dimension, the required min and max as an affine function of the stage's
+// loop bounds, fitted once from Halide's own bounds analysis so that footprints of any tile
+// are cheap to evaluate during search. Regions are concrete, computed from the estimates.
+#pragma once
+
+#include "Halide.h"
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace harl {
+
+struct Span {
+    int64_t min = 0, max = -1;
+    int64_t extent() const { return max >= min ? max - min + 1 : 0; }
+};
+using Region = std::vector<Span>;
+int64_t region_points(const Region &r);
+
+// One bound of one producer dimension as a function of the consumer's loop bounds:
+// value = c + sum_k a[k] * loop_k.min + b[k] * loop_k.max. When the access is not affine
+// (data-dependent, divisions that do not fit), `expr` is evaluated exactly instead, and when
+// even that fails the producer's whole root extent is assumed.
+struct AffineBound {
+    bool affine = false;
+    double c = 0;
+    std::vector<double> a, b;
+    Halide::Expr expr; // in terms of "<loop>.min" / "<loop>.max" variables; undefined = unbounded
+};
+
+struct AccessMap {
+    int producer = -1;                // node index
+    int calls = 0;                    // call sites of the producer in this stage
+    std::vector<AffineBound> min, max; // one per producer dimension
+    // Producer dimension `d`'s required region for a consumer loop box. `fallback` is the
+    // producer's root region (used for unbounded dimensions).
+    Region apply(const std::vector<Span> &loop_box, const Region &fallback) const;
+    // How the producer's innermost storage dimension moves when loop `k` advances by one:
+    // 0 = broadcast, 1 = dense, other = strided; NaN when unknown or when another dimension moves.
+    double stride_of_loop(int k) const;
+};
+
+enum OpKind { OpFAdd, OpFMul, OpFDiv, OpIAdd, OpIMul, OpIDiv, OpCmpSelect, OpMath, OpCast, OpLoad, NumOpKinds };
+using OpCounts = std::array<double, NumOpKinds>;
+const char *op_kind_name(int k);
+
+struct LoopVar {
+    std::string name;   // Halide's name ("x", "r4$x")
+    bool rvar = false;
+    int pure_dim = -1;  // index into the Func's args for pure vars
+    bool free = true;   // may be split/reordered/parallelised/vectorised (pure vars used only in place)
+    Span rdom;          // concrete bounds for RVars
+};
+
+struct Stage {
+    int node = -1, index = 0;
+    std::string name;               // "f" or "f.update(0)"
+    std::vector<LoopVar> loops;     // innermost first
+    OpCounts ops{};                 // per point of the stage
+    std::vector<AccessMap> loads;   // one per distinct producer (self loads excluded)
+    bool self_loads = false;
+    int vector_lanes = 1;           // native lanes of the widest type the stage computes with
+    int bytes = 4;                  // bytes per point of the Func's value(s)
+    // True when every pure var is free, so the stage's loops may be tiled and reordered.
+    bool tileable() const;
+    // The loop box for a region of the Func: pure vars take the region's spans, RVars theirs.
+    std::vector<Span> loop_box(const Region &func_region) const;
+};
+
+struct Node {
+    std::string name;
+    bool is_input = false, is_output = false;
+    Halide::Internal::Function func; // undefined for inputs
+    std::vector<std::string> args;
+    int dims = 0;
+    int bytes = 4;                   // bytes per point (sum over tuple elements)
+    std::vector<Stage> stages;       // empty for inputs
+    std::vector<int> consumers;      // nodes with a stage that loads this node (no duplicates)
+    std::vector<int> producers;
+    Region root;                     // region needed when computed at root, from the estimates
+    bool can_inline = false;         // pure Func, not an output
+};
+
+class PipelineGraph {
+  public:
+    // Analyses the pipeline. Throws HarlError naming the Func/dimension for what HARL cannot
+    // handle (missing estimates, extern stages, unbounded accesses).
+    PipelineGraph(const std::vector<Halide::Internal::Function> &outputs, const Halide::Target &target);
+
+    const std::vector<Node> &nodes() const { return nodes_; }
+    const Node &node(int i) const { return nodes_.at(i); }
+    int num_nodes() const { return (int)nodes_.size(); }
+    const Halide::Target &target() const { return target_; }
+    // Func nodes in the order decisions are made: consumers before producers.
+    std::vector<int> decision_order() const;
+    std::string describe() const;
+
+  private:
+    std::vector<Node> nodes_;
+    Halide::Target target_;
+};
+
+} // namespace harl

@@ -1,0 +1,228 @@
+#include "ScheduleEmitter.h"
+#include "Errors.h"
+
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace harl {
+
+using namespace Halide;
+
+namespace {
+
+void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNest &nest, int node,
+                      std::vector<Directive> *out) {
+    if (!ch.scheduled) return;
+    const Stage &st = n.stages[si];
+    auto add = [&](Directive d) {
+        d.node = node;
+        d.stage = si;
+        out->push_back(d);
+    };
+    // Splits never compute outside the region a stage must produce, so that no stage ever reads
+    // beyond an input buffer: outputs' pure stages shift the last tile inwards (Halide's default),
+    // everything else guards its tail.
+    const bool guard = !(n.is_output && si == 0);
+    for (int k = 0; k < (int)st.loops.size(); k++) {
+        const LoopVar &lv = st.loops[k];
+        if (lv.rvar) continue;
+        int64_t t = ch.tile[k];
+        if (k == ch.vector_var) {
+            if (t > ch.vector_width) {
+                add(Directive(Directive::Split, {lv.name, lv.name + "_o", lv.name + "_t"}, t, guard));
+                add(Directive(Directive::Split, {lv.name + "_t", lv.name + "_i", lv.name + "_v"},
+                              ch.vector_width, guard));
+            } else {
+                add(Directive(Directive::Split, {lv.name, lv.name + "_o", lv.name + "_v"},
+                              ch.vector_width, guard));
+            }
+        } else if (t > 1) {
+            add(Directive(Directive::Split, {lv.name, lv.name + "_o", lv.name + "_i"}, t, guard));
+        }
+    }
+    // Reorder to the nest's order (innermost first), naming the loops before fusion.
+    Directive re(Directive::Reorder);
+    for (const auto &l : nest.loops) {
+        if (l.vars.size() > 1) continue;
+        re.vars.push_back(l.name);
+        re.rvar.push_back(l.kind == LoopInfo::RVar);
+    }
+    // Fused loops: their parts go outermost, in order.
+    std::vector<std::string> fused_parts;
+    const LoopInfo *fused = nullptr;
+    for (const auto &l : nest.loops) {
+        if (l.vars.size() > 1) fused = &l;
+    }
+    if (fused) {
+        // Rebuild the names of the fused outer loops from the loop vars, innermost first.
+        for (int v : fused->vars) {
+            const LoopVar &lv = st.loops[v];
+            std::string nm = (ch.tile[v] > 1 || v == ch.vector_var) ? lv.name + "_o" : lv.name;
+            fused_parts.push_back(nm);
+            re.vars.push_back(nm);
+            re.rvar.push_back(false);
+        }
+    }
+    if (re.vars.size() > 1) add(re);
+    if (fused) {
+        std::string cur = fused_parts[0];
+        for (size_t i = 1; i < fused_parts.size(); i++) {
+            std::string name = i + 1 == fused_parts.size() ? fused->name : fused->name + std::to_string(i);
+            add(Directive(Directive::Fuse, {cur, fused_parts[i], name}));
+            cur = name;
+        }
+    }
+    for (const auto &l : nest.loops) {
+        if (l.parallel) add(Directive(Directive::Parallel, {l.name}));
+        if (l.vectorized) add(Directive(Directive::Vectorize, {l.name}));
+        if (l.unrolled) add(Directive(Directive::Unroll, {l.name}));
+    }
+}
+
+} // namespace
+
+std::vector<Directive> make_directives(const ScheduleState &s) {
+    HARL_ASSERT(s.complete(), "emitting an incomplete schedule");
+    const PipelineGraph &g = s.graph();
+    std::vector<Directive> out;
+    // Nests are needed for names of fused/split loops; regions do not matter for names, so any
+    // box works. Use the root region.
+    for (int node = 0; node < g.num_nodes(); node++) {
+        const Node &n = g.node(node);
+        if (n.is_input) continue;
+        const FuncChoice &c = s.choice(node);
+        if (c.placement == Placement::Inline) continue;
+        if (c.placement == Placement::Root) {
+            Directive d(Directive::ComputeRoot);
+            d.node = node;
+            out.push_back(d);
+        } else {
+            const Node &cn = g.node(c.at_node);
+            const FuncChoice &cc = s.choice(c.at_node);
+            LoopNest cnest = build_loop_nest(cn.stages[0], cc.stages[0], cn.stages[0].loop_box(cn.root));
+            const LoopInfo &at = cnest.loops.at(c.at_loop);
+            Directive d(Directive::ComputeAt, {at.name});
+            d.node = node;
+            d.rvar = {at.kind == LoopInfo::RVar};
+            d.target_node = c.at_node;
+            out.push_back(d);
+            if (c.store_loop > c.at_loop) {
+                const LoopInfo &sl = cnest.loops.at(c.store_loop);
+                Directive sd(Directive::StoreAt, {sl.name});
+                sd.node = node;
+                sd.rvar = {sl.kind == LoopInfo::RVar};
+                sd.target_node = c.at_node;
+                out.push_back(sd);
+            }
+        }
+        for (size_t si = 0; si < n.stages.size(); si++) {
+            LoopNest nest = build_loop_nest(n.stages[si], c.stages[si], n.stages[si].loop_box(n.root));
+            stage_directives(n, (int)si, c.stages[si], nest, node, &out);
+        }
+    }
+    return out;
+}
+
+void apply_directives(const PipelineGraph &g, const std::vector<Directive> &ds) {
+    auto vor = [](const Directive &d, size_t i) {
+        return d.rvar[i] ? VarOrRVar(RVar(d.vars[i])) : VarOrRVar(Var(d.vars[i]));
+    };
+    for (const Directive &d : ds) {
+        Func f(g.node(d.node).func);
+        Halide::Stage st = d.stage == 0 ? Halide::Stage(f) : f.update(d.stage - 1);
+        switch (d.op) {
+        case Directive::ComputeRoot: f.compute_root(); break;
+        case Directive::ComputeAt: f.compute_at(LoopLevel(Func(g.node(d.target_node).func), vor(d, 0))); break;
+        case Directive::StoreAt: f.store_at(LoopLevel(Func(g.node(d.target_node).func), vor(d, 0))); break;
+        case Directive::Split:
+            st.split(vor(d, 0), vor(d, 1), vor(d, 2), Expr((int)d.factor),
+                     d.guard_tail ? TailStrategy::GuardWithIf : TailStrategy::Auto);
+            break;
+        case Directive::Reorder: {
+            std::vector<VarOrRVar> vs;
+            for (size_t i = 0; i < d.vars.size(); i++) vs.push_back(vor(d, i));
+            st.reorder(vs);
+            break;
+        }
+        case Directive::Fuse: st.fuse(vor(d, 0), vor(d, 1), vor(d, 2)); break;
+        case Directive::Parallel: st.parallel(vor(d, 0)); break;
+        case Directive::Vectorize: st.vectorize(vor(d, 0)); break;
+        case Directive::Unroll: st.unroll(vor(d, 0)); break;
+        }
+    }
+}
+
+std::string emit_schedule_source(const PipelineGraph &g, const std::vector<Directive> &ds, const std::string &name,
+                                 const std::string &header_comment) {
+    auto ident = [](const std::string &s) {
+        std::string r;
+        for (char ch : s) r += (isalnum((unsigned char)ch) ? ch : '_');
+        if (r.empty() || isdigit((unsigned char)r[0])) r = "v_" + r;
+        return r;
+    };
+    std::ostringstream os, body;
+    std::map<std::string, std::string> vars; // Halide name -> C++ declaration
+    std::set<std::string> idents;
+    auto var = [&](const Directive &d, size_t i) {
+        const std::string &n = d.vars[i];
+        std::string key = (d.rvar[i] ? "R:" : "V:") + n;
+        if (!vars.count(key)) {
+            std::string id = ident(n);
+            while (idents.count(id)) id += "_";
+            idents.insert(id);
+            vars[key] = id;
+            std::ostringstream decl;
+            decl << "    " << (d.rvar[i] ? "RVar " : "Var ") << id << "(\"" << n << "\");\n";
+            body << decl.str();
+        }
+        return vars[key];
+    };
+    std::map<int, std::string> funcs;
+    std::ostringstream calls;
+    auto fn = [&](int node) {
+        if (!funcs.count(node)) {
+            std::string id = ident(g.node(node).name);
+            while (idents.count(id)) id += "_";
+            idents.insert(id);
+            funcs[node] = id;
+            body << "    Func " << id << " = pipeline.get_func(" << node << ");\n";
+        }
+        return funcs[node];
+    };
+    for (const Directive &d : ds) {
+        std::string f = fn(d.node);
+        if (d.target_node >= 0) fn(d.target_node);
+        std::vector<std::string> v;
+        for (size_t i = 0; i < d.vars.size(); i++) v.push_back(var(d, i));
+        std::string st = d.stage == 0 ? f : f + ".update(" + std::to_string(d.stage - 1) + ")";
+        switch (d.op) {
+        case Directive::ComputeRoot: calls << "    " << f << ".compute_root();\n"; break;
+        case Directive::ComputeAt: calls << "    " << f << ".compute_at(" << funcs[d.target_node] << ", " << v[0] << ");\n"; break;
+        case Directive::StoreAt: calls << "    " << f << ".store_at(" << funcs[d.target_node] << ", " << v[0] << ");\n"; break;
+        case Directive::Split:
+            calls << "    " << st << ".split(" << v[0] << ", " << v[1] << ", " << v[2] << ", " << d.factor
+                  << ", TailStrategy::" << (d.guard_tail ? "GuardWithIf" : "Auto") << ");\n";
+            break;
+        case Directive::Reorder:
+            calls << "    " << st << ".reorder({";
+            for (size_t i = 0; i < v.size(); i++) calls << (i ? ", " : "") << v[i];
+            calls << "});\n";
+            break;
+        case Directive::Fuse: calls << "    " << st << ".fuse(" << v[0] << ", " << v[1] << ", " << v[2] << ");\n"; break;
+        case Directive::Parallel: calls << "    " << st << ".parallel(" << v[0] << ");\n"; break;
+        case Directive::Vectorize: calls << "    " << st << ".vectorize(" << v[0] << ");\n"; break;
+        case Directive::Unroll: calls << "    " << st << ".unroll(" << v[0] << ");\n"; break;
+        }
+    }
+    os << "#ifndef " << name << "_SCHEDULE_H\n#define " << name << "_SCHEDULE_H\n\n";
+    os << header_comment;
+    os << "#include \"Halide.h\"\n\n";
+    os << "inline void apply_schedule_" << name << "(::Halide::Pipeline pipeline, ::Halide::Target target) {\n";
+    os << "    using ::Halide::Func;\n    using ::Halide::RVar;\n    using ::Halide::TailStrategy;\n"
+          "    using ::Halide::Var;\n    (void)target;\n";
+    os << body.str() << "\n" << calls.str() << "}\n\n#endif // " << name << "_SCHEDULE_H\n";
+    return os.str();
+}
+
+} // namespace harl

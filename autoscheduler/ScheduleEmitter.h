@@ -1,0 +1,33 @@
+// ScheduleEmitter: turns a complete ScheduleState into a list of scheduling directives, then
+// either applies them to the pipeline's Funcs or prints them as a C++ `.schedule.h`. Both come
+// from the same list, so the emitted source reproduces exactly the applied schedule.
+#pragma once
+
+#include "ScheduleState.h"
+
+#include <string>
+#include <vector>
+
+namespace harl {
+
+struct Directive {
+    enum Op { ComputeRoot, ComputeAt, StoreAt, Split, Reorder, Fuse, Parallel, Vectorize, Unroll };
+    Directive(Op o, std::vector<std::string> v = {}, int64_t f = 0, bool guard = false)
+        : op(o), vars(std::move(v)), rvar(vars.size(), false), factor(f), guard_tail(guard) {}
+    Op op;
+    int node = -1;
+    int stage = 0;
+    std::vector<std::string> vars;      // loop variable names the directive names
+    std::vector<bool> rvar;             // per var: is it an RVar
+    int64_t factor = 0;                 // split factor
+    bool guard_tail = false;            // split with TailStrategy::GuardWithIf (else Auto)
+    int target_node = -1;               // ComputeAt / StoreAt: the consumer Func
+};
+
+std::vector<Directive> make_directives(const ScheduleState &s);
+void apply_directives(const PipelineGraph &g, const std::vector<Directive> &ds);
+// C++ source of a function `apply_schedule_<name>(Pipeline, Target)` applying the directives.
+std::string emit_schedule_source(const PipelineGraph &g, const std::vector<Directive> &ds, const std::string &name,
+                                 const std::string &header_comment);
+
+} // namespace harl

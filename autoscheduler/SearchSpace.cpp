@@ -1,0 +1,213 @@
+#include "SearchSpace.h"
+#include "Errors.h"
+#include "Featurizer.h"
+
+#include <algorithm>
+
+namespace harl {
+
+namespace {
+
+std::vector<int64_t> tile_ladder(int64_t extent, int64_t step) {
+    std::vector<int64_t> v;
+    for (int64_t t = step; t < extent && v.size() < 8; t *= 2) v.push_back(t);
+    if (extent >= step && (v.empty() || v.back() != extent)) {
+        // The whole extent, rounded down to the step (outputs need tiles <= extent).
+        int64_t whole = extent / step * step;
+        if (std::find(v.begin(), v.end(), whole) == v.end()) v.push_back(whole);
+    }
+    return v;
+}
+
+int parallel_loops_for(const StageChoice &c, const Stage &st, const std::vector<Span> &box, int parallelism) {
+    // Outer loops innermost first: pure vars with an outer loop.
+    std::vector<double> outer;
+    for (size_t k = 0; k < st.loops.size(); k++) {
+        if (st.loops[k].rvar) continue;
+        int64_t e = std::max<int64_t>(1, box[k].extent());
+        int64_t t = std::max<int64_t>(1, c.tile[k]);
+        outer.push_back((double)((e + t - 1) / t));
+    }
+    double prod = 1;
+    for (int p = 1; p <= (int)outer.size(); p++) {
+        prod *= outer[outer.size() - p];
+        if (prod >= 2.0 * parallelism) return p;
+    }
+    return prod >= parallelism ? (int)outer.size() : 0;
+}
+
+} // namespace
+
+std::vector<StageChoice> stage_candidates(const Node &n, const Stage &st, const std::vector<Span> &box,
+                                          bool inside_parallel, const SearchContext &ctx, std::mt19937_64 &rng) {
+    std::vector<StageChoice> out;
+    StageChoice def = default_stage_choice(st, box, ctx.parallelism);
+    if (!def.scheduled) return {def};
+    const int nl = (int)st.loops.size();
+    std::vector<int> pure;
+    for (int k = 0; k < nl; k++) {
+        if (!st.loops[k].rvar) pure.push_back(k);
+    }
+    // Vector var options: the innermost pure var, and the longest other one (e.g. channels).
+    std::vector<int> vec_opts;
+    const int lanes = st.vector_lanes;
+    for (int k : pure) {
+        if (lanes > 1 && box[k].extent() >= lanes) {
+            if (vec_opts.empty()) vec_opts.push_back(k);
+            else if (vec_opts.size() == 1 || box[k].extent() > box[vec_opts[1]].extent()) {
+                if (vec_opts.size() == 1) vec_opts.push_back(k);
+                else vec_opts[1] = k;
+            }
+        }
+    }
+    if (vec_opts.empty()) vec_opts.push_back(-1);
+    // Enumerate tilings: per pure var a ladder of inner tile sizes.
+    for (int vv : vec_opts) {
+        std::vector<std::vector<int64_t>> ladders;
+        for (int k : pure) {
+            int64_t e = std::max<int64_t>(1, box[k].extent());
+            std::vector<int64_t> l;
+            if (k == vv) {
+                for (int64_t t : {1, 2, 4}) {
+                    if (t * lanes <= e) l.push_back(t * lanes);
+                }
+            } else {
+                l = {1};
+                for (int64_t t : tile_ladder(e, 2)) l.push_back(t);
+            }
+            ladders.push_back(l);
+        }
+        size_t combos = 1;
+        for (auto &l : ladders) combos *= l.size();
+        std::vector<size_t> picks;
+        if (combos <= (size_t)ctx.max_candidates) {
+            for (size_t i = 0; i < combos; i++) picks.push_back(i);
+        } else {
+            std::uniform_int_distribution<size_t> d(0, combos - 1);
+            for (int i = 0; i < ctx.max_candidates; i++) picks.push_back(d(rng));
+        }
+        for (size_t pick : picks) {
+            StageChoice c;
+            c.tile.assign(nl, 1);
+            size_t rest = pick;
+            for (size_t i = 0; i < pure.size(); i++) {
+                c.tile[pure[i]] = ladders[i][rest % ladders[i].size()];
+                rest /= ladders[i].size();
+            }
+            if (vv >= 0) {
+                c.vector_var = vv;
+                c.vector_width = lanes;
+            }
+            int64_t inner = 1;
+            for (int k : pure) inner *= (k == vv) ? c.tile[k] / std::max(1, lanes) : c.tile[k];
+            c.parallel_loops = inside_parallel ? 0 : parallel_loops_for(c, st, box, ctx.parallelism);
+            if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+            if (inner > 1 && inner <= 32) {
+                c.unroll = true;
+                if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+            }
+        }
+    }
+    (void)n;
+    def.parallel_loops = inside_parallel ? 0 : def.parallel_loops;
+    if (std::find(out.begin(), out.end(), def) == out.end()) out.push_back(def);
+    return out;
+}
+
+std::vector<std::shared_ptr<const FuncChoice>> candidate_choices(const ScheduleState &s, int node,
+                                                                 const SearchContext &ctx, std::mt19937_64 &rng) {
+    const PipelineGraph &g = s.graph();
+    const Node &n = g.node(node);
+    std::vector<std::shared_ptr<const FuncChoice>> out;
+    MachineInfo mi;
+    mi.parallelism = ctx.parallelism;
+
+    if (n.can_inline && !n.consumers.empty()) {
+        auto fc = std::make_shared<FuncChoice>();
+        fc->placement = Placement::Inline;
+        fc->stages.assign(n.stages.size(), StageChoice{});
+        for (size_t i = 0; i < n.stages.size(); i++) fc->stages[i].scheduled = false;
+        out.push_back(fc);
+    }
+
+    // Placements: root, and every loop of the single consumer's nest.
+    struct Place {
+        Placement p;
+        int at_node, at_loop, store_loop;
+        bool inside_parallel;
+    };
+    std::vector<Place> places = {{Placement::Root, -1, -1, -1, false}};
+    std::vector<int> cons = s.effective_consumers(node);
+    if (cons.size() == 1 && !n.is_output) {
+        int cn = cons[0];
+        const Node &c = g.node(cn);
+        const FuncChoice &cc = s.choice(cn);
+        if (c.stages.size() == 1 && cc.stages[0].scheduled) {
+            Featurizer fz(s, mi);
+            const Realization &cr = fz.realization(cn);
+            const LoopNest &nest = cr.nests[0];
+            // Is the consumer itself already inside a parallel loop?
+            bool outer_parallel = false;
+            for (const FuncChoice *p = &cc; p->placement == Placement::At;) {
+                const Realization &pr = fz.realization(p->at_node);
+                for (int i = p->at_loop; i < (int)pr.nests[0].loops.size(); i++) outer_parallel |= pr.nests[0].loops[i].parallel;
+                p = &s.choice(p->at_node);
+            }
+            int par_loop = (int)nest.loops.size();
+            for (int i = 0; i < (int)nest.loops.size(); i++) {
+                if (nest.loops[i].parallel) par_loop = i;
+            }
+            for (int L = 0; L < (int)nest.loops.size(); L++) {
+                const LoopInfo &l = nest.loops[L];
+                if (l.vectorized || l.unrolled || l.extent <= 1) continue;
+                bool inside = outer_parallel || L <= par_loop;
+                places.push_back({Placement::At, cn, L, -1, inside && (outer_parallel || par_loop < (int)nest.loops.size())});
+                // Hoisted storage (sliding window) one or two loops out, never outside the parallel loop.
+                int added = 0;
+                for (int S = L + 1; S < (int)nest.loops.size() && S <= par_loop && added < 2; S++) {
+                    if (nest.loops[S].extent <= 1) continue;
+                    places.push_back({Placement::At, cn, L, S, inside && (outer_parallel || par_loop < (int)nest.loops.size())});
+                    added++;
+                }
+            }
+        }
+    }
+    for (const Place &pl : places) {
+        auto base = std::make_shared<FuncChoice>();
+        base->placement = pl.p;
+        base->at_node = pl.at_node;
+        base->at_loop = pl.at_loop;
+        base->store_loop = pl.store_loop;
+        for (const auto &st : n.stages) base->stages.push_back(default_stage_choice(st, st.loop_box(n.root), ctx.parallelism));
+        // The region this placement realizes.
+        ScheduleState probe = s.with(node, base);
+        Featurizer fz(probe, mi);
+        const Realization &r = fz.realization(node);
+        std::vector<std::vector<StageChoice>> per_stage;
+        for (size_t si = 0; si < n.stages.size(); si++) {
+            per_stage.push_back(stage_candidates(n, n.stages[si], r.boxes[si], pl.inside_parallel, ctx, rng));
+        }
+        // Stage 0 of a reduction is usually trivial: pair the update candidates with the pure
+        // stage candidate that tiles the same way when one exists, else the first.
+        const std::vector<StageChoice> &lead = per_stage.back();
+        for (const StageChoice &lc : lead) {
+            auto fc = std::make_shared<FuncChoice>(*base);
+            fc->stages.back() = lc;
+            for (size_t si = 0; si + 1 < n.stages.size(); si++) {
+                fc->stages[si] = per_stage[si].back(); // the default-like candidate
+                for (const auto &sc : per_stage[si]) {
+                    if (sc.vector_var >= 0 && lc.vector_var >= 0 &&
+                        n.stages[si].loops[sc.vector_var].name == n.stages.back().loops[lc.vector_var].name &&
+                        !sc.unroll) {
+                        fc->stages[si] = sc;
+                        break;
+                    }
+                }
+            }
+            out.push_back(fc);
+        }
+    }
+    return out;
+}
+
+} // namespace harl

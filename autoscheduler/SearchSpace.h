@@ -1,0 +1,30 @@
+// SearchSpace: the legal decisions for one Func given the decisions already made for its
+// consumers: inline, compute_root, or compute_at/store_at a loop of its single consumer, each
+// with candidate loop nests (multi-level tiles, vectorisation at the native width, unrolling of
+// constant inner tiles, parallel outer loops sized to the machine's parallelism, and the order
+// of pure tiles around RVars for update stages).
+#pragma once
+
+#include "Options.h"
+#include "ScheduleState.h"
+
+#include <memory>
+#include <random>
+#include <vector>
+
+namespace harl {
+
+struct SearchContext {
+    int parallelism = 8;
+    int max_candidates = 48;
+};
+
+std::vector<std::shared_ptr<const FuncChoice>> candidate_choices(const ScheduleState &s, int node,
+                                                                 const SearchContext &ctx, std::mt19937_64 &rng);
+
+// Candidate loop nests for one stage realized over `box`. `inside_parallel`: the stage already
+// runs inside a parallel loop of a consumer, so it gets no parallel loop of its own.
+std::vector<StageChoice> stage_candidates(const Node &n, const Stage &st, const std::vector<Span> &box,
+                                          bool inside_parallel, const SearchContext &ctx, std::mt19937_64 &rng);
+
+} // namespace harl

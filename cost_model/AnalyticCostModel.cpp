@@ -1,0 +1,72 @@
+// AnalyticCostModel: seconds = max(compute, memory) + overheads, per stage.
+//  compute: arithmetic and load instructions over the vector lanes actually used, spread over
+//           the cores the stage's parallel loop can keep busy; register spills of accumulator
+//           tiles larger than the register file slow it down.
+//  memory:  bytes pulled from L2, LLC and DRAM (from the featurizer's working-set analysis)
+//           over each level's bandwidth; DRAM bandwidth is shared by all cores.
+//  overheads: loop iterations that are neither vectorised nor unrolled, parallel launches
+//           and tasks, allocations.
+// The constants describe a generic modern core (3 GHz, two vector ALU ports); nothing in here
+// is fitted to any pipeline.
+#include "CostModel.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace harl {
+namespace {
+
+class AnalyticCostModel : public CostModel {
+  public:
+    explicit AnalyticCostModel(const MachineInfo &m) : m_(m) {}
+    std::string name() const override { return "analytic"; }
+
+    void predict(const std::vector<StageFeatures> &stages, std::vector<double> *seconds) override {
+        seconds->resize(stages.size());
+        for (size_t i = 0; i < stages.size(); i++) (*seconds)[i] = stage_seconds(stages[i]);
+    }
+
+  private:
+    double stage_seconds(const StageFeatures &f) const {
+        const double hz = 3.0e9, ops_per_cycle = 2.0;
+        const double lanes = std::max(1.0f, f[F_vector_width]);
+        const double util = std::max(0.05f, f[F_vector_utilization]);
+        const double points = f[F_points_total];
+        const double vectors = points / (lanes * util);
+        // Loads: a dense vector load is one instruction, a gather one per lane, a broadcast cheap.
+        double load_instr = f[F_dense_vector_loads] + f[F_strided_loads] * lanes + 0.5 * f[F_broadcast_loads] +
+                            f[F_scalar_loads];
+        double div_extra = 10.0 * (f[F_op_fdiv] + f[F_op_idiv]) + 20.0 * f[F_op_math];
+        double instr = vectors * (f[F_ops_per_point] + div_extra + load_instr + 1.0 /* store */);
+        // Accumulator tiles beyond the register file spill every iteration.
+        double regs = m_.vector_registers - 3;
+        double acc = f[F_accumulator_registers];
+        if (acc > regs) instr *= 1.0 + 1.5 * (acc - regs) / acc;
+        double cores = std::min<double>(m_.parallelism, std::max(1.0f, f[F_parallel_tasks]));
+        double par = std::max(1.0 / m_.parallelism, (double)f[F_parallel_efficiency]) * m_.parallelism;
+        par = std::min(par, cores);
+        double compute = instr / (hz * ops_per_cycle) / par;
+
+        const double l2_bw = 64e9, llc_bw = 32e9;
+        const double dram_bw = 16e9 * (40.0 / std::max(1.0, m_.balance));
+        double mem = f[F_bytes_from_l2_total] / (l2_bw * par) + f[F_bytes_from_llc_total] / (llc_bw * par) +
+                     (f[F_bytes_from_dram_total] + f[F_store_bytes_total]) / (dram_bw * std::min(par, 2.0));
+
+        double overhead = f[F_loop_iterations_total] * 0.5 / hz / par;
+        overhead += f[F_parallel_launches] * 3e-6 + f[F_parallel_launches] * f[F_parallel_tasks] * 5e-8;
+        double allocs = f[F_computed_at] > 0 ? f[F_realizations] * (1.0 - f[F_sliding_window_savings]) : 1.0;
+        overhead += allocs * (f[F_allocation_bytes] > 64 * 1024 ? 2e-6 : 5e-8) / par;
+        // Large unrolled bodies cost instruction-cache misses.
+        if (f[F_unrolled_body] > 64) compute *= 1.0 + (f[F_unrolled_body] - 64) / 256.0;
+        return std::max(compute, mem) + 0.25 * std::min(compute, mem) + overhead;
+    }
+    MachineInfo m_;
+};
+
+} // namespace
+
+std::unique_ptr<CostModel> make_analytic_cost_model(const MachineInfo &m) {
+    return std::make_unique<AnalyticCostModel>(m);
+}
+
+} // namespace harl

@@ -1,0 +1,34 @@
+// CostModel: predicts the runtime of a (partially) scheduled pipeline from per-stage features.
+// No Halide or LibTorch types appear here: implementations live beside this header
+// (AnalyticCostModel, and the learned TorchCostModel) and are chosen by HarlOptions.
+#pragma once
+
+#include "FeatureLayout.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace harl {
+
+// Facts about the machine a cost model may use (from Halide's MachineParams and the target).
+struct MachineInfo {
+    int parallelism = 8;
+    double llc_bytes = 16 * 1024 * 1024;
+    double balance = 40;
+    int vector_registers = 16;
+};
+
+class CostModel {
+  public:
+    virtual ~CostModel() = default;
+    virtual std::string name() const = 0;
+    // Predicted seconds for each stage of a batch (the pipeline's cost is their sum).
+    virtual void predict(const std::vector<StageFeatures> &stages, std::vector<double> *seconds) = 0;
+};
+
+// The analytic model: compute throughput, memory traffic per cache level and parallel/loop
+// overheads, with generic x86/ARM constants. The baseline and fallback for learned models.
+std::unique_ptr<CostModel> make_analytic_cost_model(const MachineInfo &m);
+
+} // namespace harl

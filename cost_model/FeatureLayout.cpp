@@ -1,0 +1,14 @@
+#include "FeatureLayout.h"
+
+namespace harl {
+
+const char *feature_name(int index) {
+    static const char *names[] = {
+#define HARL_FEATURE_NAME(name) #name,
+        HARL_FEATURE_LIST(HARL_FEATURE_NAME)
+#undef HARL_FEATURE_NAME
+    };
+    return (index >= 0 && index < kNumFeatures) ? names[index] : "?";
+}
+
+} // namespace harl
