@@ -66,11 +66,7 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     std::istringstream lines(out.summary);
     for (std::string line; std::getline(lines, line);) hdr << "//   " << line << "\n";
     hdr << "\n";
-    std::string name = outputs.empty() ? "pipeline" : outputs[0].name();
-    for (char &c : name) {
-        if (!isalnum((unsigned char)c)) c = '_';
-    }
-    out.schedule_source = emit_schedule_source(g, ds, name, hdr.str());
+    out.schedule_source = emit_schedule_source(g, ds, hdr.str());
 
     std::vector<int> nodes, stages;
     std::vector<StageFeatures> feats;

@@ -45,6 +45,7 @@ SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const 
     SearchContext ctx;
     ctx.parallelism = m.parallelism;
     ctx.max_candidates = opts.max_candidates;
+    ctx.vector_registers = m.vector_registers;
 
     BeamEntry init{ScheduleState(g, m.parallelism), std::vector<double>(g.num_nodes(), 0.0), 0};
     cost_nodes(init.state, g.decision_order(), m, model, &init.node_cost);
@@ -68,10 +69,12 @@ SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const 
                 auto pick = cands[std::uniform_int_distribution<size_t>(0, cands.size() - 1)(rng)];
                 cands = {pick};
             }
-            for (const auto &fc : cands) {
-                BeamEntry child{e.state.with(node, fc), e.node_cost, 0};
+            for (const Decision &d : cands) {
+                ScheduleState base = d.retile ? e.state.retiled(d.retile_node, d.retile) : e.state;
+                BeamEntry child{base.with(node, d.choice), e.node_cost, 0};
                 // The decision changes this Func and the Funcs that consume it.
                 std::vector<int> affected = {node};
+                if (d.retile_node >= 0) affected.push_back(d.retile_node);
                 for (int c2 : g.node(node).consumers) {
                     for (int ec : child.state.choice(c2).placement == Placement::Inline
                                       ? child.state.effective_consumers(c2)
@@ -87,6 +90,12 @@ SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const 
         }
         std::stable_sort(children.begin(), children.end(),
                          [](const BeamEntry &a, const BeamEntry &b) { return a.total < b.total; });
+        if (opts.verbose >= 3) {
+            for (size_t i = 0; i < children.size() && i < 12; i++) {
+                std::cerr << "HARL:   candidate " << i << " " << children[i].total * 1e3 << " ms\n"
+                          << children[i].state.describe();
+            }
+        }
         size_t keep = hurry ? 1 : (size_t)opts.beam_size;
         if (children.size() > keep) children.erase(children.begin() + (long)keep, children.end());
         beam = std::move(children);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 namespace harl {
 
@@ -63,6 +64,54 @@ std::vector<EffectiveLoad> Featurizer::effective_loads(const Stage &st, OpCounts
     return out;
 }
 
+Region Featurizer::region_of(int producer, int consumer, const std::vector<Span> &consumer_box) const {
+    const Node &n = g_.node(producer);
+    Region reg;
+    for (const auto &l : effective_loads(g_.node(consumer).stages[0], nullptr)) {
+        if (l.producer != producer) continue;
+        Region part = apply_chain(l, consumer_box);
+        if (reg.empty()) {
+            reg = part;
+        } else {
+            for (size_t d = 0; d < reg.size(); d++) {
+                reg[d].min = std::min(reg[d].min, part[d].min);
+                reg[d].max = std::max(reg[d].max, part[d].max);
+            }
+        }
+    }
+    HARL_ASSERT(!reg.empty(), n.name << " computed at " << g_.node(consumer).name << " which does not load it");
+    for (size_t d = 0; d < reg.size(); d++) {
+        if (reg[d].extent() > n.root[d].extent()) reg[d] = n.root[d];
+    }
+    return reg;
+}
+
+std::vector<Featurizer::Level> Featurizer::levels(int node, int si) {
+    const Realization &r = realization(node);
+    const LoopNest &nest = r.nests[si];
+    const std::vector<Span> &box = r.boxes[si];
+    std::vector<Level> out;
+    for (int lev = 0; lev <= (int)nest.loops.size(); lev++) {
+        out.push_back({shrink(box, nest.covered(lev, box)), nest.iterations(lev) * r.count});
+    }
+    std::vector<int> chain = {node};
+    for (int cur = node; s_.choice(cur).placement == Placement::At;) {
+        const FuncChoice &c = s_.choice(cur);
+        const Realization &gr = realization(c.at_node);
+        const LoopNest &gn = gr.nests[0];
+        for (int lev = c.at_loop + 1; lev <= (int)gn.loops.size(); lev++) {
+            Region reg = region_of(cur, c.at_node, shrink(gr.boxes[0], gn.covered(lev, gr.boxes[0])));
+            for (int i = (int)chain.size() - 2; i >= 0; i--) {
+                reg = region_of(chain[i], chain[i + 1], g_.node(chain[i + 1]).stages[0].loop_box(reg));
+            }
+            out.push_back({g_.node(node).stages[si].loop_box(reg), gn.iterations(lev) * gr.count});
+        }
+        cur = c.at_node;
+        chain.push_back(cur);
+    }
+    return out;
+}
+
 const Realization &Featurizer::realization(int node) {
     auto it = memo_.find(node);
     if (it != memo_.end()) return it->second;
@@ -81,26 +130,7 @@ const Realization &Featurizer::realization(int node) {
                     n.name << " computed at loop " << c.at_loop << " of " << cn.name << " which has "
                            << nest.loops.size());
         auto region_at = [&](int level) {
-            std::vector<Span> box = shrink(cr.boxes[0], nest.covered(level, cr.boxes[0]));
-            Region reg;
-            for (const auto &l : effective_loads(cn.stages[0], nullptr)) {
-                if (l.producer != node) continue;
-                Region part = apply_chain(l, box);
-                if (reg.empty()) {
-                    reg = part;
-                } else {
-                    for (size_t d = 0; d < reg.size(); d++) {
-                        reg[d].min = std::min(reg[d].min, part[d].min);
-                        reg[d].max = std::max(reg[d].max, part[d].max);
-                    }
-                }
-            }
-            HARL_ASSERT(!reg.empty(), n.name << " computed at " << cn.name << " which does not load it");
-            // Never more than the whole Func.
-            for (size_t d = 0; d < reg.size(); d++) {
-                if (reg[d].extent() > n.root[d].extent()) reg[d] = n.root[d];
-            }
-            return reg;
+            return region_of(node, c.at_node, shrink(cr.boxes[0], nest.covered(level, cr.boxes[0])));
         };
         r.region = region_at(c.at_loop);
         r.count = cr.count * nest.iterations(c.at_loop);
@@ -157,6 +187,9 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     double opp = 0;
     for (int k = 0; k < NumOpKinds; k++) opp += (k == OpLoad) ? 0 : ops[k];
     f[F_ops_per_point] = (float)opp;
+    f[F_inlined_math_ops] = (float)ops[OpMath];
+    f[F_inlined_div_ops] = (float)(ops[OpFDiv] + ops[OpIDiv]);
+    f[F_fused_multiply_adds] = (float)std::min(ops[OpFAdd], ops[OpFMul]);
 
     // Vectorisation.
     double util = 1;
@@ -212,15 +245,24 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     // Loads by kind, per point.
     double dense = 0, strided = 0, bcast = 0, scalar = 0;
     for (const auto &l : loads) {
+        // A load that does not move with an unrolled inner loop is issued once for all of its
+        // iterations (register blocking reuses it).
+        double reuse = 1;
+        for (const auto &lp : nest.loops) {
+            if (lp.kind == LoopInfo::Inner && lp.unrolled && !l.chain.front()->depends_on_loop(lp.vars[0])) {
+                reuse *= (double)lp.extent;
+            }
+        }
+        const double calls = l.calls / reuse;
         if (sc.vector_var < 0) {
-            scalar += l.calls;
+            scalar += calls;
             continue;
         }
         double stride = l.chain.front()->stride_of_loop(sc.vector_var);
         for (size_t i = 1; i < l.chain.size() && !std::isnan(stride); i++) stride *= l.chain[i]->stride_of_loop(0);
-        if (stride == 0) bcast += l.calls;
-        else if (stride == 1) dense += l.calls;
-        else strided += l.calls;
+        if (stride == 0) bcast += calls;
+        else if (stride == 1) dense += calls;
+        else strided += calls;
     }
     f[F_dense_vector_loads] = (float)dense;
     f[F_strided_loads] = (float)strided;
@@ -230,10 +272,12 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     // Memory traffic: for each cache size, the outermost loop level whose working set fits
     // reloads it once per iteration; producers that are not resident add compulsory traffic.
     const int L = (int)nest.loops.size();
-    std::vector<double> ws(L + 1, 0);
-    std::vector<std::vector<double>> per_producer(L + 1);
-    for (int lev = 0; lev <= L; lev++) {
-        std::vector<Span> b = shrink(box, nest.covered(lev, box));
+    std::vector<Level> lv = levels(node, si);
+    const int NL = (int)lv.size();
+    std::vector<double> ws(NL, 0);
+    std::vector<std::vector<double>> per_producer(NL);
+    for (int lev = 0; lev < NL; lev++) {
+        const std::vector<Span> &b = lv[lev].box;
         double out_pts = 1;
         for (size_t k = 0; k < b.size(); k++) out_pts *= st.loops[k].rvar ? 1 : (double)b[k].extent();
         ws[lev] = out_pts * n.bytes;
@@ -248,10 +292,16 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         if (pn.is_input) return (double)region_points(pn.root) * pn.bytes;
         return realization(p).alloc_points * pn.bytes;
     };
+    // Bytes through a cache of the given size: the outermost level whose working set fits is
+    // reloaded once per iteration; producers too big to stay resident are read at least once.
+    // The stage's own output is written once per realization (an update's accumulators are
+    // reused across its RVar loops), so only the loads scale with the level's iterations.
+    const double out_bytes = ws[L] - std::accumulate(per_producer[L].begin(), per_producer[L].end(), 0.0);
     auto traffic = [&](double cache) {
         int lev = 0;
-        while (lev < L && ws[lev + 1] <= cache) lev++;
-        double t = ws[lev] * nest.iterations(lev) * r.count;
+        while (lev + 1 < NL && ws[lev + 1] <= cache) lev++;
+        double t = std::accumulate(per_producer[lev].begin(), per_producer[lev].end(), 0.0) * lv[lev].iterations;
+        if (ws[L] > cache) t += out_bytes * r.count;
         double compulsory = 0;
         for (size_t j = 0; j < loads.size(); j++) {
             if (resident_bytes(loads[j].producer) > cache) compulsory += per_producer[L][j] * r.count;
@@ -274,6 +324,18 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         }
     }
     f[F_accumulator_registers] = (float)acc;
+    // Register residency of an update's accumulators: the realization is one constant tile
+    // (no outer loops, no tails) fully unrolled around the vector, under a compute_at.
+    bool resident = si > 0 && sc.scheduled && c.placement == Placement::At && sc.vector_var >= 0;
+    for (size_t i = 0; resident && i < nest.loops.size(); i++) {
+        const LoopInfo &l = nest.loops[i];
+        if (l.kind == LoopInfo::Outer && l.extent > 1) resident = false;
+        if (l.kind == LoopInfo::Inner && !l.unrolled) resident = false;
+    }
+    for (size_t k = 0; resident && k < st.loops.size(); k++) {
+        if (!st.loops[k].rvar && sc.tile[k] != std::max<int64_t>(1, box[k].extent())) resident = false;
+    }
+    f[F_accumulator_memory_ops] = (si > 0 && !resident) ? 2.0f : 0.0f;
     double inner_pts = 1;
     for (const auto &l : nest.loops) {
         if (l.kind == LoopInfo::Vector || l.kind == LoopInfo::Inner) inner_pts *= (double)l.extent;

@@ -37,6 +37,18 @@ class Featurizer {
     std::vector<EffectiveLoad> effective_loads(const Stage &st, OpCounts *ops) const;
     Region apply_chain(const EffectiveLoad &l, const std::vector<Span> &box) const;
 
+    // Region of `producer` needed by one box of `consumer`'s stage-0 loops (capped at its root).
+    Region region_of(int producer, int consumer, const std::vector<Span> &consumer_box) const;
+
+    // Loop levels of a stage from its innermost loop out to the root, through the loops of the
+    // consumers it is computed inside: the stage's loop box covered by one iteration, and how
+    // many iterations there are in all.
+    struct Level {
+        std::vector<Span> box;
+        double iterations;
+    };
+    std::vector<Level> levels(int node, int stage);
+
   private:
     StageFeatures stage_features(int node, int stage);
     const ScheduleState &s_;

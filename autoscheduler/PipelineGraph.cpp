@@ -250,6 +250,15 @@ double AccessMap::stride_of_loop(int k) const {
     return min[0].a[k] + min[0].b[k];
 }
 
+bool AccessMap::depends_on_loop(int k) const {
+    for (const auto *bounds : {&min, &max}) {
+        for (const auto &b : *bounds) {
+            if (!b.affine || b.a[k] != 0 || b.b[k] != 0) return true;
+        }
+    }
+    return false;
+}
+
 PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target &target) : target_(target) {
     std::map<std::string, Function> env;
     for (const Function &f : outputs) {

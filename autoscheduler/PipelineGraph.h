@@ -47,6 +47,8 @@ struct AccessMap {
     // How the producer's innermost storage dimension moves when loop `k` advances by one:
     // 0 = broadcast, 1 = dense, other = strided; NaN when unknown or when another dimension moves.
     double stride_of_loop(int k) const;
+    // Whether the accessed region moves with loop `k` (true when unknown).
+    bool depends_on_loop(int k) const;
 };
 
 enum OpKind { OpFAdd, OpFMul, OpFDiv, OpIAdd, OpIMul, OpIDiv, OpCmpSelect, OpMath, OpCast, OpLoad, NumOpKinds };

@@ -153,7 +153,7 @@ void apply_directives(const PipelineGraph &g, const std::vector<Directive> &ds) 
     }
 }
 
-std::string emit_schedule_source(const PipelineGraph &g, const std::vector<Directive> &ds, const std::string &name,
+std::string emit_schedule_source(const PipelineGraph &g, const std::vector<Directive> &ds,
                                  const std::string &header_comment) {
     auto ident = [](const std::string &s) {
         std::string r;
@@ -215,13 +215,9 @@ std::string emit_schedule_source(const PipelineGraph &g, const std::vector<Direc
         case Directive::Unroll: calls << "    " << st << ".unroll(" << v[0] << ");\n"; break;
         }
     }
-    os << "#ifndef " << name << "_SCHEDULE_H\n#define " << name << "_SCHEDULE_H\n\n";
-    os << header_comment;
-    os << "#include \"Halide.h\"\n\n";
-    os << "inline void apply_schedule_" << name << "(::Halide::Pipeline pipeline, ::Halide::Target target) {\n";
-    os << "    using ::Halide::Func;\n    using ::Halide::RVar;\n    using ::Halide::TailStrategy;\n"
-          "    using ::Halide::Var;\n    (void)target;\n";
-    os << body.str() << "\n" << calls.str() << "}\n\n#endif // " << name << "_SCHEDULE_H\n";
+    // Halide's generator wraps this in `inline void apply_schedule_<name>(Pipeline pipeline,
+    // Target target) { ... }` with using-declarations for Func, Var, RVar and TailStrategy.
+    os << header_comment << body.str() << "\n" << calls.str();
     return os.str();
 }
 

@@ -26,8 +26,9 @@ struct Directive {
 
 std::vector<Directive> make_directives(const ScheduleState &s);
 void apply_directives(const PipelineGraph &g, const std::vector<Directive> &ds);
-// C++ source of a function `apply_schedule_<name>(Pipeline, Target)` applying the directives.
-std::string emit_schedule_source(const PipelineGraph &g, const std::vector<Directive> &ds, const std::string &name,
+// C++ statements applying the directives, in terms of `pipeline` (a Halide::Pipeline): the body
+// Halide's generator places inside the `apply_schedule_<name>(pipeline, target)` it writes.
+std::string emit_schedule_source(const PipelineGraph &g, const std::vector<Directive> &ds,
                                  const std::string &header_comment);
 
 } // namespace harl

@@ -151,6 +151,17 @@ ScheduleState ScheduleState::with(int node, std::shared_ptr<const FuncChoice> c)
     return s;
 }
 
+ScheduleState ScheduleState::retiled(int node, std::shared_ptr<const FuncChoice> c) const {
+    HARL_ASSERT(choices_.at(node), "retiling undecided Func " << graph_->node(node).name);
+    for (size_t i = 0; i < choices_.size(); i++) {
+        HARL_ASSERT(!(choices_[i] && choices_[i]->placement == Placement::At && choices_[i]->at_node == node),
+                    "retiling " << graph_->node(node).name << " with " << graph_->node(i).name << " inside it");
+    }
+    ScheduleState s = *this;
+    s.choices_[node] = std::move(c);
+    return s;
+}
+
 std::vector<int> ScheduleState::effective_consumers(int node) const {
     std::vector<int> out;
     for (int c : graph_->node(node).consumers) {

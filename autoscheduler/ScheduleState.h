@@ -67,6 +67,8 @@ class ScheduleState {
     // The decision for a node, or the default (root, simple tiling) for undecided nodes.
     const FuncChoice &choice(int node) const;
     ScheduleState with(int node, std::shared_ptr<const FuncChoice> c) const;
+    // Replaces the decision of an already decided Func that nothing is computed inside yet.
+    ScheduleState retiled(int node, std::shared_ptr<const FuncChoice> c) const;
     // The non-inlined Funcs consuming `node`, looking through inlined consumers.
     std::vector<int> effective_consumers(int node) const;
     std::string describe() const;

@@ -8,14 +8,13 @@ namespace harl {
 
 namespace {
 
-std::vector<int64_t> tile_ladder(int64_t extent, int64_t step) {
+std::vector<int64_t> tile_ladder(int64_t extent) {
     std::vector<int64_t> v;
-    for (int64_t t = step; t < extent && v.size() < 8; t *= 2) v.push_back(t);
-    if (extent >= step && (v.empty() || v.back() != extent)) {
-        // The whole extent, rounded down to the step (outputs need tiles <= extent).
-        int64_t whole = extent / step * step;
-        if (std::find(v.begin(), v.end(), whole) == v.end()) v.push_back(whole);
+    for (int64_t t : {2, 3, 4, 6, 8, 16, 32, 64, 128, 256}) {
+        if (t < extent) v.push_back(t);
     }
+    // The whole extent (a tile covering the region exactly, without tails).
+    if (extent > 1 && std::find(v.begin(), v.end(), extent) == v.end()) v.push_back(extent);
     return v;
 }
 
@@ -71,9 +70,11 @@ std::vector<StageChoice> stage_candidates(const Node &n, const Stage &st, const 
                 for (int64_t t : {1, 2, 4}) {
                     if (t * lanes <= e) l.push_back(t * lanes);
                 }
+                // The exact extent when it is a whole number of vectors (register blocks).
+                if (e % lanes == 0 && e / lanes <= 8 && std::find(l.begin(), l.end(), e) == l.end()) l.push_back(e);
             } else {
                 l = {1};
-                for (int64_t t : tile_ladder(e, 2)) l.push_back(t);
+                for (int64_t t : tile_ladder(e)) l.push_back(t);
             }
             ladders.push_back(l);
         }
@@ -114,11 +115,11 @@ std::vector<StageChoice> stage_candidates(const Node &n, const Stage &st, const 
     return out;
 }
 
-std::vector<std::shared_ptr<const FuncChoice>> candidate_choices(const ScheduleState &s, int node,
-                                                                 const SearchContext &ctx, std::mt19937_64 &rng) {
+std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const SearchContext &ctx,
+                                        std::mt19937_64 &rng) {
     const PipelineGraph &g = s.graph();
     const Node &n = g.node(node);
-    std::vector<std::shared_ptr<const FuncChoice>> out;
+    std::vector<Decision> out;
     MachineInfo mi;
     mi.parallelism = ctx.parallelism;
 
@@ -127,7 +128,7 @@ std::vector<std::shared_ptr<const FuncChoice>> candidate_choices(const ScheduleS
         fc->placement = Placement::Inline;
         fc->stages.assign(n.stages.size(), StageChoice{});
         for (size_t i = 0; i < n.stages.size(); i++) fc->stages[i].scheduled = false;
-        out.push_back(fc);
+        out.push_back({fc, -1, nullptr});
     }
 
     // Placements: root, and every loop of the single consumer's nest.
@@ -135,8 +136,9 @@ std::vector<std::shared_ptr<const FuncChoice>> candidate_choices(const ScheduleS
         Placement p;
         int at_node, at_loop, store_loop;
         bool inside_parallel;
+        std::shared_ptr<const FuncChoice> retile; // new choice for at_node, if any
     };
-    std::vector<Place> places = {{Placement::Root, -1, -1, -1, false}};
+    std::vector<Place> places = {{Placement::Root, -1, -1, -1, false, nullptr}};
     std::vector<int> cons = s.effective_consumers(node);
     if (cons.size() == 1 && !n.is_output) {
         int cn = cons[0];
@@ -161,13 +163,42 @@ std::vector<std::shared_ptr<const FuncChoice>> candidate_choices(const ScheduleS
                 const LoopInfo &l = nest.loops[L];
                 if (l.vectorized || l.unrolled || l.extent <= 1) continue;
                 bool inside = outer_parallel || L <= par_loop;
-                places.push_back({Placement::At, cn, L, -1, inside && (outer_parallel || par_loop < (int)nest.loops.size())});
+                places.push_back({Placement::At, cn, L, -1, inside && (outer_parallel || par_loop < (int)nest.loops.size()), nullptr});
                 // Hoisted storage (sliding window) one or two loops out, never outside the parallel loop.
                 int added = 0;
                 for (int S = L + 1; S < (int)nest.loops.size() && S <= par_loop && added < 2; S++) {
                     if (nest.loops[S].extent <= 1) continue;
-                    places.push_back({Placement::At, cn, L, S, inside && (outer_parallel || par_loop < (int)nest.loops.size())});
+                    places.push_back({Placement::At, cn, L, S, inside && (outer_parallel || par_loop < (int)nest.loops.size()), nullptr});
                     added++;
+                }
+            }
+            // Retiled consumer: small register-sized tiles of the consumer, this reduction
+            // computed per tile, when nothing is computed inside the consumer yet.
+            bool consumer_free = true;
+            for (int i = 0; i < g.num_nodes(); i++) {
+                if (i != node && s.decided(i) && s.choice(i).placement == Placement::At && s.choice(i).at_node == cn) {
+                    consumer_free = false;
+                }
+            }
+            if (consumer_free && n.stages.size() > 1 && !outer_parallel) {
+                SearchContext wide = ctx;
+                wide.max_candidates = std::max(ctx.max_candidates, 256);
+                int regs = ctx.vector_registers - 3;
+                for (const StageChoice &gc : stage_candidates(c, c.stages[0], cr.boxes[0], cc.placement == Placement::At, wide, rng)) {
+                    if (gc == cc.stages[0] || gc.vector_var < 0 || !gc.unroll) continue;
+                    LoopNest gn = build_loop_nest(c.stages[0], gc, cr.boxes[0]);
+                    double vectors = 1;
+                    int tile_level = -1;
+                    for (int i = 0; i < (int)gn.loops.size(); i++) {
+                        if (gn.loops[i].kind == LoopInfo::Inner) vectors *= (double)gn.loops[i].extent;
+                        if (tile_level < 0 && gn.loops[i].kind == LoopInfo::Outer && gn.loops[i].extent > 1) tile_level = i;
+                    }
+                    if (vectors < 2 || vectors > regs || tile_level < 0) continue;
+                    auto rc = std::make_shared<FuncChoice>(cc);
+                    rc->stages[0] = gc;
+                    bool par_inside = false;
+                    for (int i = tile_level; i < (int)gn.loops.size(); i++) par_inside |= gn.loops[i].parallel;
+                    places.push_back({Placement::At, cn, tile_level, -1, par_inside, rc});
                 }
             }
         }
@@ -180,12 +211,14 @@ std::vector<std::shared_ptr<const FuncChoice>> candidate_choices(const ScheduleS
         base->store_loop = pl.store_loop;
         for (const auto &st : n.stages) base->stages.push_back(default_stage_choice(st, st.loop_box(n.root), ctx.parallelism));
         // The region this placement realizes.
-        ScheduleState probe = s.with(node, base);
+        ScheduleState probe = pl.retile ? s.retiled(pl.at_node, pl.retile).with(node, base) : s.with(node, base);
         Featurizer fz(probe, mi);
         const Realization &r = fz.realization(node);
         std::vector<std::vector<StageChoice>> per_stage;
         for (size_t si = 0; si < n.stages.size(); si++) {
-            per_stage.push_back(stage_candidates(n, n.stages[si], r.boxes[si], pl.inside_parallel, ctx, rng));
+            SearchContext c2 = ctx;
+            if (pl.retile) c2.max_candidates = std::min(ctx.max_candidates, 16);
+            per_stage.push_back(stage_candidates(n, n.stages[si], r.boxes[si], pl.inside_parallel, c2, rng));
         }
         // Stage 0 of a reduction is usually trivial: pair the update candidates with the pure
         // stage candidate that tiles the same way when one exists, else the first.
@@ -204,7 +237,7 @@ std::vector<std::shared_ptr<const FuncChoice>> candidate_choices(const ScheduleS
                     }
                 }
             }
-            out.push_back(fc);
+            out.push_back({fc, pl.retile ? pl.at_node : -1, pl.retile});
         }
     }
     return out;

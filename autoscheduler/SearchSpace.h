@@ -17,10 +17,20 @@ namespace harl {
 struct SearchContext {
     int parallelism = 8;
     int max_candidates = 48;
+    int vector_registers = 16;
 };
 
-std::vector<std::shared_ptr<const FuncChoice>> candidate_choices(const ScheduleState &s, int node,
-                                                                 const SearchContext &ctx, std::mt19937_64 &rng);
+// One decision for a Func. Placing a reduction inside its consumer may also retile that
+// consumer's loops (only while nothing else is computed inside them), so that the producer's
+// tile can be a register block: `retile_node` then gets `retile`.
+struct Decision {
+    std::shared_ptr<const FuncChoice> choice;
+    int retile_node = -1;
+    std::shared_ptr<const FuncChoice> retile;
+};
+
+std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const SearchContext &ctx,
+                                        std::mt19937_64 &rng);
 
 // Candidate loop nests for one stage realized over `box`. `inside_parallel`: the stage already
 // runs inside a parallel loop of a consumer, so it gets no parallel loop of its own.

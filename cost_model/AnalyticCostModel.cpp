@@ -36,18 +36,23 @@ class AnalyticCostModel : public CostModel {
         // Loads: a dense vector load is one instruction, a gather one per lane, a broadcast cheap.
         double load_instr = f[F_dense_vector_loads] + f[F_strided_loads] * lanes + 0.5 * f[F_broadcast_loads] +
                             f[F_scalar_loads];
-        double div_extra = 10.0 * (f[F_op_fdiv] + f[F_op_idiv]) + 20.0 * f[F_op_math];
-        double instr = vectors * (f[F_ops_per_point] + div_extra + load_instr + 1.0 /* store */);
+        double div_extra = 10.0 * f[F_inlined_div_ops] + 20.0 * f[F_inlined_math_ops];
+        // Stores: one per point for pure stages; updates pay for reading and writing their
+        // accumulator unless it stays in registers.
+        double store = f[F_is_update] > 0 ? f[F_accumulator_memory_ops] : 1.0;
+        // Multiply-adds fuse into one instruction.
+        double fused = f[F_fused_multiply_adds];
+        double instr = vectors * (f[F_ops_per_point] - fused + div_extra + load_instr + store);
         // Accumulator tiles beyond the register file spill every iteration.
         double regs = m_.vector_registers - 3;
         double acc = f[F_accumulator_registers];
-        if (acc > regs) instr *= 1.0 + 1.5 * (acc - regs) / acc;
+        if (acc > regs) instr *= 1.0 + 3.0 * (acc - regs) / acc;
         double cores = std::min<double>(m_.parallelism, std::max(1.0f, f[F_parallel_tasks]));
         double par = std::max(1.0 / m_.parallelism, (double)f[F_parallel_efficiency]) * m_.parallelism;
         par = std::min(par, cores);
         double compute = instr / (hz * ops_per_cycle) / par;
 
-        const double l2_bw = 64e9, llc_bw = 32e9;
+        const double l2_bw = 100e9, llc_bw = 50e9;
         const double dram_bw = 16e9 * (40.0 / std::max(1.0, m_.balance));
         double mem = f[F_bytes_from_l2_total] / (l2_bw * par) + f[F_bytes_from_llc_total] / (llc_bw * par) +
                      (f[F_bytes_from_dram_total] + f[F_store_bytes_total]) / (dram_bw * std::min(par, 2.0));

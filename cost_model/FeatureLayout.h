@@ -6,6 +6,11 @@
 //   [0, kNumPipelineFeatures): properties of the algorithm, independent of the schedule
 //   [kNumPipelineFeatures, kNumFeatures): properties of the stage in the (partial) schedule
 // Counts are per point of the stage unless the name says "total"; bytes are bytes.
+// accumulator_memory_ops: loads+stores of the stage's own value per point of an update (0 when
+// the accumulator tile is register-resident: computed per tile of a consumer, tile covering the
+// whole realization, inner loops unrolled).
+// inlined_math_ops, inlined_div_ops, fused_multiply_adds: per point, counting the work of
+// producers inlined into the stage (ops_per_point is their total over all kinds).
 #pragma once
 
 #include <array>
@@ -25,7 +30,8 @@ constexpr uint32_t kFeatureLayoutVersion = 1;
     X(loop_iterations_total) X(unrolled_body) X(dense_vector_loads) X(strided_loads) X(broadcast_loads)         \
     X(scalar_loads) X(bytes_from_l2_total) X(bytes_from_llc_total) X(bytes_from_dram_total) X(store_bytes_total) \
     X(allocation_bytes) X(accumulator_registers) X(innermost_working_set) X(inner_tile_points)                  \
-    X(producers_computed_here) X(working_set_per_task) X(sliding_window_savings)
+    X(producers_computed_here) X(working_set_per_task) X(sliding_window_savings)     \
+    X(accumulator_memory_ops) X(inlined_math_ops) X(inlined_div_ops) X(fused_multiply_adds)
 
 enum FeatureIndex : int {
 #define HARL_FEATURE_ENUM(name) F_##name,

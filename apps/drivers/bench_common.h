@@ -1,0 +1,78 @@
+// Shared by the app drivers: deterministic inputs, output checks and the timing loop that
+// alternates the systems under comparison within one run (min and median of the rounds).
+#pragma once
+
+#include "HalideBuffer.h"
+#include "HalideRuntime.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+inline void fill_random(Halide::Runtime::Buffer<float> &b, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> d(lo, hi);
+    b.for_each_value([&](float &v) { v = d(rng); });
+}
+
+// Max error relative to max(1, |reference|); prints the first bad element.
+inline bool check(const Halide::Runtime::Buffer<float> &got, const Halide::Runtime::Buffer<float> &ref, double tol,
+                  const char *who) {
+    double worst = 0;
+    bool reported = false;
+    ref.for_each_element([&](const int *pos) {
+        double r = ref(pos), g = got(pos);
+        double err = std::abs(g - r) / std::max(1.0, std::abs(r));
+        if (!(err <= tol) && !reported) {
+            std::fprintf(stderr, "%s: mismatch at (%d,%d,...): got %g expected %g\n", who, pos[0],
+                         got.dimensions() > 1 ? pos[1] : 0, g, r);
+            reported = true;
+        }
+        if (!(err <= worst)) worst = err;
+    });
+    return worst <= tol;
+}
+
+struct Variant {
+    std::string name;
+    std::function<int()> run; // returns the Halide error code
+};
+
+// Runs every variant once per round, `rounds` times, and prints one RESULT line each:
+// RESULT,<app>,<variant>,<correct 0/1>,<min ms>,<median ms>,<GFLOP/s at min>
+inline int time_variants(const char *app, std::vector<Variant> &vs, const std::vector<bool> &correct, int rounds,
+                         double flops) {
+    std::vector<std::vector<double>> ms(vs.size());
+    for (int r = 0; r < rounds; r++) {
+        for (size_t i = 0; i < vs.size(); i++) {
+            auto t0 = std::chrono::steady_clock::now();
+            if (vs[i].run() != 0) {
+                std::fprintf(stderr, "%s/%s failed\n", app, vs[i].name.c_str());
+                return 1;
+            }
+            auto t1 = std::chrono::steady_clock::now();
+            ms[i].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        }
+    }
+    for (size_t i = 0; i < vs.size(); i++) {
+        std::sort(ms[i].begin(), ms[i].end());
+        double mn = ms[i].front(), med = ms[i][ms[i].size() / 2];
+        double gflops = flops > 0 ? flops / (mn * 1e-3) / 1e9 : 0;
+        std::printf("RESULT,%s,%s,%d,%.4f,%.4f,%.2f\n", app, vs[i].name.c_str(), (int)correct[i], mn, med, gflops);
+    }
+    return 0;
+}
+
+inline int rounds_from_args(int argc, char **argv) {
+    return argc > 1 ? std::max(0, std::atoi(argv[1])) : 5;
+}
+
+} // namespace bench

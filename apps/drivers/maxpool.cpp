@@ -1,0 +1,35 @@
+// Driver for maxpool: C, W, H from -D flags.
+#include "bench_common.h"
+#include "variants.h"
+
+using Halide::Runtime::Buffer;
+
+int main(int argc, char **argv) {
+    Buffer<float> input(C, 2 * W + 1, 2 * H + 1, 1), ref(C, W, H, 1);
+    bench::fill_random(input, 1);
+    for (int y = 0; y < H; y++) {
+        for (int x = 0; x < W; x++) {
+            for (int c = 0; c < C; c++) {
+                float m = -INFINITY;
+                for (int ky = 0; ky < 3; ky++) {
+                    for (int kx = 0; kx < 3; kx++) m = std::max(m, input(c, 2 * x + kx, 2 * y + ky, 0));
+                }
+                ref(c, x, y, 0) = m;
+            }
+        }
+    }
+    std::vector<bench::Variant> vs;
+    std::vector<Buffer<float>> outs;
+    std::vector<bool> ok;
+#define X(name, fn)                                                                                               \
+    outs.emplace_back(C, W, H, 1);                                                                               \
+    vs.push_back({#name, [&, i = outs.size() - 1] { return fn(input, outs[i]); }});
+    VARIANT_LIST
+#undef X
+    for (size_t i = 0; i < vs.size(); i++) {
+        int err = vs[i].run();
+        ok.push_back(err == 0 && bench::check(outs[i], ref, 0, vs[i].name.c_str()));
+    }
+    // FLOPs: 8 comparisons per output (max-pool has no multiply-adds; reported as comparisons).
+    return bench::time_variants(APP_NAME, vs, ok, bench::rounds_from_args(argc, argv), 8.0 * C * W * H);
+}

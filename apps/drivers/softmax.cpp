@@ -1,0 +1,30 @@
+// Driver for softmax: ROWS, CLASSES from -D flags.
+#include "bench_common.h"
+#include "variants.h"
+
+using Halide::Runtime::Buffer;
+
+int main(int argc, char **argv) {
+    Buffer<float> input(CLASSES, ROWS), ref(CLASSES, ROWS);
+    bench::fill_random(input, 1, -4.0f, 4.0f);
+    for (int y = 0; y < ROWS; y++) {
+        double m = -INFINITY, s = 0;
+        for (int x = 0; x < CLASSES; x++) m = std::max(m, (double)input(x, y));
+        for (int x = 0; x < CLASSES; x++) s += std::exp(input(x, y) - m);
+        for (int x = 0; x < CLASSES; x++) ref(x, y) = (float)(std::exp(input(x, y) - m) / s);
+    }
+    std::vector<bench::Variant> vs;
+    std::vector<Buffer<float>> outs;
+    std::vector<bool> ok;
+#define X(name, fn)                                                                                               \
+    outs.emplace_back(CLASSES, ROWS);                                                                            \
+    vs.push_back({#name, [&, i = outs.size() - 1] { return fn(input, outs[i]); }});
+    VARIANT_LIST
+#undef X
+    for (size_t i = 0; i < vs.size(); i++) {
+        int err = vs[i].run();
+        ok.push_back(err == 0 && bench::check(outs[i], ref, 1e-4, vs[i].name.c_str()));
+    }
+    // No FLOP rate for softmax (exp dominates; its FLOP count is not well defined).
+    return bench::time_variants(APP_NAME, vs, ok, bench::rounds_from_args(argc, argv), 0);
+}
