@@ -37,10 +37,11 @@ std::unique_ptr<CostModel> make_cost_model(const HarlOptions &opts, const Machin
     return make_analytic_cost_model(m);
 }
 
-AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target &t, const Halide::MachineParams &mp,
-                                const HarlOptions &opts) {
+AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target &t,
+                                const Halide::MachineParams &mp, const HarlOptions &opts) {
     std::vector<Halide::Internal::Function> outputs;
-    for (const Halide::Func &f : p.outputs()) outputs.push_back(f.function());
+    for (const Halide::Func &f : p.outputs())
+        outputs.push_back(f.function());
     PipelineGraph g(outputs, t);
     if (opts.verbose >= 3) std::cerr << g.describe();
     MachineInfo m;
@@ -64,7 +65,8 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
         << mp.to_string() << ", seed " << opts.seed << ", beam " << opts.beam_size << ", cost model "
         << model->name() << ".\n// Predicted runtime " << res.cost * 1e3 << " ms.\n// Decisions:\n";
     std::istringstream lines(out.summary);
-    for (std::string line; std::getline(lines, line);) hdr << "//   " << line << "\n";
+    for (std::string line; std::getline(lines, line);)
+        hdr << "//   " << line << "\n";
     hdr << "\n";
     out.schedule_source = emit_schedule_source(g, ds, hdr.str());
 
@@ -81,8 +83,9 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     }
     out.featurization = encode_featurization(nodes, stages, feats);
     if (opts.verbose >= 1) {
-        std::cerr << "HARL: " << g.num_nodes() << " nodes, " << res.states_evaluated << " states in " << res.seconds
-                  << " s" << (res.budget_exhausted ? " (time budget reached, finished greedily)" : "")
+        std::cerr << "HARL: " << g.num_nodes() << " nodes, " << res.states_evaluated << " states in "
+                  << res.seconds << " s"
+                  << (res.budget_exhausted ? " (time budget reached, finished greedily)" : "")
                   << ", predicted " << res.cost * 1e3 << " ms\n"
                   << out.summary;
     }

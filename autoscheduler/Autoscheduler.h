@@ -37,9 +37,9 @@
 // =============================================================================================
 #pragma once
 
+#include "../cost_model/FeatureLayout.h"
 #include "Halide.h"
 #include "Options.h"
-#include "../cost_model/FeatureLayout.h"
 
 #include <cstdint>
 #include <string>
@@ -56,8 +56,8 @@ struct AutoscheduleOutput {
     std::string summary; // one line per Func
 };
 
-AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target &t, const Halide::MachineParams &mp,
-                                const HarlOptions &opts);
+AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target &t,
+                                const Halide::MachineParams &mp, const HarlOptions &opts);
 
 // Featurization bytes: "HARLFEAT", u32 layout version, u32 stages, u32 features, then per
 // stage: i32 node (Pipeline::get_func index), i32 stage index, float[features].

@@ -24,7 +24,8 @@ void cost_nodes(const ScheduleState &s, const std::vector<int> &nodes, const Mac
     }
     std::vector<double> secs;
     model.predict(batch, &secs);
-    for (size_t i = 0; i < secs.size(); i++) (*node_cost)[owner[i]] += secs[i];
+    for (size_t i = 0; i < secs.size(); i++)
+        (*node_cost)[owner[i]] += secs[i];
 }
 
 namespace {
@@ -37,7 +38,8 @@ struct BeamEntry {
 
 } // namespace
 
-SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const MachineInfo &m, CostModel &model) {
+SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const MachineInfo &m,
+                         CostModel &model) {
     using clock = std::chrono::steady_clock;
     auto start = clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - start).count(); };
@@ -79,7 +81,8 @@ SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const 
                     for (int ec : child.state.choice(c2).placement == Placement::Inline
                                       ? child.state.effective_consumers(c2)
                                       : std::vector<int>{c2}) {
-                        if (std::find(affected.begin(), affected.end(), ec) == affected.end()) affected.push_back(ec);
+                        if (std::find(affected.begin(), affected.end(), ec) == affected.end())
+                            affected.push_back(ec);
                     }
                 }
                 cost_nodes(child.state, affected, m, model, &child.node_cost);
@@ -100,7 +103,8 @@ SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const 
         if (children.size() > keep) children.erase(children.begin() + (long)keep, children.end());
         beam = std::move(children);
         if (opts.verbose >= 2) {
-            std::cerr << "HARL: " << g.node(node).name << " -> best predicted " << beam.front().total * 1e3 << " ms\n";
+            std::cerr << "HARL: " << g.node(node).name << " -> best predicted " << beam.front().total * 1e3
+                      << " ms\n";
         }
     }
     res.best = beam.front().state;

@@ -15,7 +15,7 @@ namespace harl {
 
 struct SearchResult {
     ScheduleState best;
-    double cost = 0;             // predicted seconds
+    double cost = 0; // predicted seconds
     int states_evaluated = 0;
     double seconds = 0;
     bool budget_exhausted = false;
@@ -25,6 +25,7 @@ struct SearchResult {
 void cost_nodes(const ScheduleState &s, const std::vector<int> &nodes, const MachineInfo &m, CostModel &model,
                 std::vector<double> *node_cost);
 
-SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const MachineInfo &m, CostModel &model);
+SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const MachineInfo &m,
+                         CostModel &model);
 
 } // namespace harl

@@ -12,7 +12,8 @@ constexpr double kL1Bytes = 32 * 1024, kL2Bytes = 512 * 1024;
 
 std::vector<Span> shrink(const std::vector<Span> &full, const std::vector<int64_t> &cov) {
     std::vector<Span> b(full.size());
-    for (size_t i = 0; i < full.size(); i++) b[i] = {full[i].min, full[i].min + cov[i] - 1};
+    for (size_t i = 0; i < full.size(); i++)
+        b[i] = {full[i].min, full[i].min + cov[i] - 1};
     return b;
 }
 } // namespace
@@ -21,7 +22,8 @@ Featurizer::Featurizer(const ScheduleState &s, const MachineInfo &m) : s_(s), g_
 
 Region Featurizer::apply_chain(const EffectiveLoad &l, const std::vector<Span> &box) const {
     std::vector<Span> b = box;
-    for (const AccessMap *am : l.chain) b = am->apply(b, g_.node(am->producer).root);
+    for (const AccessMap *am : l.chain)
+        b = am->apply(b, g_.node(am->producer).root);
     return b;
 }
 
@@ -35,7 +37,8 @@ std::vector<EffectiveLoad> Featurizer::effective_loads(const Stage &st, OpCounts
         double mult;
     };
     std::vector<Item> work;
-    for (const auto &am : st.loads) work.push_back({&am, {}, 1.0});
+    for (const auto &am : st.loads)
+        work.push_back({&am, {}, 1.0});
     while (!work.empty()) {
         Item it = work.back();
         work.pop_back();
@@ -46,10 +49,12 @@ std::vector<EffectiveLoad> Featurizer::effective_loads(const Stage &st, OpCounts
         if (!p.is_input && s_.choice(it.am->producer).placement == Placement::Inline) {
             const Stage &ps = p.stages[0];
             if (ops) {
-                for (int k = 0; k < NumOpKinds; k++) (*ops)[k] += calls * ps.ops[k];
+                for (int k = 0; k < NumOpKinds; k++)
+                    (*ops)[k] += calls * ps.ops[k];
                 (*ops)[OpLoad] -= calls; // the call became arithmetic
             }
-            for (const auto &am : ps.loads) work.push_back({&am, chain, calls});
+            for (const auto &am : ps.loads)
+                work.push_back({&am, chain, calls});
             continue;
         }
         bool merged = false;
@@ -79,7 +84,8 @@ Region Featurizer::region_of(int producer, int consumer, const std::vector<Span>
             }
         }
     }
-    HARL_ASSERT(!reg.empty(), n.name << " computed at " << g_.node(consumer).name << " which does not load it");
+    HARL_ASSERT(!reg.empty(),
+                n.name << " computed at " << g_.node(consumer).name << " which does not load it");
     for (size_t d = 0; d < reg.size(); d++) {
         if (reg[d].extent() > n.root[d].extent()) reg[d] = n.root[d];
     }
@@ -156,12 +162,14 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     const LoopNest &nest = r.nests[si];
     const std::vector<Span> &box = r.boxes[si];
     StageFeatures f{};
-    for (int k = 0; k < NumOpKinds; k++) f[F_op_fadd + k] = (float)st.ops[k];
+    for (int k = 0; k < NumOpKinds; k++)
+        f[F_op_fadd + k] = (float)st.ops[k];
     f[F_bytes_per_point] = (float)n.bytes;
     f[F_native_lanes] = (float)st.vector_lanes;
     f[F_is_update] = si > 0;
     int num_rvars = 0;
-    for (const auto &l : st.loops) num_rvars += l.rvar;
+    for (const auto &l : st.loops)
+        num_rvars += l.rvar;
     f[F_num_rvars] = (float)num_rvars;
     double root_points = (double)region_points(st.loop_box(n.root));
     f[F_root_points] = (float)root_points;
@@ -171,7 +179,8 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     double ppr = (double)region_points(box);
     double total = ppr * r.count;
     // Sliding window: with storage hoisted, a point is computed once per allocation.
-    double sliding_total = r.alloc_count * r.alloc_points * (ppr / std::max(1.0, (double)region_points(r.region)));
+    double sliding_total =
+        r.alloc_count * r.alloc_points * (ppr / std::max(1.0, (double)region_points(r.region)));
     double savings = 0;
     if (c.placement == Placement::At && c.store_loop > c.at_loop && sliding_total < total) {
         savings = 1 - sliding_total / total;
@@ -185,7 +194,8 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     OpCounts ops;
     std::vector<EffectiveLoad> loads = effective_loads(st, &ops);
     double opp = 0;
-    for (int k = 0; k < NumOpKinds; k++) opp += (k == OpLoad) ? 0 : ops[k];
+    for (int k = 0; k < NumOpKinds; k++)
+        opp += (k == OpLoad) ? 0 : ops[k];
     f[F_ops_per_point] = (float)opp;
     f[F_inlined_math_ops] = (float)ops[OpMath];
     f[F_inlined_div_ops] = (float)(ops[OpFDiv] + ops[OpIDiv]);
@@ -259,10 +269,14 @@ StageFeatures Featurizer::stage_features(int node, int si) {
             continue;
         }
         double stride = l.chain.front()->stride_of_loop(sc.vector_var);
-        for (size_t i = 1; i < l.chain.size() && !std::isnan(stride); i++) stride *= l.chain[i]->stride_of_loop(0);
-        if (stride == 0) bcast += calls;
-        else if (stride == 1) dense += calls;
-        else strided += calls;
+        for (size_t i = 1; i < l.chain.size() && !std::isnan(stride); i++)
+            stride *= l.chain[i]->stride_of_loop(0);
+        if (stride == 0)
+            bcast += calls;
+        else if (stride == 1)
+            dense += calls;
+        else
+            strided += calls;
     }
     f[F_dense_vector_loads] = (float)dense;
     f[F_strided_loads] = (float)strided;
@@ -279,7 +293,8 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     for (int lev = 0; lev < NL; lev++) {
         const std::vector<Span> &b = lv[lev].box;
         double out_pts = 1;
-        for (size_t k = 0; k < b.size(); k++) out_pts *= st.loops[k].rvar ? 1 : (double)b[k].extent();
+        for (size_t k = 0; k < b.size(); k++)
+            out_pts *= st.loops[k].rvar ? 1 : (double)b[k].extent();
         ws[lev] = out_pts * n.bytes;
         for (const auto &l : loads) {
             double bytes = (double)region_points(apply_chain(l, b)) * g_.node(l.producer).bytes;
@@ -299,8 +314,10 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     const double out_bytes = ws[L] - std::accumulate(per_producer[L].begin(), per_producer[L].end(), 0.0);
     auto traffic = [&](double cache) {
         int lev = 0;
-        while (lev + 1 < NL && ws[lev + 1] <= cache) lev++;
-        double t = std::accumulate(per_producer[lev].begin(), per_producer[lev].end(), 0.0) * lv[lev].iterations;
+        while (lev + 1 < NL && ws[lev + 1] <= cache)
+            lev++;
+        double t =
+            std::accumulate(per_producer[lev].begin(), per_producer[lev].end(), 0.0) * lv[lev].iterations;
         if (ws[L] > cache) t += out_bytes * r.count;
         double compulsory = 0;
         for (size_t j = 0; j < loads.size(); j++) {
@@ -343,7 +360,8 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     f[F_inner_tile_points] = (float)inner_pts;
     int here = 0;
     for (int i = 0; i < g_.num_nodes(); i++) {
-        if (!g_.node(i).is_input && s_.choice(i).placement == Placement::At && s_.choice(i).at_node == node) here++;
+        if (!g_.node(i).is_input && s_.choice(i).placement == Placement::At && s_.choice(i).at_node == node)
+            here++;
     }
     f[F_producers_computed_here] = (float)here;
     f[F_working_set_per_task] = (float)(ws[L] * r.count / std::max(1.0, tasks));
@@ -353,11 +371,13 @@ StageFeatures Featurizer::stage_features(int node, int si) {
 std::vector<StageFeatures> Featurizer::node_features(int node) {
     std::vector<StageFeatures> out;
     if (s_.choice(node).placement == Placement::Inline) return out;
-    for (size_t si = 0; si < g_.node(node).stages.size(); si++) out.push_back(stage_features(node, (int)si));
+    for (size_t si = 0; si < g_.node(node).stages.size(); si++)
+        out.push_back(stage_features(node, (int)si));
     return out;
 }
 
-std::vector<StageFeatures> featurize_all(const ScheduleState &s, const MachineInfo &m, std::vector<int> *stage_nodes) {
+std::vector<StageFeatures> featurize_all(const ScheduleState &s, const MachineInfo &m,
+                                         std::vector<int> *stage_nodes) {
     Featurizer fz(s, m);
     std::vector<StageFeatures> all;
     for (int node : s.graph().decision_order()) {

@@ -14,11 +14,11 @@
 namespace harl {
 
 struct Realization {
-    Region region;                          // computed region per realization
-    double count = 1;                       // number of realizations
+    Region region;                            // computed region per realization
+    double count = 1;                         // number of realizations
     double alloc_points = 0, alloc_count = 1; // storage per allocation, number of allocations
-    std::vector<LoopNest> nests;            // per stage
-    std::vector<std::vector<Span>> boxes;   // per stage loop box per realization
+    std::vector<LoopNest> nests;              // per stage
+    std::vector<std::vector<Span>> boxes;     // per stage loop box per realization
 };
 
 // A load after inlining: the producer actually read, reached through a chain of AccessMaps.
@@ -58,6 +58,7 @@ class Featurizer {
 };
 
 // Every stage's features of a state, in decision order, with the node each belongs to.
-std::vector<StageFeatures> featurize_all(const ScheduleState &s, const MachineInfo &m, std::vector<int> *stage_nodes);
+std::vector<StageFeatures> featurize_all(const ScheduleState &s, const MachineInfo &m,
+                                         std::vector<int> *stage_nodes);
 
 } // namespace harl

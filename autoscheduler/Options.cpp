@@ -21,8 +21,8 @@ long long parse_int(const std::string &name, const std::string &v, long long lo,
     char *end = nullptr;
     long long x = std::strtoll(v.c_str(), &end, 10);
     if (v.empty() || *end != '\0' || x < lo || x > hi) {
-        throw HarlError(name + "=" + v + " is not an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                        "]");
+        throw HarlError(name + "=" + v + " is not an integer in [" + std::to_string(lo) + ", " +
+                        std::to_string(hi) + "]");
     }
     return x;
 }
@@ -41,18 +41,24 @@ double parse_double(const std::string &name, const std::string &v, double lo, do
 const std::vector<OptionSpec> &specs() {
     static const std::vector<OptionSpec> table = {
         {"HARL_BEAM_SIZE", "8", "search states kept after each decision (1 = greedy)",
-         [](HarlOptions &o, const std::string &v) { o.beam_size = (int)parse_int("HARL_BEAM_SIZE", v, 1, 1024); }},
+         [](HarlOptions &o, const std::string &v) {
+             o.beam_size = (int)parse_int("HARL_BEAM_SIZE", v, 1, 1024);
+         }},
         {"HARL_SEED", "0", "random seed; the same seed and options give the same schedule",
          [](HarlOptions &o, const std::string &v) {
              o.seed = (uint64_t)parse_int("HARL_SEED", v, 0, (long long)9e18);
          }},
-        {"HARL_TIME_BUDGET", "10", "wall-clock seconds for the search; when spent, the search finishes greedily",
-         [](HarlOptions &o, const std::string &v) { o.time_budget_s = parse_double("HARL_TIME_BUDGET", v, 0, 1e6); }},
+        {"HARL_TIME_BUDGET", "10",
+         "wall-clock seconds for the search; when spent, the search finishes greedily",
+         [](HarlOptions &o, const std::string &v) {
+             o.time_budget_s = parse_double("HARL_TIME_BUDGET", v, 0, 1e6);
+         }},
         {"HARL_MAX_CANDIDATES", "48", "loop-nest candidates tried per Func and placement",
          [](HarlOptions &o, const std::string &v) {
              o.max_candidates = (int)parse_int("HARL_MAX_CANDIDATES", v, 1, 100000);
          }},
-        {"HARL_RANDOMIZE", "0", "probability in [0,1] of replacing a decision by a random legal one (data collection)",
+        {"HARL_RANDOMIZE", "0",
+         "probability in [0,1] of replacing a decision by a random legal one (data collection)",
          [](HarlOptions &o, const std::string &v) { o.randomize = parse_double("HARL_RANDOMIZE", v, 0, 1); }},
         {"HARL_COST_MODEL", "analytic", "cost model driving the search: analytic | learned",
          [](HarlOptions &o, const std::string &v) {
@@ -82,7 +88,8 @@ HarlOptions HarlOptions::from_environment(std::vector<std::string> *unknown) {
             if (kv.rfind("HARL_", 0) != 0) continue;
             std::string name = kv.substr(0, kv.find('='));
             bool known = false;
-            for (const auto &s : specs()) known |= (name == s.name);
+            for (const auto &s : specs())
+                known |= (name == s.name);
             if (!known) unknown->push_back(name);
         }
     }
@@ -93,7 +100,8 @@ std::string options_help() {
     std::ostringstream os;
     for (const auto &s : specs()) {
         os << "  " << s.name;
-        for (size_t i = std::string(s.name).size(); i < 22; i++) os << ' ';
+        for (size_t i = std::string(s.name).size(); i < 22; i++)
+            os << ' ';
         os << "default " << s.default_text << ": " << s.help << "\n";
     }
     return os.str();

@@ -2,8 +2,8 @@
 #include "Errors.h"
 
 #include <algorithm>
-#include <functional>
 #include <cmath>
+#include <functional>
 #include <optional>
 #include <random>
 #include <set>
@@ -16,12 +16,13 @@ using namespace Halide::Internal;
 
 int64_t region_points(const Region &r) {
     int64_t n = 1;
-    for (const auto &s : r) n *= std::max<int64_t>(1, s.extent());
+    for (const auto &s : r)
+        n *= std::max<int64_t>(1, s.extent());
     return n;
 }
 
 const char *op_kind_name(int k) {
-    static const char *names[NumOpKinds] = {"fadd", "fmul", "fdiv", "iadd", "imul",
+    static const char *names[NumOpKinds] = {"fadd", "fmul",       "fdiv", "iadd", "imul",
                                             "idiv", "cmp_select", "math", "cast", "load"};
     return names[k];
 }
@@ -35,7 +36,8 @@ bool Stage::tileable() const {
 
 std::vector<Span> Stage::loop_box(const Region &func_region) const {
     std::vector<Span> box;
-    for (const auto &l : loops) box.push_back(l.rvar ? l.rdom : func_region.at(l.pure_dim));
+    for (const auto &l : loops)
+        box.push_back(l.rvar ? l.rdom : func_region.at(l.pure_dim));
     return box;
 }
 
@@ -86,11 +88,12 @@ class ClampStripper : public IRMutator {
     bool in_index = false;
     static bool has_call(const Expr &e) {
         bool found = false;
-        for_each_call(e, [&](const Call *c) { found |= (c->call_type == Call::Halide || c->call_type == Call::Image); });
+        for_each_call(e, [&](const Call *c) {
+            found |= (c->call_type == Call::Halide || c->call_type == Call::Image);
+        });
         return found;
     }
-    template <typename T>
-    Expr strip(const T *op) {
+    template <typename T> Expr strip(const T *op) {
         if (in_index) {
             bool ca = is_const(op->a), cb = is_const(op->b);
             if (cb && !ca && !has_call(op->a)) return mutate(op->a);
@@ -111,9 +114,11 @@ class ClampStripper : public IRMutator {
         bool old = in_index;
         in_index = true;
         std::vector<Expr> args;
-        for (const auto &a : op->args) args.push_back(mutate(a));
+        for (const auto &a : op->args)
+            args.push_back(mutate(a));
         in_index = old;
-        return Call::make(op->type, op->name, args, op->call_type, op->func, op->value_index, op->image, op->param);
+        return Call::make(op->type, op->name, args, op->call_type, op->func, op->value_index, op->image,
+                          op->param);
     }
 };
 
@@ -196,7 +201,8 @@ AffineBound fit_affine(const Expr &e, const std::vector<std::string> &loops, std
         ab.b[k] = double(*vx - *v0) / step;
     }
     ab.c = (double)*v0;
-    for (int k = 0; k < n; k++) ab.c -= ab.a[k] * mins[k] + ab.b[k] * maxs[k];
+    for (int k = 0; k < n; k++)
+        ab.c -= ab.a[k] * mins[k] + ab.b[k] * maxs[k];
     // Verify at random boxes; approximate (rounded) divisions are accepted within a small error.
     std::uniform_int_distribution<int64_t> d_min(-50, 300), d_ext(0, 400);
     for (int trial = 0; trial < 3; trial++) {
@@ -217,7 +223,8 @@ AffineBound fit_affine(const Expr &e, const std::vector<std::string> &loops, std
 double eval_bound(const AffineBound &ab, const std::vector<Span> &box, bool *ok) {
     if (ab.affine) {
         double v = ab.c;
-        for (size_t k = 0; k < box.size(); k++) v += ab.a[k] * box[k].min + ab.b[k] * box[k].max;
+        for (size_t k = 0; k < box.size(); k++)
+            v += ab.a[k] * box[k].min + ab.b[k] * box[k].max;
         return v;
     }
     *ok = false;
@@ -263,7 +270,8 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
     std::map<std::string, Function> env;
     for (const Function &f : outputs) {
         env[f.name()] = f;
-        for (const auto &kv : find_transitive_calls(f)) env.insert(kv);
+        for (const auto &kv : find_transitive_calls(f))
+            env.insert(kv);
     }
     std::vector<std::string> order = topological_order(outputs, env);
     std::map<std::string, int> index;
@@ -274,12 +282,15 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
         n.args = n.func.args();
         n.dims = n.func.dimensions();
         n.bytes = 0;
-        for (const Type &t : n.func.output_types()) n.bytes += t.bytes();
+        for (const Type &t : n.func.output_types())
+            n.bytes += t.bytes();
         if (n.func.has_extern_definition()) {
-            throw HarlError("Func '" + name + "' is an extern stage (define_extern); HARL cannot schedule extern "
+            throw HarlError("Func '" + name +
+                            "' is an extern stage (define_extern); HARL cannot schedule extern "
                             "stages: give it a schedule by hand or use a pure Halide definition");
         }
-        for (const Function &o : outputs) n.is_output |= (o.name() == name);
+        for (const Function &o : outputs)
+            n.is_output |= (o.name() == name);
         n.can_inline = !n.is_output && !n.func.has_update_definition();
         index[name] = (int)nodes_.size();
         nodes_.push_back(n);
@@ -300,7 +311,8 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
             st.bytes = node.bytes;
             std::vector<Expr> exprs = def.values();
             if (si == 0) {
-                for (int d = 0; d < node.dims; d++) st.loops.push_back({node.args[d], false, d, true, {}});
+                for (int d = 0; d < node.dims; d++)
+                    st.loops.push_back({node.args[d], false, d, true, {}});
             } else {
                 for (const auto &rv : def.schedule().rvars()) {
                     LoopVar lv{rv.var, true, -1, true, {}};
@@ -313,7 +325,11 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                         rv.extent.accept(&chk);
                         throw HarlError("RDom variable '" + rv.var + "' of " + st.name +
                                         " has bounds HARL cannot evaluate from the estimates (min " +
-                                        [&] { std::ostringstream os; os << rv.min; return os.str(); }() +
+                                        [&] {
+                                            std::ostringstream os;
+                                            os << rv.min;
+                                            return os.str();
+                                        }() +
                                         "); give its Params estimates");
                     }
                     lv.rdom = {*lo, *lo + *ext - 1};
@@ -327,6 +343,8 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                 if (def.predicate().defined()) exprs.push_back(def.predicate());
             }
             OpCounter counter;
+            for (const Type &t : f.output_types())
+                counter.max_bits = std::max(counter.max_bits, t.bits());
             ParamEstimateChecker chk;
             chk.owner = node.name;
             for (const Expr &e : exprs) {
@@ -334,12 +352,10 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                 e.accept(&chk);
             }
             st.ops = counter.ops;
-            Type wide = Float(counter.max_bits);
-            if (counter.max_bits > 64) wide = Float(64);
             st.vector_lanes = std::max(1, target.natural_vector_size(counter.max_bits <= 8    ? UInt(8)
-                                                                  : counter.max_bits <= 16 ? UInt(16)
-                                                                  : counter.max_bits <= 32 ? Float(32)
-                                                                                           : Float(64)));
+                                                                     : counter.max_bits <= 16 ? UInt(16)
+                                                                     : counter.max_bits <= 32 ? Float(32)
+                                                                                              : Float(64)));
             // Self references decide which pure vars are free.
             for (const Expr &e : def.values()) {
                 for_each_call(e, [&](const Call *c) {
@@ -420,7 +436,8 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                 auto &cons = nodes_[am.producer].consumers;
                 if (std::find(cons.begin(), cons.end(), ni) == cons.end()) cons.push_back(ni);
                 auto &prods = nodes_[ni].producers;
-                if (std::find(prods.begin(), prods.end(), am.producer) == prods.end()) prods.push_back(am.producer);
+                if (std::find(prods.begin(), prods.end(), am.producer) == prods.end())
+                    prods.push_back(am.producer);
             }
         }
     }
@@ -445,8 +462,9 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
             }
             for (int d = 0; d < n.dims; d++) {
                 if (!seen[d]) {
-                    throw HarlError("output Func '" + n.name + "' has no estimate for dimension " + std::to_string(d) +
-                                    " ('" + n.args[d] + "'): call " + n.name + ".set_estimate(" + n.args[d] +
+                    throw HarlError("output Func '" + n.name + "' has no estimate for dimension " +
+                                    std::to_string(d) + " ('" + n.args[d] + "'): call " + n.name +
+                                    ".set_estimate(" + n.args[d] +
                                     ", min, extent) or set_estimates() on the generator Output");
                 }
             }
@@ -511,7 +529,8 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                                 if (!c->param.min_constraint_estimate(d).defined() ||
                                     !c->param.extent_constraint_estimate(d).defined()) {
                                     throw HarlError("input '" + n.name + "' has no estimate for dimension " +
-                                                    std::to_string(d) + ": call set_estimates() on it (min and "
+                                                    std::to_string(d) +
+                                                    ": call set_estimates() on it (min and "
                                                     "extent of every dimension)");
                                 }
                             }
@@ -536,15 +555,18 @@ std::string PipelineGraph::describe() const {
     for (size_t i = 0; i < nodes_.size(); i++) {
         const Node &n = nodes_[i];
         os << i << " " << (n.is_input ? "input " : n.is_output ? "output " : "") << n.name << " [";
-        for (const auto &s : n.root) os << s.min << ".." << s.max << " ";
+        for (const auto &s : n.root)
+            os << s.min << ".." << s.max << " ";
         os << "]\n";
         for (const auto &st : n.stages) {
             os << "  " << st.name << " loops:";
-            for (const auto &l : st.loops) os << " " << l.name << (l.rvar ? "(r)" : "") << (l.free ? "" : "(fixed)");
+            for (const auto &l : st.loops)
+                os << " " << l.name << (l.rvar ? "(r)" : "") << (l.free ? "" : "(fixed)");
             os << " lanes " << st.vector_lanes << " loads:";
             for (const auto &am : st.loads) {
                 os << " " << nodes_[am.producer].name << "x" << am.calls;
-                for (size_t d = 0; d < am.min.size(); d++) os << (am.min[d].affine && am.max[d].affine ? "" : "~");
+                for (size_t d = 0; d < am.min.size(); d++)
+                    os << (am.min[d].affine && am.max[d].affine ? "" : "~");
             }
             os << "\n";
         }

@@ -38,8 +38,8 @@ struct AffineBound {
 };
 
 struct AccessMap {
-    int producer = -1;                // node index
-    int calls = 0;                    // call sites of the producer in this stage
+    int producer = -1;                 // node index
+    int calls = 0;                     // call sites of the producer in this stage
     std::vector<AffineBound> min, max; // one per producer dimension
     // Producer dimension `d`'s required region for a consumer loop box. `fallback` is the
     // producer's root region (used for unbounded dimensions).
@@ -51,27 +51,39 @@ struct AccessMap {
     bool depends_on_loop(int k) const;
 };
 
-enum OpKind { OpFAdd, OpFMul, OpFDiv, OpIAdd, OpIMul, OpIDiv, OpCmpSelect, OpMath, OpCast, OpLoad, NumOpKinds };
+enum OpKind {
+    OpFAdd,
+    OpFMul,
+    OpFDiv,
+    OpIAdd,
+    OpIMul,
+    OpIDiv,
+    OpCmpSelect,
+    OpMath,
+    OpCast,
+    OpLoad,
+    NumOpKinds
+};
 using OpCounts = std::array<double, NumOpKinds>;
 const char *op_kind_name(int k);
 
 struct LoopVar {
-    std::string name;   // Halide's name ("x", "r4$x")
+    std::string name; // Halide's name ("x", "r4$x")
     bool rvar = false;
-    int pure_dim = -1;  // index into the Func's args for pure vars
-    bool free = true;   // may be split/reordered/parallelised/vectorised (pure vars used only in place)
-    Span rdom;          // concrete bounds for RVars
+    int pure_dim = -1; // index into the Func's args for pure vars
+    bool free = true;  // may be split/reordered/parallelised/vectorised (pure vars used only in place)
+    Span rdom;         // concrete bounds for RVars
 };
 
 struct Stage {
     int node = -1, index = 0;
-    std::string name;               // "f" or "f.update(0)"
-    std::vector<LoopVar> loops;     // innermost first
-    OpCounts ops{};                 // per point of the stage
-    std::vector<AccessMap> loads;   // one per distinct producer (self loads excluded)
+    std::string name;             // "f" or "f.update(0)"
+    std::vector<LoopVar> loops;   // innermost first
+    OpCounts ops{};               // per point of the stage
+    std::vector<AccessMap> loads; // one per distinct producer (self loads excluded)
     bool self_loads = false;
-    int vector_lanes = 1;           // native lanes of the widest type the stage computes with
-    int bytes = 4;                  // bytes per point of the Func's value(s)
+    int vector_lanes = 1; // native lanes of the widest type the stage computes with
+    int bytes = 4;        // bytes per point of the Func's value(s)
     // True when every pure var is free, so the stage's loops may be tiled and reordered.
     bool tileable() const;
     // The loop box for a region of the Func: pure vars take the region's spans, RVars theirs.
@@ -84,12 +96,12 @@ struct Node {
     Halide::Internal::Function func; // undefined for inputs
     std::vector<std::string> args;
     int dims = 0;
-    int bytes = 4;                   // bytes per point (sum over tuple elements)
-    std::vector<Stage> stages;       // empty for inputs
-    std::vector<int> consumers;      // nodes with a stage that loads this node (no duplicates)
+    int bytes = 4;              // bytes per point (sum over tuple elements)
+    std::vector<Stage> stages;  // empty for inputs
+    std::vector<int> consumers; // nodes with a stage that loads this node (no duplicates)
     std::vector<int> producers;
-    Region root;                     // region needed when computed at root, from the estimates
-    bool can_inline = false;         // pure Func, not an output
+    Region root;             // region needed when computed at root, from the estimates
+    bool can_inline = false; // pure Func, not an output
 };
 
 class PipelineGraph {

@@ -34,8 +34,8 @@ void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNe
                 add(Directive(Directive::Split, {lv.name + "_t", lv.name + "_i", lv.name + "_v"},
                               ch.vector_width, guard));
             } else {
-                add(Directive(Directive::Split, {lv.name, lv.name + "_o", lv.name + "_v"},
-                              ch.vector_width, guard));
+                add(Directive(Directive::Split, {lv.name, lv.name + "_o", lv.name + "_v"}, ch.vector_width,
+                              guard));
             }
         } else if (t > 1) {
             add(Directive(Directive::Split, {lv.name, lv.name + "_o", lv.name + "_i"}, t, guard));
@@ -132,23 +132,38 @@ void apply_directives(const PipelineGraph &g, const std::vector<Directive> &ds) 
         Func f(g.node(d.node).func);
         Halide::Stage st = d.stage == 0 ? Halide::Stage(f) : f.update(d.stage - 1);
         switch (d.op) {
-        case Directive::ComputeRoot: f.compute_root(); break;
-        case Directive::ComputeAt: f.compute_at(LoopLevel(Func(g.node(d.target_node).func), vor(d, 0))); break;
-        case Directive::StoreAt: f.store_at(LoopLevel(Func(g.node(d.target_node).func), vor(d, 0))); break;
+        case Directive::ComputeRoot:
+            f.compute_root();
+            break;
+        case Directive::ComputeAt:
+            f.compute_at(LoopLevel(Func(g.node(d.target_node).func), vor(d, 0)));
+            break;
+        case Directive::StoreAt:
+            f.store_at(LoopLevel(Func(g.node(d.target_node).func), vor(d, 0)));
+            break;
         case Directive::Split:
             st.split(vor(d, 0), vor(d, 1), vor(d, 2), Expr((int)d.factor),
                      d.guard_tail ? TailStrategy::GuardWithIf : TailStrategy::Auto);
             break;
         case Directive::Reorder: {
             std::vector<VarOrRVar> vs;
-            for (size_t i = 0; i < d.vars.size(); i++) vs.push_back(vor(d, i));
+            for (size_t i = 0; i < d.vars.size(); i++)
+                vs.push_back(vor(d, i));
             st.reorder(vs);
             break;
         }
-        case Directive::Fuse: st.fuse(vor(d, 0), vor(d, 1), vor(d, 2)); break;
-        case Directive::Parallel: st.parallel(vor(d, 0)); break;
-        case Directive::Vectorize: st.vectorize(vor(d, 0)); break;
-        case Directive::Unroll: st.unroll(vor(d, 0)); break;
+        case Directive::Fuse:
+            st.fuse(vor(d, 0), vor(d, 1), vor(d, 2));
+            break;
+        case Directive::Parallel:
+            st.parallel(vor(d, 0));
+            break;
+        case Directive::Vectorize:
+            st.vectorize(vor(d, 0));
+            break;
+        case Directive::Unroll:
+            st.unroll(vor(d, 0));
+            break;
         }
     }
 }
@@ -157,7 +172,8 @@ std::string emit_schedule_source(const PipelineGraph &g, const std::vector<Direc
                                  const std::string &header_comment) {
     auto ident = [](const std::string &s) {
         std::string r;
-        for (char ch : s) r += (isalnum((unsigned char)ch) ? ch : '_');
+        for (char ch : s)
+            r += (isalnum((unsigned char)ch) ? ch : '_');
         if (r.empty() || isdigit((unsigned char)r[0])) r = "v_" + r;
         return r;
     };
@@ -169,7 +185,8 @@ std::string emit_schedule_source(const PipelineGraph &g, const std::vector<Direc
         std::string key = (d.rvar[i] ? "R:" : "V:") + n;
         if (!vars.count(key)) {
             std::string id = ident(n);
-            while (idents.count(id)) id += "_";
+            while (idents.count(id))
+                id += "_";
             idents.insert(id);
             vars[key] = id;
             std::ostringstream decl;
@@ -183,7 +200,8 @@ std::string emit_schedule_source(const PipelineGraph &g, const std::vector<Direc
     auto fn = [&](int node) {
         if (!funcs.count(node)) {
             std::string id = ident(g.node(node).name);
-            while (idents.count(id)) id += "_";
+            while (idents.count(id))
+                id += "_";
             idents.insert(id);
             funcs[node] = id;
             body << "    Func " << id << " = pipeline.get_func(" << node << ");\n";
@@ -194,25 +212,41 @@ std::string emit_schedule_source(const PipelineGraph &g, const std::vector<Direc
         std::string f = fn(d.node);
         if (d.target_node >= 0) fn(d.target_node);
         std::vector<std::string> v;
-        for (size_t i = 0; i < d.vars.size(); i++) v.push_back(var(d, i));
+        for (size_t i = 0; i < d.vars.size(); i++)
+            v.push_back(var(d, i));
         std::string st = d.stage == 0 ? f : f + ".update(" + std::to_string(d.stage - 1) + ")";
         switch (d.op) {
-        case Directive::ComputeRoot: calls << "    " << f << ".compute_root();\n"; break;
-        case Directive::ComputeAt: calls << "    " << f << ".compute_at(" << funcs[d.target_node] << ", " << v[0] << ");\n"; break;
-        case Directive::StoreAt: calls << "    " << f << ".store_at(" << funcs[d.target_node] << ", " << v[0] << ");\n"; break;
+        case Directive::ComputeRoot:
+            calls << "    " << f << ".compute_root();\n";
+            break;
+        case Directive::ComputeAt:
+            calls << "    " << f << ".compute_at(" << funcs[d.target_node] << ", " << v[0] << ");\n";
+            break;
+        case Directive::StoreAt:
+            calls << "    " << f << ".store_at(" << funcs[d.target_node] << ", " << v[0] << ");\n";
+            break;
         case Directive::Split:
             calls << "    " << st << ".split(" << v[0] << ", " << v[1] << ", " << v[2] << ", " << d.factor
                   << ", TailStrategy::" << (d.guard_tail ? "GuardWithIf" : "Auto") << ");\n";
             break;
         case Directive::Reorder:
             calls << "    " << st << ".reorder({";
-            for (size_t i = 0; i < v.size(); i++) calls << (i ? ", " : "") << v[i];
+            for (size_t i = 0; i < v.size(); i++)
+                calls << (i ? ", " : "") << v[i];
             calls << "});\n";
             break;
-        case Directive::Fuse: calls << "    " << st << ".fuse(" << v[0] << ", " << v[1] << ", " << v[2] << ");\n"; break;
-        case Directive::Parallel: calls << "    " << st << ".parallel(" << v[0] << ");\n"; break;
-        case Directive::Vectorize: calls << "    " << st << ".vectorize(" << v[0] << ");\n"; break;
-        case Directive::Unroll: calls << "    " << st << ".unroll(" << v[0] << ");\n"; break;
+        case Directive::Fuse:
+            calls << "    " << st << ".fuse(" << v[0] << ", " << v[1] << ", " << v[2] << ");\n";
+            break;
+        case Directive::Parallel:
+            calls << "    " << st << ".parallel(" << v[0] << ");\n";
+            break;
+        case Directive::Vectorize:
+            calls << "    " << st << ".vectorize(" << v[0] << ");\n";
+            break;
+        case Directive::Unroll:
+            calls << "    " << st << ".unroll(" << v[0] << ");\n";
+            break;
         }
     }
     // Halide's generator wraps this in `inline void apply_schedule_<name>(Pipeline pipeline,

@@ -17,11 +17,11 @@ struct Directive {
     Op op;
     int node = -1;
     int stage = 0;
-    std::vector<std::string> vars;      // loop variable names the directive names
-    std::vector<bool> rvar;             // per var: is it an RVar
-    int64_t factor = 0;                 // split factor
-    bool guard_tail = false;            // split with TailStrategy::GuardWithIf (else Auto)
-    int target_node = -1;               // ComputeAt / StoreAt: the consumer Func
+    std::vector<std::string> vars; // loop variable names the directive names
+    std::vector<bool> rvar;        // per var: is it an RVar
+    int64_t factor = 0;            // split factor
+    bool guard_tail = false;       // split with TailStrategy::GuardWithIf (else Auto)
+    int target_node = -1;          // ComputeAt / StoreAt: the consumer Func
 };
 
 std::vector<Directive> make_directives(const ScheduleState &s);

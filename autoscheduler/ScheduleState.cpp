@@ -7,22 +7,25 @@
 namespace harl {
 
 bool StageChoice::operator==(const StageChoice &o) const {
-    return tile == o.tile && vector_var == o.vector_var && vector_width == o.vector_width && unroll == o.unroll &&
-           parallel_loops == o.parallel_loops && scheduled == o.scheduled;
+    return tile == o.tile && vector_var == o.vector_var && vector_width == o.vector_width &&
+           unroll == o.unroll && parallel_loops == o.parallel_loops && scheduled == o.scheduled;
 }
 
 std::vector<int64_t> LoopNest::covered(int level, const std::vector<Span> &full) const {
     std::vector<int64_t> c(full.size(), 1);
     for (int i = 0; i < std::min<int>(level, (int)loops.size()); i++) {
-        for (int v : loops[i].vars) c[v] *= loops[i].extent;
+        for (int v : loops[i].vars)
+            c[v] *= loops[i].extent;
     }
-    for (size_t v = 0; v < full.size(); v++) c[v] = std::min<int64_t>(c[v], std::max<int64_t>(1, full[v].extent()));
+    for (size_t v = 0; v < full.size(); v++)
+        c[v] = std::min<int64_t>(c[v], std::max<int64_t>(1, full[v].extent()));
     return c;
 }
 
 double LoopNest::iterations(int level) const {
     double n = 1;
-    for (int i = level; i < (int)loops.size(); i++) n *= (double)loops[i].extent;
+    for (int i = level; i < (int)loops.size(); i++)
+        n *= (double)loops[i].extent;
     return n;
 }
 
@@ -41,8 +44,8 @@ LoopNest build_loop_nest(const Stage &st, const StageChoice &ch, const std::vect
         }
         return nest;
     }
-    HARL_ASSERT((int)ch.tile.size() == n, "stage " << st.name << " choice has " << ch.tile.size() << " tiles for "
-                                                   << n << " loops");
+    HARL_ASSERT((int)ch.tile.size() == n,
+                "stage " << st.name << " choice has " << ch.tile.size() << " tiles for " << n << " loops");
     std::vector<LoopInfo> inner, rvars, outer;
     for (int k = 0; k < n; k++) {
         const LoopVar &lv = st.loops[k];
@@ -54,24 +57,35 @@ LoopNest build_loop_nest(const Stage &st, const StageChoice &ch, const std::vect
         if (k == ch.vector_var) {
             HARL_ASSERT(ch.vector_width > 1 && t % ch.vector_width == 0,
                         st.name << ": vector tile " << t << " is not a multiple of " << ch.vector_width);
-            LoopInfo v{LoopInfo::Vector, {k}, ch.vector_width, ch.vector_width, false, false, true, lv.name + "_v"};
+            LoopInfo v{LoopInfo::Vector, {k}, ch.vector_width, ch.vector_width, false, false, true,
+                       lv.name + "_v"};
             nest.loops.push_back(v);
             if (t > ch.vector_width) {
-                inner.push_back({LoopInfo::Inner, {k}, t / ch.vector_width, t / ch.vector_width, false, ch.unroll, false,
+                inner.push_back({LoopInfo::Inner,
+                                 {k},
+                                 t / ch.vector_width,
+                                 t / ch.vector_width,
+                                 false,
+                                 ch.unroll,
+                                 false,
                                  lv.name + "_i"});
             }
-            outer.push_back({LoopInfo::Outer, {k}, (ext(k) + t - 1) / t, 1, false, false, false, lv.name + "_o"});
+            outer.push_back(
+                {LoopInfo::Outer, {k}, (ext(k) + t - 1) / t, 1, false, false, false, lv.name + "_o"});
         } else if (t == 1) {
             outer.push_back({LoopInfo::Outer, {k}, ext(k), 1, false, false, false, lv.name});
         } else {
             inner.push_back({LoopInfo::Inner, {k}, t, t, false, ch.unroll, false, lv.name + "_i"});
-            outer.push_back({LoopInfo::Outer, {k}, (ext(k) + t - 1) / t, 1, false, false, false, lv.name + "_o"});
+            outer.push_back(
+                {LoopInfo::Outer, {k}, (ext(k) + t - 1) / t, 1, false, false, false, lv.name + "_o"});
         }
     }
-    for (auto *group : {&inner, &rvars}) nest.loops.insert(nest.loops.end(), group->begin(), group->end());
+    for (auto *group : {&inner, &rvars})
+        nest.loops.insert(nest.loops.end(), group->begin(), group->end());
     // Fuse the outermost `parallel_loops` outer loops into one parallel loop.
     int p = std::min<int>(ch.parallel_loops, (int)outer.size());
-    for (int i = 0; i < (int)outer.size() - p; i++) nest.loops.push_back(outer[i]);
+    for (int i = 0; i < (int)outer.size() - p; i++)
+        nest.loops.push_back(outer[i]);
     if (p > 0) {
         LoopInfo f{LoopInfo::Outer, {}, 1, 1, true, false, false, ""};
         for (int i = (int)outer.size() - p; i < (int)outer.size(); i++) {
@@ -125,7 +139,8 @@ ScheduleState::ScheduleState(const PipelineGraph &g, int parallelism)
         if (n.is_input) continue;
         auto fc = std::make_shared<FuncChoice>();
         fc->placement = Placement::Root;
-        for (const auto &st : n.stages) fc->stages.push_back(default_stage_choice(st, st.loop_box(n.root), parallelism));
+        for (const auto &st : n.stages)
+            fc->stages.push_back(default_stage_choice(st, st.loop_box(n.root), parallelism));
         defaults_[i] = fc;
     }
 }
@@ -138,7 +153,8 @@ int ScheduleState::next_node() const {
 const FuncChoice &ScheduleState::choice(int node) const {
     const auto &c = choices_.at(node);
     if (c) return *c;
-    HARL_ASSERT(defaults_.at(node), "node " << node << " (" << graph_->node(node).name << ") has no schedule");
+    HARL_ASSERT(defaults_.at(node),
+                "node " << node << " (" << graph_->node(node).name << ") has no schedule");
     return *defaults_[node];
 }
 
@@ -155,7 +171,8 @@ ScheduleState ScheduleState::retiled(int node, std::shared_ptr<const FuncChoice>
     HARL_ASSERT(choices_.at(node), "retiling undecided Func " << graph_->node(node).name);
     for (size_t i = 0; i < choices_.size(); i++) {
         HARL_ASSERT(!(choices_[i] && choices_[i]->placement == Placement::At && choices_[i]->at_node == node),
-                    "retiling " << graph_->node(node).name << " with " << graph_->node(i).name << " inside it");
+                    "retiling " << graph_->node(node).name << " with " << graph_->node(i).name
+                                << " inside it");
     }
     ScheduleState s = *this;
     s.choices_[node] = std::move(c);
@@ -193,7 +210,8 @@ std::string ScheduleState::describe() const {
         }
         for (const auto &s : c.stages) {
             os << " | tiles";
-            for (auto t : s.tile) os << " " << t;
+            for (auto t : s.tile)
+                os << " " << t;
             if (s.vector_var >= 0) os << " vec " << s.vector_var << "x" << s.vector_width;
             if (s.unroll) os << " unroll";
             if (s.parallel_loops) os << " par " << s.parallel_loops;

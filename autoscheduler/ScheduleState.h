@@ -15,12 +15,12 @@ namespace harl {
 //   [vector lanes of the vector var] [inner tiles of the pure vars] [RVars] [outer tiles]
 // A pure var with tile 1 has only an outer loop; with tile >= its extent, only an inner loop.
 struct StageChoice {
-    std::vector<int64_t> tile;  // per loop var (Stage::loops order); ignored for RVars
-    int vector_var = -1;        // loop var vectorised (a free pure var), -1 = none
-    int vector_width = 0;       // lanes (the inner tile of the vector var is a multiple)
-    bool unroll = false;        // unroll the inner tiles of the other pure vars (constant extents)
-    int parallel_loops = 0;     // outermost outer loops fused and run in parallel (0 = serial)
-    bool scheduled = true;      // false: leave Halide's default loop nest (untileable updates)
+    std::vector<int64_t> tile; // per loop var (Stage::loops order); ignored for RVars
+    int vector_var = -1;       // loop var vectorised (a free pure var), -1 = none
+    int vector_width = 0;      // lanes (the inner tile of the vector var is a multiple)
+    bool unroll = false;       // unroll the inner tiles of the other pure vars (constant extents)
+    int parallel_loops = 0;    // outermost outer loops fused and run in parallel (0 = serial)
+    bool scheduled = true;     // false: leave Halide's default loop nest (untileable updates)
     bool operator==(const StageChoice &o) const;
 };
 
@@ -38,11 +38,11 @@ struct FuncChoice {
 struct LoopInfo {
     enum Kind { Vector, Inner, RVar, Outer };
     Kind kind = Outer;
-    std::vector<int> vars;   // loop vars (Stage::loops indices) it iterates; several when fused
-    int64_t extent = 1;      // iterations per realization (estimate)
-    int64_t factor = 1;      // split factor of an Inner/Vector loop (constant)
+    std::vector<int> vars; // loop vars (Stage::loops indices) it iterates; several when fused
+    int64_t extent = 1;    // iterations per realization (estimate)
+    int64_t factor = 1;    // split factor of an Inner/Vector loop (constant)
     bool parallel = false, unrolled = false, vectorized = false;
-    std::string name;        // Halide name of the loop variable
+    std::string name; // Halide name of the loop variable
 };
 
 struct LoopNest {

@@ -38,7 +38,8 @@ int parallel_loops_for(const StageChoice &c, const Stage &st, const std::vector<
 } // namespace
 
 std::vector<StageChoice> stage_candidates(const Node &n, const Stage &st, const std::vector<Span> &box,
-                                          bool inside_parallel, const SearchContext &ctx, std::mt19937_64 &rng) {
+                                          bool inside_parallel, const SearchContext &ctx,
+                                          std::mt19937_64 &rng) {
     std::vector<StageChoice> out;
     StageChoice def = default_stage_choice(st, box, ctx.parallelism);
     if (!def.scheduled) return {def};
@@ -52,10 +53,13 @@ std::vector<StageChoice> stage_candidates(const Node &n, const Stage &st, const 
     const int lanes = st.vector_lanes;
     for (int k : pure) {
         if (lanes > 1 && box[k].extent() >= lanes) {
-            if (vec_opts.empty()) vec_opts.push_back(k);
+            if (vec_opts.empty())
+                vec_opts.push_back(k);
             else if (vec_opts.size() == 1 || box[k].extent() > box[vec_opts[1]].extent()) {
-                if (vec_opts.size() == 1) vec_opts.push_back(k);
-                else vec_opts[1] = k;
+                if (vec_opts.size() == 1)
+                    vec_opts.push_back(k);
+                else
+                    vec_opts[1] = k;
             }
         }
     }
@@ -71,21 +75,26 @@ std::vector<StageChoice> stage_candidates(const Node &n, const Stage &st, const 
                     if (t * lanes <= e) l.push_back(t * lanes);
                 }
                 // The exact extent when it is a whole number of vectors (register blocks).
-                if (e % lanes == 0 && e / lanes <= 8 && std::find(l.begin(), l.end(), e) == l.end()) l.push_back(e);
+                if (e % lanes == 0 && e / lanes <= 8 && std::find(l.begin(), l.end(), e) == l.end())
+                    l.push_back(e);
             } else {
                 l = {1};
-                for (int64_t t : tile_ladder(e)) l.push_back(t);
+                for (int64_t t : tile_ladder(e))
+                    l.push_back(t);
             }
             ladders.push_back(l);
         }
         size_t combos = 1;
-        for (auto &l : ladders) combos *= l.size();
+        for (auto &l : ladders)
+            combos *= l.size();
         std::vector<size_t> picks;
         if (combos <= (size_t)ctx.max_candidates) {
-            for (size_t i = 0; i < combos; i++) picks.push_back(i);
+            for (size_t i = 0; i < combos; i++)
+                picks.push_back(i);
         } else {
             std::uniform_int_distribution<size_t> d(0, combos - 1);
-            for (int i = 0; i < ctx.max_candidates; i++) picks.push_back(d(rng));
+            for (int i = 0; i < ctx.max_candidates; i++)
+                picks.push_back(d(rng));
         }
         for (size_t pick : picks) {
             StageChoice c;
@@ -100,7 +109,8 @@ std::vector<StageChoice> stage_candidates(const Node &n, const Stage &st, const 
                 c.vector_width = lanes;
             }
             int64_t inner = 1;
-            for (int k : pure) inner *= (k == vv) ? c.tile[k] / std::max(1, lanes) : c.tile[k];
+            for (int k : pure)
+                inner *= (k == vv) ? c.tile[k] / std::max(1, lanes) : c.tile[k];
             c.parallel_loops = inside_parallel ? 0 : parallel_loops_for(c, st, box, ctx.parallelism);
             if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
             if (inner > 1 && inner <= 32) {
@@ -127,7 +137,8 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
         auto fc = std::make_shared<FuncChoice>();
         fc->placement = Placement::Inline;
         fc->stages.assign(n.stages.size(), StageChoice{});
-        for (size_t i = 0; i < n.stages.size(); i++) fc->stages[i].scheduled = false;
+        for (size_t i = 0; i < n.stages.size(); i++)
+            fc->stages[i].scheduled = false;
         out.push_back({fc, -1, nullptr});
     }
 
@@ -152,7 +163,8 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
             bool outer_parallel = false;
             for (const FuncChoice *p = &cc; p->placement == Placement::At;) {
                 const Realization &pr = fz.realization(p->at_node);
-                for (int i = p->at_loop; i < (int)pr.nests[0].loops.size(); i++) outer_parallel |= pr.nests[0].loops[i].parallel;
+                for (int i = p->at_loop; i < (int)pr.nests[0].loops.size(); i++)
+                    outer_parallel |= pr.nests[0].loops[i].parallel;
                 p = &s.choice(p->at_node);
             }
             int par_loop = (int)nest.loops.size();
@@ -163,12 +175,15 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
                 const LoopInfo &l = nest.loops[L];
                 if (l.vectorized || l.unrolled || l.extent <= 1) continue;
                 bool inside = outer_parallel || L <= par_loop;
-                places.push_back({Placement::At, cn, L, -1, inside && (outer_parallel || par_loop < (int)nest.loops.size()), nullptr});
+                places.push_back({Placement::At, cn, L, -1,
+                                  inside && (outer_parallel || par_loop < (int)nest.loops.size()), nullptr});
                 // Hoisted storage (sliding window) one or two loops out, never outside the parallel loop.
                 int added = 0;
                 for (int S = L + 1; S < (int)nest.loops.size() && S <= par_loop && added < 2; S++) {
                     if (nest.loops[S].extent <= 1) continue;
-                    places.push_back({Placement::At, cn, L, S, inside && (outer_parallel || par_loop < (int)nest.loops.size()), nullptr});
+                    places.push_back({Placement::At, cn, L, S,
+                                      inside && (outer_parallel || par_loop < (int)nest.loops.size()),
+                                      nullptr});
                     added++;
                 }
             }
@@ -176,7 +191,8 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
             // computed per tile, when nothing is computed inside the consumer yet.
             bool consumer_free = true;
             for (int i = 0; i < g.num_nodes(); i++) {
-                if (i != node && s.decided(i) && s.choice(i).placement == Placement::At && s.choice(i).at_node == cn) {
+                if (i != node && s.decided(i) && s.choice(i).placement == Placement::At &&
+                    s.choice(i).at_node == cn) {
                     consumer_free = false;
                 }
             }
@@ -184,20 +200,23 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
                 SearchContext wide = ctx;
                 wide.max_candidates = std::max(ctx.max_candidates, 256);
                 int regs = ctx.vector_registers - 3;
-                for (const StageChoice &gc : stage_candidates(c, c.stages[0], cr.boxes[0], cc.placement == Placement::At, wide, rng)) {
+                for (const StageChoice &gc : stage_candidates(c, c.stages[0], cr.boxes[0],
+                                                              cc.placement == Placement::At, wide, rng)) {
                     if (gc == cc.stages[0] || gc.vector_var < 0 || !gc.unroll) continue;
                     LoopNest gn = build_loop_nest(c.stages[0], gc, cr.boxes[0]);
                     double vectors = 1;
                     int tile_level = -1;
                     for (int i = 0; i < (int)gn.loops.size(); i++) {
                         if (gn.loops[i].kind == LoopInfo::Inner) vectors *= (double)gn.loops[i].extent;
-                        if (tile_level < 0 && gn.loops[i].kind == LoopInfo::Outer && gn.loops[i].extent > 1) tile_level = i;
+                        if (tile_level < 0 && gn.loops[i].kind == LoopInfo::Outer && gn.loops[i].extent > 1)
+                            tile_level = i;
                     }
                     if (vectors < 2 || vectors > regs || tile_level < 0) continue;
                     auto rc = std::make_shared<FuncChoice>(cc);
                     rc->stages[0] = gc;
                     bool par_inside = false;
-                    for (int i = tile_level; i < (int)gn.loops.size(); i++) par_inside |= gn.loops[i].parallel;
+                    for (int i = tile_level; i < (int)gn.loops.size(); i++)
+                        par_inside |= gn.loops[i].parallel;
                     places.push_back({Placement::At, cn, tile_level, -1, par_inside, rc});
                 }
             }
@@ -209,9 +228,11 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
         base->at_node = pl.at_node;
         base->at_loop = pl.at_loop;
         base->store_loop = pl.store_loop;
-        for (const auto &st : n.stages) base->stages.push_back(default_stage_choice(st, st.loop_box(n.root), ctx.parallelism));
+        for (const auto &st : n.stages)
+            base->stages.push_back(default_stage_choice(st, st.loop_box(n.root), ctx.parallelism));
         // The region this placement realizes.
-        ScheduleState probe = pl.retile ? s.retiled(pl.at_node, pl.retile).with(node, base) : s.with(node, base);
+        ScheduleState probe =
+            pl.retile ? s.retiled(pl.at_node, pl.retile).with(node, base) : s.with(node, base);
         Featurizer fz(probe, mi);
         const Realization &r = fz.realization(node);
         std::vector<std::vector<StageChoice>> per_stage;

@@ -23,7 +23,8 @@ class AnalyticCostModel : public CostModel {
 
     void predict(const std::vector<StageFeatures> &stages, std::vector<double> *seconds) override {
         seconds->resize(stages.size());
-        for (size_t i = 0; i < stages.size(); i++) (*seconds)[i] = stage_seconds(stages[i]);
+        for (size_t i = 0; i < stages.size(); i++)
+            (*seconds)[i] = stage_seconds(stages[i]);
     }
 
   private:
@@ -34,8 +35,8 @@ class AnalyticCostModel : public CostModel {
         const double points = f[F_points_total];
         const double vectors = points / (lanes * util);
         // Loads: a dense vector load is one instruction, a gather one per lane, a broadcast cheap.
-        double load_instr = f[F_dense_vector_loads] + f[F_strided_loads] * lanes + 0.5 * f[F_broadcast_loads] +
-                            f[F_scalar_loads];
+        double load_instr = f[F_dense_vector_loads] + f[F_strided_loads] * lanes +
+                            0.5 * f[F_broadcast_loads] + f[F_scalar_loads];
         double div_extra = 10.0 * f[F_inlined_div_ops] + 20.0 * f[F_inlined_math_ops];
         // Stores: one per point for pure stages; updates pay for reading and writing their
         // accumulator unless it stays in registers.

@@ -17,15 +17,24 @@ Buffer<> random_buffer(Type t, const std::vector<int> &sizes, int seed) {
     b.for_each_element([&](const int *pos) {
         uint32_t r = rng();
         void *p = b.raw_buffer()->address_of(pos);
-        if (t == Float(32)) *(float *)p = (r % 10000) / 10000.0f;
-        else if (t == Float(64)) *(double *)p = (r % 10000) / 10000.0;
-        else if (t == UInt(8)) *(uint8_t *)p = (uint8_t)r;
-        else if (t == UInt(16)) *(uint16_t *)p = (uint16_t)(r % 4096);
-        else if (t == Int(8)) *(int8_t *)p = (int8_t)r;
-        else if (t == Int(16)) *(int16_t *)p = (int16_t)(r % 2000 - 1000);
-        else if (t == Int(32)) *(int32_t *)p = (int32_t)(r % 20000) - 10000;
-        else if (t == UInt(32)) *(uint32_t *)p = r % 100000;
-        else throw std::runtime_error("random_buffer: unsupported type");
+        if (t == Float(32))
+            *(float *)p = (r % 10000) / 10000.0f;
+        else if (t == Float(64))
+            *(double *)p = (r % 10000) / 10000.0;
+        else if (t == UInt(8))
+            *(uint8_t *)p = (uint8_t)r;
+        else if (t == UInt(16))
+            *(uint16_t *)p = (uint16_t)(r % 4096);
+        else if (t == Int(8))
+            *(int8_t *)p = (int8_t)r;
+        else if (t == Int(16))
+            *(int16_t *)p = (int16_t)(r % 2000 - 1000);
+        else if (t == Int(32))
+            *(int32_t *)p = (int32_t)(r % 20000) - 10000;
+        else if (t == UInt(32))
+            *(uint32_t *)p = r % 100000;
+        else
+            throw std::runtime_error("random_buffer: unsupported type");
     });
     return b;
 }
@@ -36,7 +45,8 @@ struct Builder {
     ImageParam input(Type t, const std::vector<int> &sizes, const std::string &name) {
         ImageParam p(t, (int)sizes.size(), name);
         Region est;
-        for (int s : sizes) est.push_back({0, s});
+        for (int s : sizes)
+            est.push_back({0, s});
         p.set_estimates(est);
         Buffer<> buf = random_buffer(t, sizes, seed++);
         p.set(buf);
@@ -46,7 +56,8 @@ struct Builder {
     }
     void output(Func f, const std::vector<int> &sizes) {
         Region est;
-        for (int s : sizes) est.push_back({0, s});
+        for (int s : sizes)
+            est.push_back({0, s});
         f.set_estimates(est);
         b.outputs.push_back(f);
         b.sizes.push_back(sizes);
@@ -121,8 +132,8 @@ std::vector<PipelineCase> make_corpus() {
         b.output(C, {40, 48});
     });
     add("conv_bias_relu", [](Builder &b) {
-        ImageParam in = b.input(Float(32), {16, 20, 20}, "in");      // (ci, x, y)
-        ImageParam w = b.input(Float(32), {16, 16, 3, 3}, "w");      // (co, ci, kx, ky)
+        ImageParam in = b.input(Float(32), {16, 20, 20}, "in"); // (ci, x, y)
+        ImageParam w = b.input(Float(32), {16, 16, 3, 3}, "w"); // (co, ci, kx, ky)
         ImageParam bias = b.input(Float(32), {16}, "bias");
         Func conv("conv"), relu("relu");
         RDom r(0, 16, 0, 3, 0, 3);
@@ -259,7 +270,9 @@ std::vector<PipelineCase> make_corpus() {
     add("downsample_avg", [](Builder &b) {
         ImageParam in = b.input(Float(32), {96, 64}, "in");
         Func down("down");
-        down(x, y) = (in(2 * x, 2 * y) + in(2 * x + 1, 2 * y) + in(2 * x, 2 * y + 1) + in(2 * x + 1, 2 * y + 1)) * 0.25f;
+        down(x, y) =
+            (in(2 * x, 2 * y) + in(2 * x + 1, 2 * y) + in(2 * x, 2 * y + 1) + in(2 * x + 1, 2 * y + 1)) *
+            0.25f;
         b.output(down, {48, 32});
     });
     add("transpose", [](Builder &b) {
@@ -280,7 +293,8 @@ std::vector<PipelineCase> make_corpus() {
     add("piecewise_select", [](Builder &b) {
         ImageParam in = b.input(Float(32), {77, 33}, "in");
         Func f("f");
-        f(x, y) = select(in(x, y) < 0.3f, in(x, y) * 2.0f, in(x, y) < 0.7f, 1.0f - in(x, y), in(x, y) * in(x, y));
+        f(x, y) =
+            select(in(x, y) < 0.3f, in(x, y) * 2.0f, in(x, y) < 0.7f, 1.0f - in(x, y), in(x, y) * in(x, y));
         b.output(f, {77, 33});
     });
     add("channel_reduction_3d", [](Builder &b) {
@@ -302,7 +316,8 @@ std::vector<PipelineCase> make_corpus() {
     });
     add("harris_like", [](Builder &b) {
         ImageParam in = b.input(Float(32), {66, 66}, "in");
-        Func gx("gx"), gy("gy"), ixx("ixx"), iyy("iyy"), ixy("ixy"), sxx("sxx"), syy("syy"), sxy("sxy"), resp("resp");
+        Func gx("gx"), gy("gy"), ixx("ixx"), iyy("iyy"), ixy("ixy"), sxx("sxx"), syy("syy"), sxy("sxy"),
+            resp("resp");
         gx(x, y) = in(x + 1, y) - in(x, y);
         gy(x, y) = in(x, y + 1) - in(x, y);
         ixx(x, y) = gx(x, y) * gx(x, y);
@@ -353,7 +368,7 @@ std::vector<PipelineCase> make_corpus() {
     add("long_1d", [](Builder &b) {
         ImageParam in = b.input(Float(32), {20000}, "in");
         Func f("f"), g("g");
-        f(x) = in(x) * in(x);
+        f(x) = in(x)*in(x);
         g(x) = f(x) + f(x + 1) + f(x + 2);
         b.output(g, {19998});
     });
@@ -392,7 +407,8 @@ const PipelineCase &find_case(const std::string &name) {
 std::vector<Buffer<>> run_pipeline(BuiltPipeline &b, const Target &t) {
     std::vector<Buffer<>> outs;
     for (size_t i = 0; i < b.outputs.size(); i++) {
-        for (const Type &ty : b.outputs[i].output_types()) outs.emplace_back(ty, b.sizes[i]);
+        for (const Type &ty : b.outputs[i].output_types())
+            outs.emplace_back(ty, b.sizes[i]);
     }
     Pipeline p(b.outputs);
     std::vector<Buffer<>> bufs = outs;
@@ -402,7 +418,8 @@ std::vector<Buffer<>> run_pipeline(BuiltPipeline &b, const Target &t) {
 }
 
 std::string compare_buffers(const Buffer<> &a, const Buffer<> &b) {
-    if (a.type() != b.type() || a.number_of_elements() != b.number_of_elements()) return "shape or type differs";
+    if (a.type() != b.type() || a.number_of_elements() != b.number_of_elements())
+        return "shape or type differs";
     std::string err;
     a.for_each_element([&](const int *pos) {
         if (!err.empty()) return;
@@ -425,7 +442,8 @@ std::string compare_buffers(const Buffer<> &a, const Buffer<> &b) {
         if (!ok) {
             std::ostringstream os;
             os << "mismatch at (";
-            for (int d = 0; d < a.dimensions(); d++) os << (d ? "," : "") << pos[d];
+            for (int d = 0; d < a.dimensions(); d++)
+                os << (d ? "," : "") << pos[d];
             os << "): " << va << " vs reference " << vb;
             err = os.str();
         }

@@ -18,20 +18,22 @@ TEST_P(CorpusTest, MatchesUnscheduledReference) {
     BuiltPipeline sched = pc.build();
     harl::HarlOptions opts;
     opts.time_budget_s = 5;
-    harl::AutoscheduleOutput out =
-        harl::autoschedule(Halide::Pipeline(sched.outputs), target, Halide::MachineParams(2, 32 << 20, 40), opts);
+    harl::AutoscheduleOutput out = harl::autoschedule(Halide::Pipeline(sched.outputs), target,
+                                                      Halide::MachineParams(2, 32 << 20, 40), opts);
     EXPECT_NE(out.schedule_source.find("pipeline.get_func("), std::string::npos);
     EXPECT_FALSE(out.featurization.empty());
     std::vector<Halide::Buffer<>> got = run_pipeline(sched, target);
     ASSERT_EQ(got.size(), expected.size());
     for (size_t i = 0; i < got.size(); i++) {
-        EXPECT_EQ(compare_buffers(got[i], expected[i]), "") << "output " << i << "\nschedule:\n" << out.summary;
+        EXPECT_EQ(compare_buffers(got[i], expected[i]), "") << "output " << i << "\nschedule:\n"
+                                                            << out.summary;
     }
 }
 
 std::vector<std::string> corpus_names() {
     std::vector<std::string> names;
-    for (const auto &c : pipeline_corpus()) names.push_back(c.name);
+    for (const auto &c : pipeline_corpus())
+        names.push_back(c.name);
     return names;
 }
 

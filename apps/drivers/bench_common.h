@@ -24,8 +24,8 @@ inline void fill_random(Halide::Runtime::Buffer<float> &b, uint32_t seed, float 
 }
 
 // Max error relative to max(1, |reference|); prints the first bad element.
-inline bool check(const Halide::Runtime::Buffer<float> &got, const Halide::Runtime::Buffer<float> &ref, double tol,
-                  const char *who) {
+inline bool check(const Halide::Runtime::Buffer<float> &got, const Halide::Runtime::Buffer<float> &ref,
+                  double tol, const char *who) {
     double worst = 0;
     bool reported = false;
     ref.for_each_element([&](const int *pos) {
@@ -48,8 +48,8 @@ struct Variant {
 
 // Runs every variant once per round, `rounds` times, and prints one RESULT line each:
 // RESULT,<app>,<variant>,<correct 0/1>,<min ms>,<median ms>,<GFLOP/s at min>
-inline int time_variants(const char *app, std::vector<Variant> &vs, const std::vector<bool> &correct, int rounds,
-                         double flops) {
+inline int time_variants(const char *app, std::vector<Variant> &vs, const std::vector<bool> &correct,
+                         int rounds, double flops) {
     std::vector<std::vector<double>> ms(vs.size());
     for (int r = 0; r < rounds; r++) {
         for (size_t i = 0; i < vs.size(); i++) {
@@ -66,7 +66,8 @@ inline int time_variants(const char *app, std::vector<Variant> &vs, const std::v
         std::sort(ms[i].begin(), ms[i].end());
         double mn = ms[i].front(), med = ms[i][ms[i].size() / 2];
         double gflops = flops > 0 ? flops / (mn * 1e-3) / 1e9 : 0;
-        std::printf("RESULT,%s,%s,%d,%.4f,%.4f,%.2f\n", app, vs[i].name.c_str(), (int)correct[i], mn, med, gflops);
+        std::printf("RESULT,%s,%s,%d,%.4f,%.4f,%.2f\n", app, vs[i].name.c_str(), (int)correct[i], mn, med,
+                    gflops);
     }
     return 0;
 }

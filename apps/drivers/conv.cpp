@@ -17,7 +17,8 @@ int main(int argc, char **argv) {
                 double acc = bias(c);
                 for (int ky = 0; ky < K; ky++) {
                     for (int kx = 0; kx < K; kx++) {
-                        for (int ci = 0; ci < CI; ci++) acc += (double)filter(c, ci, kx, ky) * input(ci, x + kx, y + ky, 0);
+                        for (int ci = 0; ci < CI; ci++)
+                            acc += (double)filter(c, ci, kx, ky) * input(ci, x + kx, y + ky, 0);
                     }
                 }
                 ref(c, x, y, 0) = (float)std::max(0.0, acc);
@@ -27,8 +28,8 @@ int main(int argc, char **argv) {
     std::vector<bench::Variant> vs;
     std::vector<Buffer<float>> outs;
     std::vector<bool> ok;
-#define X(name, fn)                                                                                               \
-    outs.emplace_back(CO, W, H, N);                                                                              \
+#define X(name, fn)                                                                                          \
+    outs.emplace_back(CO, W, H, N);                                                                          \
     vs.push_back({#name, [&, i = outs.size() - 1] { return fn(input, filter, bias, outs[i]); }});
     VARIANT_LIST
 #undef X

@@ -14,7 +14,8 @@ int main(int argc, char **argv) {
             for (int c = 0; c < C; c++) {
                 double acc = bias(c);
                 for (int ky = 0; ky < 3; ky++) {
-                    for (int kx = 0; kx < 3; kx++) acc += (double)filter(c, kx, ky) * input(c, S * x + kx, S * y + ky, 0);
+                    for (int kx = 0; kx < 3; kx++)
+                        acc += (double)filter(c, kx, ky) * input(c, S * x + kx, S * y + ky, 0);
                 }
                 ref(c, x, y, 0) = (float)std::min(6.0, std::max(0.0, acc));
             }
@@ -23,8 +24,8 @@ int main(int argc, char **argv) {
     std::vector<bench::Variant> vs;
     std::vector<Buffer<float>> outs;
     std::vector<bool> ok;
-#define X(name, fn)                                                                                               \
-    outs.emplace_back(C, W, H, 1);                                                                               \
+#define X(name, fn)                                                                                          \
+    outs.emplace_back(C, W, H, 1);                                                                           \
     vs.push_back({#name, [&, i = outs.size() - 1] { return fn(input, filter, bias, outs[i]); }});
     VARIANT_LIST
 #undef X

@@ -15,15 +15,17 @@ int main(int argc, char **argv) {
         for (int k = 0; k < N; k++) {
             double a = A(k, i);
             const float *b = &B(0, k);
-            for (int j = 0; j < N; j++) row[j] += a * b[j];
+            for (int j = 0; j < N; j++)
+                row[j] += a * b[j];
         }
-        for (int j = 0; j < N; j++) ref(j, i) = (float)row[j];
+        for (int j = 0; j < N; j++)
+            ref(j, i) = (float)row[j];
     }
     std::vector<bench::Variant> vs;
     std::vector<Buffer<float>> outs;
     std::vector<bool> ok;
-#define X(name, fn)                                                                                               \
-    outs.emplace_back(N, N);                                                                                     \
+#define X(name, fn)                                                                                          \
+    outs.emplace_back(N, N);                                                                                 \
     vs.push_back({#name, [&, i = outs.size() - 1] { return fn(A, B, outs[i]); }});
     VARIANT_LIST
 #undef X

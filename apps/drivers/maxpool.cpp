@@ -12,7 +12,8 @@ int main(int argc, char **argv) {
             for (int c = 0; c < C; c++) {
                 float m = -INFINITY;
                 for (int ky = 0; ky < 3; ky++) {
-                    for (int kx = 0; kx < 3; kx++) m = std::max(m, input(c, 2 * x + kx, 2 * y + ky, 0));
+                    for (int kx = 0; kx < 3; kx++)
+                        m = std::max(m, input(c, 2 * x + kx, 2 * y + ky, 0));
                 }
                 ref(c, x, y, 0) = m;
             }
@@ -21,8 +22,8 @@ int main(int argc, char **argv) {
     std::vector<bench::Variant> vs;
     std::vector<Buffer<float>> outs;
     std::vector<bool> ok;
-#define X(name, fn)                                                                                               \
-    outs.emplace_back(C, W, H, 1);                                                                               \
+#define X(name, fn)                                                                                          \
+    outs.emplace_back(C, W, H, 1);                                                                           \
     vs.push_back({#name, [&, i = outs.size() - 1] { return fn(input, outs[i]); }});
     VARIANT_LIST
 #undef X

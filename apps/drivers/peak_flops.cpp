@@ -33,12 +33,15 @@ static double kernel(long iters) {
     return (double)iters * 12 * 8 * 2;
 #else
     float a[32], b = 0.999999f, c = 1e-7f;
-    for (int i = 0; i < 32; i++) a[i] = (float)i;
+    for (int i = 0; i < 32; i++)
+        a[i] = (float)i;
     for (long it = 0; it < iters; it++) {
-        for (int i = 0; i < 32; i++) a[i] = a[i] * b + c;
+        for (int i = 0; i < 32; i++)
+            a[i] = a[i] * b + c;
     }
     float s = 0;
-    for (int i = 0; i < 32; i++) s += a[i];
+    for (int i = 0; i < 32; i++)
+        s += a[i];
     if (s == 12345.f) std::puts("");
     return (double)iters * 32 * 2;
 #endif
@@ -51,11 +54,14 @@ int main(int argc, char **argv) {
         std::vector<std::thread> ts;
         std::vector<double> flops(threads);
         auto t0 = std::chrono::steady_clock::now();
-        for (int t = 0; t < threads; t++) ts.emplace_back([&, t] { flops[t] = kernel(20000000); });
-        for (auto &t : ts) t.join();
+        for (int t = 0; t < threads; t++)
+            ts.emplace_back([&, t] { flops[t] = kernel(20000000); });
+        for (auto &t : ts)
+            t.join();
         double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         double total = 0;
-        for (double f : flops) total += f;
+        for (double f : flops)
+            total += f;
         best = std::max(best, total / s / 1e9);
     }
     std::printf("%.2f\n", best);

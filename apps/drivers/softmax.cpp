@@ -9,15 +9,18 @@ int main(int argc, char **argv) {
     bench::fill_random(input, 1, -4.0f, 4.0f);
     for (int y = 0; y < ROWS; y++) {
         double m = -INFINITY, s = 0;
-        for (int x = 0; x < CLASSES; x++) m = std::max(m, (double)input(x, y));
-        for (int x = 0; x < CLASSES; x++) s += std::exp(input(x, y) - m);
-        for (int x = 0; x < CLASSES; x++) ref(x, y) = (float)(std::exp(input(x, y) - m) / s);
+        for (int x = 0; x < CLASSES; x++)
+            m = std::max(m, (double)input(x, y));
+        for (int x = 0; x < CLASSES; x++)
+            s += std::exp(input(x, y) - m);
+        for (int x = 0; x < CLASSES; x++)
+            ref(x, y) = (float)(std::exp(input(x, y) - m) / s);
     }
     std::vector<bench::Variant> vs;
     std::vector<Buffer<float>> outs;
     std::vector<bool> ok;
-#define X(name, fn)                                                                                               \
-    outs.emplace_back(CLASSES, ROWS);                                                                            \
+#define X(name, fn)                                                                                          \
+    outs.emplace_back(CLASSES, ROWS);                                                                        \
     vs.push_back({#name, [&, i = outs.size() - 1] { return fn(input, outs[i]); }});
     VARIANT_LIST
 #undef X

@@ -49,11 +49,7 @@ class ConvLayer : public Halide::Generator<ConvLayer> {
                 .unroll(xi)
                 .parallel(y);
             conv.compute_at(relu, xo).vectorize(c, vec).unroll(c).unroll(x);
-            conv.update()
-                .reorder(c, x, r.x, r.y, r.z, y, n)
-                .vectorize(c, vec)
-                .unroll(c)
-                .unroll(x);
+            conv.update().reorder(c, x, r.x, r.y, r.z, y, n).vectorize(c, vec).unroll(c).unroll(x);
         }
     }
 

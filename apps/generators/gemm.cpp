@@ -8,8 +8,8 @@ using namespace Halide;
 class Gemm : public Halide::Generator<Gemm> {
   public:
     GeneratorParam<int> size{"size", 1024};
-    Input<Buffer<float, 2>> A{"A"}; // (k, i)
-    Input<Buffer<float, 2>> B{"B"}; // (j, k)
+    Input<Buffer<float, 2>> A{"A"};  // (k, i)
+    Input<Buffer<float, 2>> B{"B"};  // (j, k)
     Output<Buffer<float, 2>> C{"C"}; // (j, i)
 
     void generate() {

@@ -11,7 +11,7 @@ class MaxPool : public Halide::Generator<MaxPool> {
     GeneratorParam<int> channels{"channels", 64};
     GeneratorParam<int> width{"width", 56};
     GeneratorParam<int> height{"height", 56};
-    Input<Buffer<float, 4>> input{"input"};   // (c, x, y, n)
+    Input<Buffer<float, 4>> input{"input"};    // (c, x, y, n)
     Output<Buffer<float, 4>> output{"output"}; // (c, x, y, n)
 
     void generate() {
@@ -35,7 +35,7 @@ class Softmax : public Halide::Generator<Softmax> {
   public:
     GeneratorParam<int> rows{"rows", 4096};
     GeneratorParam<int> classes{"classes", 1000};
-    Input<Buffer<float, 2>> input{"input"};   // (class, row)
+    Input<Buffer<float, 2>> input{"input"}; // (class, row)
     Output<Buffer<float, 2>> output{"output"};
 
     void generate() {

@@ -1,0 +1,108 @@
+// Search properties: determinism for a seed, the time budget, beam 1 (greedy) still legal, and
+// the featurization layout.
+#include "Autoscheduler.h"
+#include "FeatureLayout.h"
+#include "TestPipelines.h"
+
+#include <chrono>
+#include <cstring>
+#include <gtest/gtest.h>
+#include <regex>
+
+using namespace harl_test;
+
+namespace {
+
+const Halide::MachineParams kParams(2, 32 << 20, 40);
+
+harl::AutoscheduleOutput schedule_case(const std::string &name, const harl::HarlOptions &opts) {
+    BuiltPipeline b = find_case(name).build();
+    return harl::autoschedule(Halide::Pipeline(b.outputs), Halide::get_host_target(), kParams, opts);
+}
+
+// A long chain of stencils and pointwise stages: `stages` Funcs.
+std::vector<Halide::Func> long_pipeline(int stages, Halide::ImageParam &in) {
+    Halide::Var x("x"), y("y");
+    std::vector<Halide::Func> fs;
+    Halide::Func prev = Halide::BoundaryConditions::repeat_edge(in);
+    for (int i = 0; i < stages; i++) {
+        Halide::Func f("s" + std::to_string(i));
+        if (i % 3 == 0)
+            f(x, y) = (prev(x - 1, y) + prev(x, y) + prev(x + 1, y)) * 0.33f;
+        else if (i % 3 == 1)
+            f(x, y) = (prev(x, y - 1) + prev(x, y + 1)) * 0.5f;
+        else
+            f(x, y) = prev(x, y) * 1.01f + 0.5f;
+        fs.push_back(f);
+        prev = f;
+    }
+    fs.back().set_estimates({{0, 1024}, {0, 1024}});
+    return fs;
+}
+
+} // namespace
+
+// Rebuilding a pipeline in one process renames its Funcs (f, f$1, ...): compare the decisions
+// with those suffixes removed. (tests/roundtrip compares whole .schedule.h files across runs.)
+std::string canonical(const std::string &summary) {
+    return std::regex_replace(summary, std::regex("\\$[0-9]+|(lambda)_[0-9]+"), "$1");
+}
+
+TEST(Search, SameSeedSameSchedule) {
+    harl::HarlOptions opts;
+    opts.seed = 7;
+    opts.randomize = 0.3; // exercise the seeded random decisions too
+    for (const char *name : {"conv_bias_relu", "unsharp_mask", "softmax_rows", "harris_like"}) {
+        std::string a = canonical(schedule_case(name, opts).summary);
+        std::string b = canonical(schedule_case(name, opts).summary);
+        EXPECT_EQ(a, b) << name;
+        EXPECT_FALSE(a.empty());
+    }
+}
+
+TEST(Search, GreedyBeamOfOneIsLegalAndCorrect) {
+    harl::HarlOptions opts;
+    opts.beam_size = 1;
+    for (const char *name : {"matmul", "harris_like", "histogram_equalize"}) {
+        BuiltPipeline ref = find_case(name).build();
+        auto expected = run_pipeline(ref, Halide::get_jit_target_from_environment());
+        BuiltPipeline b = find_case(name).build();
+        harl::autoschedule(Halide::Pipeline(b.outputs), Halide::get_jit_target_from_environment(), kParams,
+                           opts);
+        auto got = run_pipeline(b, Halide::get_jit_target_from_environment());
+        for (size_t i = 0; i < got.size(); i++)
+            EXPECT_EQ(compare_buffers(got[i], expected[i]), "") << name;
+    }
+}
+
+TEST(Search, TimeBudgetHolds) {
+    Halide::ImageParam in(Halide::Float(32), 2, "in");
+    in.set_estimates({{0, 1024}, {0, 1024}});
+    std::vector<Halide::Func> fs = long_pipeline(120, in);
+    harl::HarlOptions opts;
+    opts.time_budget_s = 1.0;
+    opts.beam_size = 32;
+    opts.max_candidates = 400;
+    auto t0 = std::chrono::steady_clock::now();
+    harl::AutoscheduleOutput out =
+        harl::autoschedule(Halide::Pipeline(fs.back()), Halide::get_host_target(), kParams, opts);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    // The search stops expanding at the budget and finishes greedily: a complete schedule, in
+    // little more than the budget (analysis and emission come on top).
+    EXPECT_LT(out.search_seconds, 2.0 * opts.time_budget_s);
+    EXPECT_LT(secs, 4.0 * opts.time_budget_s);
+    EXPECT_NE(out.schedule_source.find("compute_root"), std::string::npos);
+}
+
+TEST(Search, FeaturizationHasVersionedHeader) {
+    harl::HarlOptions opts;
+    harl::AutoscheduleOutput out = schedule_case("conv_bias_relu", opts);
+    ASSERT_GE(out.featurization.size(), 20u);
+    EXPECT_EQ(std::memcmp(out.featurization.data(), "HARLFEAT", 8), 0);
+    uint32_t hdr[3];
+    std::memcpy(hdr, out.featurization.data() + 8, sizeof(hdr));
+    EXPECT_EQ(hdr[0], harl::kFeatureLayoutVersion);
+    EXPECT_EQ(hdr[2], (uint32_t)harl::kNumFeatures);
+    EXPECT_GE(hdr[1], 2u); // conv's two stages at least
+    EXPECT_EQ(out.featurization.size(), 20u + hdr[1] * (8u + 4u * hdr[2]));
+}
