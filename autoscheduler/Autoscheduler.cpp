@@ -3,6 +3,7 @@
 #include "BeamSearch.h"
 #include "Errors.h"
 #include "Featurizer.h"
+#include "RfactorPass.h"
 #include "ScheduleEmitter.h"
 
 #include <cstring>
@@ -42,7 +43,17 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     std::vector<Halide::Internal::Function> outputs;
     for (const Halide::Func &f : p.outputs())
         outputs.push_back(f.function());
-    PipelineGraph g(outputs, t);
+    // rfactor reductions that lack parallelism, re-analysing after each one.
+    std::string rfactor_source;
+    auto graph = std::make_unique<PipelineGraph>(outputs, t);
+    for (int round = 0; round < 16; round++) {
+        RfactorResult rf = apply_rfactor(*graph, std::max(1, mp.parallelism));
+        if (!rf.applied) break;
+        for (const auto &line : rf.source)
+            rfactor_source += line;
+        graph = std::make_unique<PipelineGraph>(outputs, t);
+    }
+    const PipelineGraph &g = *graph;
     if (opts.verbose >= 3) std::cerr << g.describe();
     MachineInfo m;
     m.parallelism = std::max(1, mp.parallelism);
@@ -68,6 +79,9 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     for (std::string line; std::getline(lines, line);)
         hdr << "//   " << line << "\n";
     hdr << "\n";
+    if (!rfactor_source.empty()) {
+        hdr << "    // Reductions split for parallelism (before anything else):\n" << rfactor_source << "\n";
+    }
     out.schedule_source = emit_schedule_source(g, ds, hdr.str());
 
     std::vector<int> nodes, stages;

@@ -73,6 +73,9 @@ struct LoopVar {
     int pure_dim = -1; // index into the Func's args for pure vars
     bool free = true;  // may be split/reordered/parallelised/vectorised (pure vars used only in place)
     Span rdom;         // concrete bounds for RVars
+    // The name scheduling calls use: RVars produced by splits carry a qualified name
+    // ("r$x.r$x_i") in expressions, while schedules name them unqualified.
+    std::string schedule_name() const { return name.substr(name.rfind('.') + 1); }
 };
 
 struct Stage {

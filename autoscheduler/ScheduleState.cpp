@@ -39,7 +39,7 @@ LoopNest build_loop_nest(const Stage &st, const StageChoice &ch, const std::vect
             l.kind = st.loops[k].rvar ? LoopInfo::RVar : LoopInfo::Outer;
             l.vars = {k};
             l.extent = ext(k);
-            l.name = st.loops[k].name;
+            l.name = st.loops[k].schedule_name();
             nest.loops.push_back(l);
         }
         return nest;
@@ -50,7 +50,7 @@ LoopNest build_loop_nest(const Stage &st, const StageChoice &ch, const std::vect
     for (int k = 0; k < n; k++) {
         const LoopVar &lv = st.loops[k];
         if (lv.rvar) {
-            rvars.push_back({LoopInfo::RVar, {k}, ext(k), 1, false, false, false, lv.name});
+            rvars.push_back({LoopInfo::RVar, {k}, ext(k), 1, false, false, false, lv.schedule_name()});
             continue;
         }
         int64_t t = std::max<int64_t>(1, ch.tile[k]);

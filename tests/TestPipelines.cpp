@@ -387,6 +387,30 @@ std::vector<PipelineCase> make_corpus() {
         o(x, y) = lut(cast<int>(in(x, y)));
         b.output(o, {90, 50});
     });
+    add("full_sum_needs_rfactor", [](Builder &b) {
+        ImageParam in = b.input(Float(32), {300, 200}, "in");
+        Func total("total");
+        RDom r(0, 300, 0, 200);
+        total() = 0.0f;
+        total() += in(r.x, r.y) * in(r.x, r.y);
+        b.output(total, {});
+    });
+    add("big_histogram_needs_rfactor", [](Builder &b) {
+        ImageParam in = b.input(UInt(8), {256, 192}, "in");
+        Func hist("hist");
+        RDom r(0, 256, 0, 192);
+        hist(x) = 0;
+        hist(cast<int>(in(r.x, r.y))) += 1;
+        b.output(hist, {256});
+    });
+    add("long_1d_reduction_needs_rfactor", [](Builder &b) {
+        ImageParam in = b.input(Int(32), {50000}, "in");
+        Func total("total");
+        RDom r(0, 50000);
+        total() = 0;
+        total() += in(r) % 7;
+        b.output(total, {});
+    });
     return cs;
 }
 
