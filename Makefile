@@ -26,9 +26,12 @@ demo: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-# Every app with HARL, Adams2019, Mullapudi2016 and the hand schedule; table + CSV.
+# Every app with HARL, Adams2019, Mullapudi2016 and the hand schedule; table + CSV; then
+# HARL's search time and memory against pipeline size.
 bench: build
 	python3 apps/bench.py --build $(BUILD) --runs 7 --csv $(BUILD)/bench.csv
+	@echo "HARL search cost against pipeline size (default options, no time limit):"
+	$(BUILD)/apps/harl_scaling 8 16 32 64 128 | tee $(BUILD)/scaling.csv
 
 install: build
 	cmake --install $(BUILD)

@@ -96,6 +96,19 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
         }
     }
     out.featurization = encode_featurization(nodes, stages, feats);
+    if (opts.verbose >= 2) {
+        // Per-stage prediction and features of the chosen schedule.
+        std::vector<double> secs;
+        model->predict(feats, &secs);
+        for (size_t i = 0; i < feats.size(); i++) {
+            std::cerr << "HARL: stage " << g.node(nodes[i]).stages[stages[i]].name << ": " << secs[i] * 1e3
+                      << " ms\n";
+            for (int k = kNumPipelineFeatures; k < kNumFeatures; k++) {
+                std::cerr << "  " << feature_name(k) << "=" << feats[i][k];
+            }
+            std::cerr << "\n";
+        }
+    }
     if (opts.verbose >= 1) {
         std::cerr << "HARL: " << g.num_nodes() << " nodes, " << res.states_evaluated << " states in "
                   << res.seconds << " s"

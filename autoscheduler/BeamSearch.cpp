@@ -36,6 +36,36 @@ struct BeamEntry {
     double total = 0;
 };
 
+// Keeps the `keep` cheapest children, but first the cheapest of each distinct placement of the
+// Func just decided (inline, root, each compute_at loop): structure decided now constrains what
+// its producers can do later, which the cost of the partial schedule cannot see yet.
+std::vector<BeamEntry> select_diverse(std::vector<BeamEntry> sorted, int node, size_t keep) {
+    if (sorted.size() <= keep) return sorted;
+    auto signature = [&](const BeamEntry &e) {
+        const FuncChoice &c = e.state.choice(node);
+        return std::to_string((int)c.placement) + ":" + std::to_string(c.at_node) + ":" +
+               std::to_string(c.at_loop) + ":" + std::to_string(c.store_loop);
+    };
+    std::vector<bool> taken(sorted.size(), false);
+    std::vector<std::string> seen;
+    std::vector<size_t> picks;
+    for (size_t i = 0; i < sorted.size() && picks.size() < keep; i++) {
+        std::string sig = signature(sorted[i]);
+        if (std::find(seen.begin(), seen.end(), sig) != seen.end()) continue;
+        seen.push_back(sig);
+        picks.push_back(i);
+        taken[i] = true;
+    }
+    for (size_t i = 0; i < sorted.size() && picks.size() < keep; i++) {
+        if (!taken[i]) picks.push_back(i);
+    }
+    std::sort(picks.begin(), picks.end());
+    std::vector<BeamEntry> out;
+    for (size_t i : picks)
+        out.push_back(std::move(sorted[i]));
+    return out;
+}
+
 } // namespace
 
 SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const MachineInfo &m,
@@ -94,14 +124,19 @@ SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const 
         std::stable_sort(children.begin(), children.end(),
                          [](const BeamEntry &a, const BeamEntry &b) { return a.total < b.total; });
         if (opts.verbose >= 3) {
-            for (size_t i = 0; i < children.size() && i < 12; i++) {
+            for (size_t i = 0; i < children.size() && (i < 12 || opts.verbose >= 4); i++) {
                 std::cerr << "HARL:   candidate " << i << " " << children[i].total * 1e3 << " ms\n"
                           << children[i].state.describe();
+                if (opts.verbose >= 4) {
+                    std::cerr << "HARL:   per Func ms:";
+                    for (int n : g.decision_order())
+                        std::cerr << " " << g.node(n).name << "=" << children[i].node_cost[n] * 1e3;
+                    std::cerr << "\n";
+                }
             }
         }
         size_t keep = hurry ? 1 : (size_t)opts.beam_size;
-        if (children.size() > keep) children.erase(children.begin() + (long)keep, children.end());
-        beam = std::move(children);
+        beam = select_diverse(std::move(children), node, keep);
         if (opts.verbose >= 2) {
             std::cerr << "HARL: " << g.node(node).name << " -> best predicted " << beam.front().total * 1e3
                       << " ms\n";

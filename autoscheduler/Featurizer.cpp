@@ -72,20 +72,31 @@ std::vector<EffectiveLoad> Featurizer::effective_loads(const Stage &st, OpCounts
 Region Featurizer::region_of(int producer, int consumer, const std::vector<Span> &consumer_box) const {
     const Node &n = g_.node(producer);
     Region reg;
-    for (const auto &l : effective_loads(g_.node(consumer).stages[0], nullptr)) {
-        if (l.producer != producer) continue;
-        Region part = apply_chain(l, consumer_box);
+    auto unite = [&](const Region &part) {
         if (reg.empty()) {
             reg = part;
-        } else {
-            for (size_t d = 0; d < reg.size(); d++) {
-                reg[d].min = std::min(reg[d].min, part[d].min);
-                reg[d].max = std::max(reg[d].max, part[d].max);
+            return;
+        }
+        for (size_t d = 0; d < reg.size(); d++) {
+            reg[d].min = std::min(reg[d].min, part[d].min);
+            reg[d].max = std::max(reg[d].max, part[d].max);
+        }
+    };
+    for (const auto &l : effective_loads(g_.node(consumer).stages[0], nullptr)) {
+        if (l.producer == producer) unite(apply_chain(l, consumer_box));
+    }
+    // Other consumers computed inside the consumer's loops need their share too.
+    for (int h : s_.effective_consumers(producer)) {
+        if (h == consumer || s_.level_within(h, consumer) < 0) continue;
+        Region rh = region_of(h, consumer, consumer_box);
+        for (const Stage &st : g_.node(h).stages) {
+            for (const auto &l : effective_loads(st, nullptr)) {
+                if (l.producer == producer) unite(apply_chain(l, st.loop_box(rh)));
             }
         }
     }
     HARL_ASSERT(!reg.empty(),
-                n.name << " computed at " << g_.node(consumer).name << " which does not load it");
+                n.name << " computed at " << g_.node(consumer).name << " which does not need it");
     for (size_t d = 0; d < reg.size(); d++) {
         if (reg[d].extent() > n.root[d].extent()) reg[d] = n.root[d];
     }
@@ -288,6 +299,20 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     const int L = (int)nest.loops.size();
     std::vector<Level> lv = levels(node, si);
     const int NL = (int)lv.size();
+    auto resident_bytes = [&](int p) {
+        const Node &pn = g_.node(p);
+        if (pn.is_input) return (double)region_points(pn.root) * pn.bytes;
+        return realization(p).alloc_points * pn.bytes;
+    };
+    // For each load, the loop of this stage's nest its producer is computed inside (or NL).
+    std::vector<int> produced_inside(loads.size(), NL);
+    for (size_t j = 0; j < loads.size(); j++) {
+        const Node &pn = g_.node(loads[j].producer);
+        if (!pn.is_input && si == 0) {
+            int lvl = s_.level_within(loads[j].producer, node);
+            if (lvl >= 0) produced_inside[j] = lvl;
+        }
+    }
     std::vector<double> ws(NL, 0);
     std::vector<std::vector<double>> per_producer(NL);
     for (int lev = 0; lev < NL; lev++) {
@@ -296,17 +321,15 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         for (size_t k = 0; k < b.size(); k++)
             out_pts *= st.loops[k].rvar ? 1 : (double)b[k].extent();
         ws[lev] = out_pts * n.bytes;
-        for (const auto &l : loads) {
+        for (size_t j = 0; j < loads.size(); j++) {
+            const auto &l = loads[j];
             double bytes = (double)region_points(apply_chain(l, b)) * g_.node(l.producer).bytes;
+            // A producer computed inside this stage's loops only ever occupies its buffer.
+            if (lev > produced_inside[j]) bytes = std::min(bytes, resident_bytes(l.producer));
             per_producer[lev].push_back(bytes);
             ws[lev] += bytes;
         }
     }
-    auto resident_bytes = [&](int p) {
-        const Node &pn = g_.node(p);
-        if (pn.is_input) return (double)region_points(pn.root) * pn.bytes;
-        return realization(p).alloc_points * pn.bytes;
-    };
     // Bytes through a cache of the given size: the outermost level whose working set fits is
     // reloaded once per iteration; producers too big to stay resident are read at least once.
     // The stage's own output is written once per realization (an update's accumulators are
@@ -316,8 +339,21 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         int lev = 0;
         while (lev + 1 < NL && ws[lev + 1] <= cache)
             lev++;
-        double t =
-            std::accumulate(per_producer[lev].begin(), per_producer[lev].end(), 0.0) * lv[lev].iterations;
+        double t = 0;
+        if (lev + 1 == NL) {
+            // Everything the stage touches fits. If its producers and its own buffer fit
+            // together, they stay resident from the stage (or run) before: nothing to bring in.
+            // Otherwise each producer is brought in once.
+            double together = (double)region_points(n.root) * n.bytes;
+            for (const auto &l : loads)
+                together += resident_bytes(l.producer);
+            if (together > cache) {
+                t = std::accumulate(per_producer[lev].begin(), per_producer[lev].end(), 0.0) *
+                    lv[lev].iterations;
+            }
+        } else {
+            t = std::accumulate(per_producer[lev].begin(), per_producer[lev].end(), 0.0) * lv[lev].iterations;
+        }
         if (ws[L] > cache) t += out_bytes * r.count;
         double compulsory = 0;
         for (size_t j = 0; j < loads.size(); j++) {
@@ -325,11 +361,12 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         }
         return std::max(t, compulsory);
     };
-    f[F_bytes_from_l2_total] = (float)traffic(kL1Bytes);
-    f[F_bytes_from_llc_total] = (float)traffic(kL2Bytes);
-    f[F_bytes_from_dram_total] = (float)traffic(m_.llc_bytes);
+    // Caches are never fully usable (associativity, other data): fit against half of each.
+    f[F_bytes_from_l2_total] = (float)traffic(0.5 * kL1Bytes);
+    f[F_bytes_from_llc_total] = (float)traffic(0.5 * kL2Bytes);
+    f[F_bytes_from_dram_total] = (float)traffic(0.5 * m_.llc_bytes);
     double alloc_bytes = r.alloc_points * n.bytes;
-    f[F_store_bytes_total] = (float)(alloc_bytes > m_.llc_bytes ? total * n.bytes : 0);
+    f[F_store_bytes_total] = (float)(alloc_bytes > 0.5 * m_.llc_bytes ? total * n.bytes : 0);
     f[F_allocation_bytes] = (float)alloc_bytes;
     f[F_innermost_working_set] = (float)ws[std::min(L, 1)];
     // Accumulators: for updates, the vectors live across the RVar loops.

@@ -70,7 +70,7 @@ const std::vector<OptionSpec> &specs() {
         {"HARL_WEIGHTS", "(none)", "weights file for HARL_COST_MODEL=learned",
          [](HarlOptions &o, const std::string &v) { o.weights = v; }},
         {"HARL_VERBOSE", "0", "0 quiet, 1 search summary on stderr, 2 every decision",
-         [](HarlOptions &o, const std::string &v) { o.verbose = (int)parse_int("HARL_VERBOSE", v, 0, 3); }},
+         [](HarlOptions &o, const std::string &v) { o.verbose = (int)parse_int("HARL_VERBOSE", v, 0, 4); }},
     };
     return table;
 }

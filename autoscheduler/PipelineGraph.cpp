@@ -159,6 +159,15 @@ class OpCounter : public IRVisitor {
             ops[OpLoad]++;
             calls[op->name]++;
             note(op->type);
+            // Index arithmetic is hoisted and strength-reduced by loop lowering: count only the
+            // loads it contains (data-dependent indices), not its arithmetic.
+            OpCounter inner;
+            for (const Expr &a : op->args)
+                a.accept(&inner);
+            ops[OpLoad] += inner.ops[OpLoad];
+            for (const auto &kv : inner.calls)
+                calls[kv.first] += kv.second;
+            return;
         } else if (op->call_type == Call::PureExtern || op->call_type == Call::Extern ||
                    op->call_type == Call::ExternCPlusPlus) {
             ops[OpMath]++;

@@ -193,6 +193,13 @@ std::vector<int> ScheduleState::effective_consumers(int node) const {
     return out;
 }
 
+int ScheduleState::level_within(int node, int outer) const {
+    for (int cur = node; choice(cur).placement == Placement::At; cur = choice(cur).at_node) {
+        if (choice(cur).at_node == outer) return choice(cur).at_loop;
+    }
+    return -1;
+}
+
 std::string ScheduleState::describe() const {
     std::ostringstream os;
     for (int i : order_) {

@@ -71,6 +71,8 @@ class ScheduleState {
     ScheduleState retiled(int node, std::shared_ptr<const FuncChoice> c) const;
     // The non-inlined Funcs consuming `node`, looking through inlined consumers.
     std::vector<int> effective_consumers(int node) const;
+    // The loop of `outer`'s nest that `node` is (transitively) computed inside, or -1.
+    int level_within(int node, int outer) const;
     std::string describe() const;
 
   private:

@@ -119,6 +119,27 @@ std::vector<StageChoice> stage_candidates(const Node &n, const Stage &st, const 
             }
         }
     }
+    // The register block: one unrolled tile covering the whole (small) region, so that an
+    // update's accumulators can live in registers for its whole reduction.
+    if (vec_opts[0] >= 0) {
+        const int vv = vec_opts[0];
+        int64_t e = std::max<int64_t>(1, box[vv].extent());
+        double vectors = (double)e / lanes;
+        for (int k : pure) {
+            if (k != vv) vectors *= (double)std::max<int64_t>(1, box[k].extent());
+        }
+        if (e % lanes == 0 && vectors <= 32) {
+            StageChoice c;
+            c.tile.assign(nl, 1);
+            for (int k : pure)
+                c.tile[k] = std::max<int64_t>(1, box[k].extent());
+            c.vector_var = vv;
+            c.vector_width = lanes;
+            c.unroll = vectors > 1;
+            c.parallel_loops = 0;
+            if (std::find(out.begin(), out.end(), c) == out.end()) out.insert(out.begin(), c);
+        }
+    }
     (void)n;
     def.parallel_loops = inside_parallel ? 0 : def.parallel_loops;
     if (std::find(out.begin(), out.end(), def) == out.end()) out.push_back(def);
@@ -150,9 +171,26 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
         std::shared_ptr<const FuncChoice> retile; // new choice for at_node, if any
     };
     std::vector<Place> places = {{Placement::Root, -1, -1, -1, false, nullptr}};
+    // compute_at a loop of consumer `cn`: the one consumer, or the consumer that every other
+    // consumer is computed inside (at loop `min_level` or deeper).
     std::vector<int> cons = s.effective_consumers(node);
-    if (cons.size() == 1 && !n.is_output) {
-        int cn = cons[0];
+    int cn = -1, min_level = 0;
+    for (int cand : cons) {
+        int lvl = 0;
+        for (int h : cons) {
+            if (h == cand) continue;
+            int l = s.level_within(h, cand);
+            lvl = (l < 0) ? -1 : std::max(lvl, l);
+            if (lvl < 0) break;
+        }
+        if (lvl >= 0) {
+            cn = cand;
+            min_level = lvl;
+            break;
+        }
+    }
+    const bool single_consumer = cons.size() == 1;
+    if (cn >= 0 && !n.is_output) {
         const Node &c = g.node(cn);
         const FuncChoice &cc = s.choice(cn);
         if (c.stages.size() == 1 && cc.stages[0].scheduled) {
@@ -171,7 +209,7 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
             for (int i = 0; i < (int)nest.loops.size(); i++) {
                 if (nest.loops[i].parallel) par_loop = i;
             }
-            for (int L = 0; L < (int)nest.loops.size(); L++) {
+            for (int L = min_level; L < (int)nest.loops.size(); L++) {
                 const LoopInfo &l = nest.loops[L];
                 if (l.vectorized || l.unrolled || l.extent <= 1) continue;
                 bool inside = outer_parallel || L <= par_loop;
@@ -179,7 +217,8 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
                                   inside && (outer_parallel || par_loop < (int)nest.loops.size()), nullptr});
                 // Hoisted storage (sliding window) one or two loops out, never outside the parallel loop.
                 int added = 0;
-                for (int S = L + 1; S < (int)nest.loops.size() && S <= par_loop && added < 2; S++) {
+                for (int S = L + 1;
+                     single_consumer && S < (int)nest.loops.size() && S <= par_loop && added < 2; S++) {
                     if (nest.loops[S].extent <= 1) continue;
                     places.push_back({Placement::At, cn, L, S,
                                       inside && (outer_parallel || par_loop < (int)nest.loops.size()),
@@ -196,7 +235,7 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
                     consumer_free = false;
                 }
             }
-            if (consumer_free && n.stages.size() > 1 && !outer_parallel) {
+            if (single_consumer && consumer_free && n.stages.size() > 1 && !outer_parallel) {
                 SearchContext wide = ctx;
                 wide.max_candidates = std::max(ctx.max_candidates, 256);
                 int regs = ctx.vector_registers - 3;

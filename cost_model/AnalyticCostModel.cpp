@@ -61,7 +61,8 @@ class AnalyticCostModel : public CostModel {
         double overhead = f[F_loop_iterations_total] * 0.5 / hz / par;
         overhead += f[F_parallel_launches] * 3e-6 + f[F_parallel_launches] * f[F_parallel_tasks] * 5e-8;
         double allocs = f[F_computed_at] > 0 ? f[F_realizations] * (1.0 - f[F_sliding_window_savings]) : 1.0;
-        overhead += allocs * (f[F_allocation_bytes] > 64 * 1024 ? 2e-6 : 5e-8) / par;
+        // Small constant-size buffers live on the stack: free. Larger ones cost a heap allocation.
+        overhead += allocs * (f[F_allocation_bytes] > 16 * 1024 ? 1e-6 : 0.0) / par;
         // Large unrolled bodies cost instruction-cache misses.
         if (f[F_unrolled_body] > 64) compute *= 1.0 + (f[F_unrolled_body] - 64) / 256.0;
         return std::max(compute, mem) + 0.25 * std::min(compute, mem) + overhead;

@@ -23,7 +23,8 @@ constexpr uint32_t kFeatureLayoutVersion = 1;
 #define HARL_FEATURE_LIST(X)                                                                                 \
     /* pipeline features */                                                                                  \
     X(op_fadd)                                                                                               \
-    X(op_fmul) X(op_fdiv) X(op_iadd) X(op_imul) X(op_idiv) X(op_cmp_select) X(op_math) X(op_cast) X(op_load) \
+    X(op_fmul)                                                                                               \
+    X(op_fdiv) X(op_iadd) X(op_imul) X(op_idiv) X(op_cmp_select) X(op_math) X(op_cast) X(op_load)            \
         X(bytes_per_point) X(native_lanes) X(is_update) X(num_rvars) X(root_points)                          \
             X(num_producers) /* schedule features */                                                         \
         X(computed_at) X(realizations) X(points_per_realization) X(points_total) X(redundancy)               \
