@@ -8,6 +8,10 @@ namespace harl {
 
 namespace {
 
+// Unrolling more copies than this buys no speed for a pure stage and costs compile time (a
+// register block of accumulators needs at most the register file: 16 or 32 vectors).
+constexpr int kMaxUnrolledCopies = 16;
+
 std::vector<int64_t> tile_ladder(int64_t extent) {
     std::vector<int64_t> v;
     for (int64_t t : {2, 3, 4, 6, 8, 16, 32, 64, 128, 256}) {
@@ -38,9 +42,23 @@ int parallel_loops_for(const StageChoice &c, const Stage &st, const std::vector<
 } // namespace
 
 std::vector<StageChoice> stage_candidates(const Node &n, const Stage &st, const std::vector<Span> &box,
-                                          bool inside_parallel, const SearchContext &ctx,
+                                          bool inside_parallel, bool computed_at, const SearchContext &ctx,
                                           std::mt19937_64 &rng) {
     std::vector<StageChoice> out;
+    // Unroll only loops without a tail: a guarded tail in every unrolled copy makes the code
+    // (and the compile time) explode. Outputs' pure stages shift their last tile inwards; a
+    // stage computed per tile of a consumer has a constant region that the tiles must divide.
+    auto unroll_is_exact = [&](const StageChoice &c) {
+        if (n.is_output && st.index == 0) return true;
+        if (!computed_at) return false;
+        for (size_t k = 0; k < st.loops.size(); k++) {
+            if (!st.loops[k].rvar && c.tile[k] > 1 &&
+                std::max<int64_t>(1, box[k].extent()) % c.tile[k] != 0) {
+                return false;
+            }
+        }
+        return true;
+    };
     StageChoice def = default_stage_choice(st, box, ctx.parallelism);
     if (!def.scheduled) return {def};
     const int nl = (int)st.loops.size();
@@ -113,7 +131,7 @@ std::vector<StageChoice> stage_candidates(const Node &n, const Stage &st, const 
                 inner *= (k == vv) ? c.tile[k] / std::max(1, lanes) : c.tile[k];
             c.parallel_loops = inside_parallel ? 0 : parallel_loops_for(c, st, box, ctx.parallelism);
             if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
-            if (inner > 1 && inner <= 32) {
+            if (inner > 1 && inner <= kMaxUnrolledCopies && unroll_is_exact(c)) {
                 c.unroll = true;
                 if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
             }
@@ -128,19 +146,18 @@ std::vector<StageChoice> stage_candidates(const Node &n, const Stage &st, const 
         for (int k : pure) {
             if (k != vv) vectors *= (double)std::max<int64_t>(1, box[k].extent());
         }
-        if (e % lanes == 0 && vectors <= 32) {
+        if (e % lanes == 0 && vectors <= 2 * kMaxUnrolledCopies) {
             StageChoice c;
             c.tile.assign(nl, 1);
             for (int k : pure)
                 c.tile[k] = std::max<int64_t>(1, box[k].extent());
             c.vector_var = vv;
             c.vector_width = lanes;
-            c.unroll = vectors > 1;
+            c.unroll = vectors > 1 && unroll_is_exact(c);
             c.parallel_loops = 0;
             if (std::find(out.begin(), out.end(), c) == out.end()) out.insert(out.begin(), c);
         }
     }
-    (void)n;
     def.parallel_loops = inside_parallel ? 0 : def.parallel_loops;
     if (std::find(out.begin(), out.end(), def) == out.end()) out.push_back(def);
     return out;
@@ -239,8 +256,9 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
                 SearchContext wide = ctx;
                 wide.max_candidates = std::max(ctx.max_candidates, 256);
                 int regs = ctx.vector_registers - 3;
-                for (const StageChoice &gc : stage_candidates(c, c.stages[0], cr.boxes[0],
-                                                              cc.placement == Placement::At, wide, rng)) {
+                for (const StageChoice &gc :
+                     stage_candidates(c, c.stages[0], cr.boxes[0], cc.placement == Placement::At,
+                                      cc.placement == Placement::At, wide, rng)) {
                     if (gc == cc.stages[0] || gc.vector_var < 0 || !gc.unroll) continue;
                     LoopNest gn = build_loop_nest(c.stages[0], gc, cr.boxes[0]);
                     double vectors = 1;
@@ -278,7 +296,8 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
         for (size_t si = 0; si < n.stages.size(); si++) {
             SearchContext c2 = ctx;
             if (pl.retile) c2.max_candidates = std::min(ctx.max_candidates, 16);
-            per_stage.push_back(stage_candidates(n, n.stages[si], r.boxes[si], pl.inside_parallel, c2, rng));
+            per_stage.push_back(stage_candidates(n, n.stages[si], r.boxes[si], pl.inside_parallel,
+                                                 pl.p == Placement::At, c2, rng));
         }
         // Stage 0 of a reduction is usually trivial: pair the update candidates with the pure
         // stage candidate that tiles the same way when one exists, else the first.

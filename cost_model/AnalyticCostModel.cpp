@@ -64,7 +64,10 @@ class AnalyticCostModel : public CostModel {
         // Small constant-size buffers live on the stack: free. Larger ones cost a heap allocation.
         overhead += allocs * (f[F_allocation_bytes] > 16 * 1024 ? 1e-6 : 0.0) / par;
         // Large unrolled bodies cost instruction-cache misses.
-        if (f[F_unrolled_body] > 64) compute *= 1.0 + (f[F_unrolled_body] - 64) / 256.0;
+        // Code size of the unrolled body (copies x instructions per point, inlined work
+        // included): large bodies miss in the instruction cache and decoders, and compile slowly.
+        double body = f[F_unrolled_body] * (f[F_ops_per_point] + f[F_op_load] + 10.0 * f[F_inlined_math_ops]);
+        if (body > 256) compute *= body / 256;
         return std::max(compute, mem) + 0.25 * std::min(compute, mem) + overhead;
     }
     MachineInfo m_;

@@ -387,6 +387,56 @@ std::vector<PipelineCase> make_corpus() {
         o(x, y) = lut(cast<int>(in(x, y)));
         b.output(o, {90, 50});
     });
+    add("bilateral_grid", [](Builder &b) {
+        // Splat into a 3D grid with a data-dependent histogram update, blur the grid, slice
+        // with trilinear interpolation (Halide's classic app, reduced).
+        ImageParam in = b.input(Float(32), {96, 80}, "in");
+        Var z("z");
+        const int s = 8;
+        Func clamped = BoundaryConditions::repeat_edge(in);
+        RDom r(0, s, 0, s);
+        Expr val = clamp(clamped(x * s + r.x - s / 2, y * s + r.y - s / 2), 0.0f, 1.0f);
+        Expr zi = cast<int>(val * 10.0f + 0.5f);
+        Func grid("grid"), bx("gbx"), by("gby"), bz("gbz"), out("bilateral");
+        grid(x, y, z, c) = 0.0f;
+        grid(x, y, zi, c) += select(c == 0, val, 1.0f);
+        bz(x, y, z, c) = grid(x, y, z - 1, c) + 2.0f * grid(x, y, z, c) + grid(x, y, z + 1, c);
+        bx(x, y, z, c) = bz(x - 1, y, z, c) + 2.0f * bz(x, y, z, c) + bz(x + 1, y, z, c);
+        by(x, y, z, c) = bx(x, y - 1, z, c) + 2.0f * bx(x, y, z, c) + bx(x, y + 1, z, c);
+        Expr v = clamp(in(x, y), 0.0f, 1.0f) * 10.0f;
+        Expr zv = clamp(cast<int>(v), 0, 9);
+        Expr zf = v - zv;
+        Expr xf = cast<float>(x % s) / s, yf = cast<float>(y % s) / s;
+        Expr xi = x / s, yi = y / s;
+        Func interp("interp");
+        interp(x, y, c) = lerp(lerp(lerp(by(xi, yi, zv, c), by(xi + 1, yi, zv, c), xf),
+                                    lerp(by(xi, yi + 1, zv, c), by(xi + 1, yi + 1, zv, c), xf), yf),
+                               lerp(lerp(by(xi, yi, zv + 1, c), by(xi + 1, yi, zv + 1, c), xf),
+                                    lerp(by(xi, yi + 1, zv + 1, c), by(xi + 1, yi + 1, zv + 1, c), xf), yf),
+                               zf);
+        out(x, y) = interp(x, y, 0) / (interp(x, y, 1) + 1e-3f);
+        b.output(out, {96, 80});
+    });
+    add("local_laplacian_like", [](Builder &b) {
+        // A LUT remap, two-level Gaussian/Laplacian pyramids with up- and down-sampling, and a
+        // data-dependent blend of the levels.
+        ImageParam in = b.input(UInt(16), {128, 96}, "in");
+        Var k("k");
+        Func lut("remap_lut"), gray("gray"), g0("g0"), d1("d1"), g1("g1"), up1("up1"), lap0("lap0"),
+            out("ll_out");
+        lut(x) = cast<float>(x) / 1024.0f * (1.0f - cast<float>(x) / 8192.0f);
+        Func cl = BoundaryConditions::repeat_edge(in);
+        gray(x, y) = cast<float>(cl(x, y)) / 65535.0f;
+        g0(x, y) = lut(clamp(cast<int>(gray(x, y) * 4095.0f), 0, 4095));
+        d1(x, y) = (g0(2 * x - 1, y) + 2.0f * g0(2 * x, y) + g0(2 * x + 1, y)) * 0.25f;
+        g1(x, y) = (d1(x, 2 * y - 1) + 2.0f * d1(x, 2 * y) + d1(x, 2 * y + 1)) * 0.25f;
+        up1(x, y) = (g1(x / 2, y / 2) + g1((x + 1) / 2, (y + 1) / 2)) * 0.5f;
+        lap0(x, y) = g0(x, y) - up1(x, y);
+        Expr level = clamp(cast<int>(gray(x, y) * 3.0f), 0, 2);
+        out(x, y) = cast<uint16_t>(
+            clamp((up1(x, y) + lap0(x, y) * (1.0f + cast<float>(level) * 0.5f)) * 65535.0f, 0.0f, 65535.0f));
+        b.output(out, {128, 96});
+    });
     add("full_sum_needs_rfactor", [](Builder &b) {
         ImageParam in = b.input(Float(32), {300, 200}, "in");
         Func total("total");
