@@ -30,14 +30,6 @@ std::vector<uint8_t> encode_featurization(const std::vector<int> &nodes, const s
     return out;
 }
 
-std::unique_ptr<CostModel> make_cost_model(const HarlOptions &opts, const MachineInfo &m) {
-    if (opts.cost_model == "learned") {
-        throw HarlError("HARL_COST_MODEL=learned: no learned cost model is built into this version of HARL; "
-                        "unset HARL_COST_MODEL to use the analytic model");
-    }
-    return make_analytic_cost_model(m);
-}
-
 AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target &t,
                                 const Halide::MachineParams &mp, const HarlOptions &opts) {
     std::vector<Halide::Internal::Function> outputs;
@@ -60,7 +52,7 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     m.llc_bytes = (double)std::max<uint64_t>(64 * 1024, mp.last_level_cache_size);
     m.balance = mp.balance > 0 ? mp.balance : 40;
     m.vector_registers = t.has_feature(Halide::Target::AVX512) || t.arch == Halide::Target::ARM ? 32 : 16;
-    auto model = make_cost_model(opts, m);
+    auto model = make_analytic_cost_model(m);
     SearchResult res = beam_search(g, opts, m, *model);
 
     std::vector<Directive> ds = make_directives(res.best);

@@ -29,9 +29,7 @@
 //   HARL_TIME_BUDGET     default 10: seconds; past 75% the search finishes greedily
 //   HARL_MAX_CANDIDATES  default 48: loop-nest candidates per Func and placement
 //   HARL_RANDOMIZE       default 0: probability of a random decision (data collection)
-//   HARL_COST_MODEL      default analytic: analytic | learned
-//   HARL_WEIGHTS         weights file for the learned model
-//   HARL_VERBOSE         0..3: progress on stderr
+//   HARL_VERBOSE         0..4: progress and diagnostics on stderr
 // MACHINE PARAMS: parallelism sizes parallel loops; last_level_cache_size the LLC in the memory
 // model; balance scales the cost of DRAM traffic.
 // =============================================================================================
