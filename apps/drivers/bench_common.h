@@ -46,6 +46,19 @@ struct Variant {
     std::function<int()> run; // returns the Halide error code
 };
 
+// Runs every variant once and checks its output (outs[i]) against the reference.
+inline std::vector<bool> check_all(std::vector<Variant> &vs,
+                                   const std::vector<Halide::Runtime::Buffer<float>> &outs,
+                                   const Halide::Runtime::Buffer<float> &ref, double tol) {
+    std::vector<bool> ok;
+    for (size_t i = 0; i < vs.size(); i++) {
+        int err = vs[i].run();
+        if (err != 0) std::fprintf(stderr, "%s: Halide error %d\n", vs[i].name.c_str(), err);
+        ok.push_back(err == 0 && check(outs[i], ref, tol, vs[i].name.c_str()));
+    }
+    return ok;
+}
+
 // Runs every variant once per round, `rounds` times, and prints one RESULT line each:
 // RESULT,<app>,<variant>,<correct 0/1>,<min ms>,<median ms>,<GFLOP/s at min>
 inline int time_variants(const char *app, std::vector<Variant> &vs, const std::vector<bool> &correct,

@@ -23,15 +23,11 @@ int main(int argc, char **argv) {
     }
     std::vector<bench::Variant> vs;
     std::vector<Buffer<float>> outs;
-    std::vector<bool> ok;
 #define X(name, fn)                                                                                          \
     outs.emplace_back(C, W, H, 1);                                                                           \
     vs.push_back({#name, [&, i = outs.size() - 1] { return fn(input, filter, bias, outs[i]); }});
     VARIANT_LIST
 #undef X
-    for (size_t i = 0; i < vs.size(); i++) {
-        int err = vs[i].run();
-        ok.push_back(err == 0 && bench::check(outs[i], ref, 1e-4, vs[i].name.c_str()));
-    }
+    std::vector<bool> ok = bench::check_all(vs, outs, ref, 1e-4);
     return bench::time_variants(APP_NAME, vs, ok, bench::rounds_from_args(argc, argv), 2.0 * C * 9 * W * H);
 }
