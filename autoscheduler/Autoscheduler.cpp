@@ -32,6 +32,11 @@ std::vector<uint8_t> encode_featurization(const std::vector<int> &nodes, const s
 
 AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target &t,
                                 const Halide::MachineParams &mp, const HarlOptions &opts) {
+    if (t.has_gpu_feature()) {
+        throw HarlError("target " + t.to_string() +
+                        " asks for a GPU, but this version of HARL schedules CPUs only (x86-64, ARM): "
+                        "drop the GPU feature from the target, or use Li2018 for GPU schedules");
+    }
     std::vector<Halide::Internal::Function> outputs;
     for (const Halide::Func &f : p.outputs())
         outputs.push_back(f.function());

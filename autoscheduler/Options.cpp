@@ -60,7 +60,9 @@ const std::vector<OptionSpec> &specs() {
         {"HARL_RANDOMIZE", "0",
          "probability in [0,1] of replacing a decision by a random legal one (data collection)",
          [](HarlOptions &o, const std::string &v) { o.randomize = parse_double("HARL_RANDOMIZE", v, 0, 1); }},
-        {"HARL_VERBOSE", "0", "0 quiet, 1 summary, 2 decisions and chosen stage features, 3 best candidates, 4 all candidates (stderr)",
+        {"HARL_VERBOSE", "0",
+         "0 quiet, 1 summary, 2 decisions and chosen stage features, 3 best candidates, 4 all candidates "
+         "(stderr)",
          [](HarlOptions &o, const std::string &v) { o.verbose = (int)parse_int("HARL_VERBOSE", v, 0, 4); }},
     };
     return table;

@@ -128,7 +128,7 @@ StageChoice default_stage_choice(const Stage &st, const std::vector<Span> &box, 
     for (int k = 0; k < n; k++) {
         if (!st.loops[k].rvar) last_pure = k;
     }
-    if (num_pure > 1 && box[last_pure].extent() >= parallelism) c.parallel_loops = 1;
+    if (parallelism > 1 && num_pure > 1 && box[last_pure].extent() >= parallelism) c.parallel_loops = 1;
     return c;
 }
 

@@ -23,6 +23,7 @@ std::vector<int64_t> tile_ladder(int64_t extent) {
 }
 
 int parallel_loops_for(const StageChoice &c, const Stage &st, const std::vector<Span> &box, int parallelism) {
+    if (parallelism <= 1) return 0;
     // Outer loops innermost first: pure vars with an outer loop.
     std::vector<double> outer;
     for (size_t k = 0; k < st.loops.size(); k++) {

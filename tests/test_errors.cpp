@@ -95,6 +95,19 @@ TEST(Errors, UnboundedDataDependentAccessIsNamed) {
     EXPECT_NE(msg.find("clamp"), std::string::npos) << msg;
 }
 
+TEST(Errors, GpuTargetIsRefusedClearly) {
+    ImageParam in(Float(32), 1, "in");
+    in.set_estimates({{0, 100}});
+    Var x("x");
+    Func f("f");
+    f(x) = in(x)*2.0f;
+    f.set_estimates({{0, 100}});
+    Target cuda = get_host_target().with_feature(Target::CUDA);
+    std::string msg = error_of([&] { harl::autoschedule(Pipeline(f), cuda, kParams, harl::HarlOptions()); });
+    EXPECT_NE(msg.find("GPU"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("cuda"), std::string::npos) << msg;
+}
+
 TEST(Options, MalformedValueNamesTheVariable) {
     setenv("HARL_BEAM_SIZE", "lots", 1);
     std::string msg = error_of([] { harl::HarlOptions::from_environment(); });

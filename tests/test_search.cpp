@@ -94,6 +94,18 @@ TEST(Search, TimeBudgetHolds) {
     EXPECT_NE(out.schedule_source.find("compute_root"), std::string::npos);
 }
 
+TEST(Search, SingleCoreMachineGetsNoParallelLoops) {
+    BuiltPipeline b = find_case("conv_bias_relu").build();
+    harl::AutoscheduleOutput out =
+        harl::autoschedule(Halide::Pipeline(b.outputs), Halide::get_host_target(),
+                           Halide::MachineParams(1, 32 << 20, 40), harl::HarlOptions());
+    EXPECT_EQ(out.schedule_source.find(".parallel("), std::string::npos) << out.schedule_source;
+    BuiltPipeline b2 = find_case("conv_bias_relu").build();
+    harl::AutoscheduleOutput out2 = harl::autoschedule(
+        Halide::Pipeline(b2.outputs), Halide::get_host_target(), kParams, harl::HarlOptions());
+    EXPECT_NE(out2.schedule_source.find(".parallel("), std::string::npos) << out2.schedule_source;
+}
+
 TEST(Search, FeaturizationHasVersionedHeader) {
     harl::HarlOptions opts;
     harl::AutoscheduleOutput out = schedule_case("conv_bias_relu", opts);
