@@ -16,11 +16,12 @@
 //      from Halide's bounds inference, concrete regions from the estimates). Pipelines without
 //      estimates, extern stages and unboundable accesses are rejected with an error naming the
 //      Func and dimension.
-//   2. BeamSearch decides each Func, consumers first: inline, compute_root, or compute_at /
+//   2. RfactorPass rfactors reductions that lack pure parallelism (re-analysing after each).
+//   3. BeamSearch decides each Func, consumers first: inline, compute_root, or compute_at /
 //      store_at a loop of its consumer, with a tiled, vectorised, unrolled and parallel loop
 //      nest per stage (SearchSpace). Each partial schedule is featurized (Featurizer,
 //      cost_model/FeatureLayout.h) and scored by a CostModel.
-//   3. ScheduleEmitter turns the best schedule into directives, applies them, and prints them
+//   4. ScheduleEmitter turns the best schedule into directives, applies them, and prints them
 //      as `.schedule.h` (`-e schedule`); `-e featurization` gets the chosen schedule's features.
 //
 // OPTIONS (environment variables, read once per call; unknown HARL_* names are reported)
