@@ -335,25 +335,19 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     // The stage's own output is written once per realization (an update's accumulators are
     // reused across its RVar loops), so only the loads scale with the level's iterations.
     const double out_bytes = ws[L] - std::accumulate(per_producer[L].begin(), per_producer[L].end(), 0.0);
+    // What stays resident from the stage (or run) before when everything fits: the producers'
+    // buffers and this stage's own, together.
+    double together = (double)region_points(n.root) * n.bytes;
+    for (const auto &l : loads)
+        together += resident_bytes(l.producer);
     auto traffic = [&](double cache) {
         int lev = 0;
         while (lev + 1 < NL && ws[lev + 1] <= cache)
             lev++;
-        double t = 0;
-        if (lev + 1 == NL) {
-            // Everything the stage touches fits. If its producers and its own buffer fit
-            // together, they stay resident from the stage (or run) before: nothing to bring in.
-            // Otherwise each producer is brought in once.
-            double together = (double)region_points(n.root) * n.bytes;
-            for (const auto &l : loads)
-                together += resident_bytes(l.producer);
-            if (together > cache) {
-                t = std::accumulate(per_producer[lev].begin(), per_producer[lev].end(), 0.0) *
-                    lv[lev].iterations;
-            }
-        } else {
-            t = std::accumulate(per_producer[lev].begin(), per_producer[lev].end(), 0.0) * lv[lev].iterations;
-        }
+        const bool all_resident = lev + 1 == NL && together <= cache;
+        double t = all_resident ? 0.0
+                                : std::accumulate(per_producer[lev].begin(), per_producer[lev].end(), 0.0) *
+                                      lv[lev].iterations;
         if (ws[L] > cache) t += out_bytes * r.count;
         double compulsory = 0;
         for (size_t j = 0; j < loads.size(); j++) {
