@@ -50,7 +50,7 @@ static double kernel(long iters) {
 int main(int argc, char **argv) {
     int threads = argc > 1 ? std::atoi(argv[1]) : (int)std::thread::hardware_concurrency();
     double best = 0;
-    for (int trial = 0; trial < 5; trial++) {
+    for (int trial = 0; trial < 10; trial++) {
         std::vector<std::thread> ts;
         std::vector<double> flops(threads);
         auto t0 = std::chrono::steady_clock::now();
