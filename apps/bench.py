@@ -23,19 +23,36 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 HALIDE_PLUGINS = "/usr/lib/x86_64-linux-gnu/halide14"
 MACHINE_PARAMS = "2,33554432,40"
 
+# Each app: its generator, generator params (the real network's shape) and the name of the
+# driver's -D define for each param, so that --shape can change both together.
+CONV_DEFINES = dict(kernel="K", in_channels="CI", out_channels="CO", width="W", height="H")
 APPS = {
     "conv3x3": dict(gen="conv_layer", params=dict(kernel=3, in_channels=64, out_channels=64, width=56, height=56),
-                    driver="conv.cpp", defines=dict(K=3, CI=64, CO=64, W=56, H=56)),
+                    driver="conv.cpp", defines=CONV_DEFINES),
     "conv1x1": dict(gen="conv_layer", params=dict(kernel=1, in_channels=64, out_channels=256, width=56, height=56),
-                    driver="conv.cpp", defines=dict(K=1, CI=64, CO=256, W=56, H=56)),
-    "gemm": dict(gen="gemm", params=dict(size=1024), driver="gemm.cpp", defines=dict(SIZE=1024)),
+                    driver="conv.cpp", defines=CONV_DEFINES),
+    "gemm": dict(gen="gemm", params=dict(size=1024), driver="gemm.cpp", defines=dict(size="SIZE")),
     "depthwise": dict(gen="depthwise_layer", params=dict(channels=96, width=56, height=56, stride=2),
-                      driver="depthwise.cpp", defines=dict(C=96, W=56, H=56, S=2)),
+                      driver="depthwise.cpp", defines=dict(channels="C", width="W", height="H", stride="S")),
     "maxpool": dict(gen="maxpool", params=dict(channels=64, width=56, height=56), driver="maxpool.cpp",
-                    defines=dict(C=64, W=56, H=56)),
+                    defines=dict(channels="C", width="W", height="H")),
     "softmax": dict(gen="softmax", params=dict(rows=4096, classes=1000), driver="softmax.cpp",
-                    defines=dict(ROWS=4096, CLASSES=1000)),
+                    defines=dict(rows="ROWS", classes="CLASSES")),
 }
+
+
+def apply_shapes(shapes):
+    """--shape APP:param=value,... (repeatable) changes an app's shape, e.g.
+    conv3x3:in_channels=128,out_channels=128,width=28,height=28."""
+    for spec in shapes:
+        app, _, kvs = spec.partition(":")
+        if app not in APPS or not kvs:
+            raise SystemExit(f"--shape {spec}: expected APP:param=value,... with APP one of {', '.join(APPS)}")
+        for kv in kvs.split(","):
+            k, _, v = kv.partition("=")
+            if k not in APPS[app]["params"] or not v.isdigit():
+                raise SystemExit(f"--shape {spec}: {app} has integer params {', '.join(APPS[app]['params'])}")
+            APPS[app]["params"][k] = int(v)
 
 SYSTEMS = ["harl", "adams2019", "mullapudi2016", "manual"]
 
@@ -104,7 +121,7 @@ def build_driver(app, systems, args, outdir):
     cxx = args.cxx
     exe = os.path.join(outdir, f"{app}_driver")
     cmd = [cxx, "-O2", "-std=c++17", "-I", "/usr/include/halide14", "-I", outdir, f'-DAPP_NAME="{app}"']
-    cmd += [f"-D{k}={v}" for k, v in spec["defines"].items()]
+    cmd += [f"-D{spec['defines'][k]}={v}" for k, v in spec["params"].items()]
     cmd += [os.path.join(HERE, "drivers", spec["driver"])]
     cmd += [os.path.join(outdir, f"{app}_{s}.a") for s in systems]
     cmd += [os.path.join(args.out, "runtime.a"), "-lpthread", "-ldl", "-o", exe]
@@ -128,7 +145,9 @@ def main():
     ap.add_argument("--static", action="store_true", help="link drivers statically (cross targets)")
     ap.add_argument("--check-only", action="store_true", help="check outputs, one timing round")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per generator run")
+    ap.add_argument("--shape", action="append", default=[], help="APP:param=value,... to change an app's shape")
     args = ap.parse_args()
+    apply_shapes(args.shape)
     args.build = os.path.abspath(args.build)
     args.out = os.path.abspath(args.out or os.path.join(args.build, "bench"))
     os.makedirs(args.out, exist_ok=True)
