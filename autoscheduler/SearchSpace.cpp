@@ -43,15 +43,16 @@ int parallel_loops_for(const StageChoice &c, const Stage &st, const std::vector<
 } // namespace
 
 std::vector<StageChoice> stage_candidates(const Node &n, const Stage &st, const std::vector<Span> &box,
-                                          bool inside_parallel, bool computed_at, const SearchContext &ctx,
-                                          std::mt19937_64 &rng) {
+                                          bool inside_parallel, bool constant_region,
+                                          const SearchContext &ctx, std::mt19937_64 &rng) {
     std::vector<StageChoice> out;
-    // Unroll only loops without a tail: a guarded tail in every unrolled copy makes the code
-    // (and the compile time) explode. Outputs' pure stages shift their last tile inwards; a
-    // stage computed per tile of a consumer has a constant region that the tiles must divide.
+    // Unroll only loops whose every copy always runs: unrolling a guarded (partial) tile
+    // multiplies code and compile time, and Halide 14 can miscompile it (found by the fuzzer;
+    // see halide/Halide#4688 for the family). That holds for a stage whose region is constant
+    // and divided exactly by its tiles. Unrolling pays for register blocks of reductions; for
+    // pure stages it mostly costs compile time, so only update stages are unrolled.
     auto unroll_is_exact = [&](const StageChoice &c) {
-        if (n.is_output && st.index == 0) return true;
-        if (!computed_at) return false;
+        if (st.index == 0 || !constant_region) return false;
         for (size_t k = 0; k < st.loops.size(); k++) {
             if (!st.loops[k].rvar && c.tile[k] > 1 &&
                 std::max<int64_t>(1, box[k].extent()) % c.tile[k] != 0) {
@@ -233,10 +234,12 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
                 bool inside = outer_parallel || L <= par_loop;
                 places.push_back({Placement::At, cn, L, -1,
                                   inside && (outer_parallel || par_loop < (int)nest.loops.size()), nullptr});
-                // Hoisted storage (sliding window) one or two loops out, never outside the parallel loop.
+                // Hoisted storage (sliding window) one or two loops out, never outside the parallel
+                // loop; only for pure Funcs with one consumer (Halide slides and folds those).
+                const bool slidable = single_consumer && n.stages.size() == 1;
                 int added = 0;
-                for (int S = L + 1;
-                     single_consumer && S < (int)nest.loops.size() && S <= par_loop && added < 2; S++) {
+                for (int S = L + 1; slidable && S < (int)nest.loops.size() && S <= par_loop && added < 2;
+                     S++) {
                     if (nest.loops[S].extent <= 1) continue;
                     places.push_back({Placement::At, cn, L, S,
                                       inside && (outer_parallel || par_loop < (int)nest.loops.size()),
@@ -257,10 +260,9 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
                 SearchContext wide = ctx;
                 wide.max_candidates = std::max(ctx.max_candidates, 256);
                 int regs = ctx.vector_registers - 3;
-                for (const StageChoice &gc :
-                     stage_candidates(c, c.stages[0], cr.boxes[0], cc.placement == Placement::At,
-                                      cc.placement == Placement::At, wide, rng)) {
-                    if (gc == cc.stages[0] || gc.vector_var < 0 || !gc.unroll) continue;
+                for (const StageChoice &gc : stage_candidates(
+                         c, c.stages[0], cr.boxes[0], cc.placement == Placement::At, false, wide, rng)) {
+                    if (gc == cc.stages[0] || gc.vector_var < 0) continue;
                     LoopNest gn = build_loop_nest(c.stages[0], gc, cr.boxes[0]);
                     double vectors = 1;
                     int tile_level = -1;
@@ -280,6 +282,14 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
             }
         }
     }
+    // A region is constant when computed inside a root output's pure stage: its tiles are always
+    // full, the last one shifted inwards.
+    auto constant_region = [&](const Place &pl) {
+        if (pl.p != Placement::At) return false;
+        const Node &c = g.node(pl.at_node);
+        const FuncChoice &cc = pl.retile ? *pl.retile : s.choice(pl.at_node);
+        return c.is_output && c.stages.size() == 1 && cc.placement == Placement::Root;
+    };
     for (const Place &pl : places) {
         auto base = std::make_shared<FuncChoice>();
         base->placement = pl.p;
@@ -298,7 +308,7 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
             SearchContext c2 = ctx;
             if (pl.retile) c2.max_candidates = std::min(ctx.max_candidates, 16);
             per_stage.push_back(stage_candidates(n, n.stages[si], r.boxes[si], pl.inside_parallel,
-                                                 pl.p == Placement::At, c2, rng));
+                                                 constant_region(pl), c2, rng));
         }
         // Stage 0 of a reduction is usually trivial: pair the update candidates with the pure
         // stage candidate that tiles the same way when one exists, else the first.

@@ -1,0 +1,28 @@
+// Random, realistic Halide pipelines for data collection and fuzzing. A seed fully determines
+// the pipeline: 2-20 stages drawn from convolutions (regular, strided, dilated, depthwise, 1x1),
+// channel-mixing matmuls, pooling, activations, element-wise ops over several stages, up/down
+// resampling, reductions over channels, scans, histograms and casts between uint8, uint16,
+// int16, int32 and float, with boundary conditions on every stencil. Every input and the output
+// carries estimates; sizes keep a pipeline small enough to run in milliseconds.
+#pragma once
+
+#include "Halide.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace harl {
+
+struct RandomPipeline {
+    std::vector<Halide::ImageParam> inputs;
+    std::vector<Halide::Buffer<>> input_data; // deterministic contents, bound to `inputs`
+    Halide::Func output;
+    std::vector<int> output_size;
+    std::vector<std::string> stage_kinds; // one per stage, for reports
+};
+
+// `scale` multiplies the spatial sizes (1 = fuzzing size).
+RandomPipeline make_random_pipeline(uint64_t seed, int min_stages = 2, int max_stages = 20, int scale = 1);
+
+} // namespace harl
