@@ -43,7 +43,7 @@ int parallel_loops_for(const StageChoice &c, const Stage &st, const std::vector<
 } // namespace
 
 std::vector<StageChoice> stage_candidates(const Node &n, const Stage &st, const std::vector<Span> &box,
-                                          bool inside_parallel, bool constant_region,
+                                          bool inside_parallel, bool computed_inside, bool constant_region,
                                           const SearchContext &ctx, std::mt19937_64 &rng) {
     std::vector<StageChoice> out;
     // Unroll only loops whose every copy always runs: unrolling a guarded (partial) tile
@@ -83,6 +83,10 @@ std::vector<StageChoice> stage_candidates(const Node &n, const Stage &st, const 
             }
         }
     }
+    // An update computed inside a consumer whose region can shrink below a vector (partial or
+    // clamped tiles) runs its guarded vector tail on every such tile; Halide 14 miscompiles
+    // some of those (found by the fuzzer), so such updates stay scalar.
+    if (st.index > 0 && computed_inside && !constant_region) vec_opts.clear();
     if (vec_opts.empty()) vec_opts.push_back(-1);
     // Enumerate tilings: per pure var a ladder of inner tile sizes.
     for (int vv : vec_opts) {
@@ -260,8 +264,9 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
                 SearchContext wide = ctx;
                 wide.max_candidates = std::max(ctx.max_candidates, 256);
                 int regs = ctx.vector_registers - 3;
-                for (const StageChoice &gc : stage_candidates(
-                         c, c.stages[0], cr.boxes[0], cc.placement == Placement::At, false, wide, rng)) {
+                for (const StageChoice &gc :
+                     stage_candidates(c, c.stages[0], cr.boxes[0], cc.placement == Placement::At,
+                                      cc.placement == Placement::At, false, wide, rng)) {
                     if (gc == cc.stages[0] || gc.vector_var < 0) continue;
                     LoopNest gn = build_loop_nest(c.stages[0], gc, cr.boxes[0]);
                     double vectors = 1;
@@ -308,7 +313,7 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
             SearchContext c2 = ctx;
             if (pl.retile) c2.max_candidates = std::min(ctx.max_candidates, 16);
             per_stage.push_back(stage_candidates(n, n.stages[si], r.boxes[si], pl.inside_parallel,
-                                                 constant_region(pl), c2, rng));
+                                                 pl.p == Placement::At, constant_region(pl), c2, rng));
         }
         // Stage 0 of a reduction is usually trivial: pair the update candidates with the pure
         // stage candidate that tiles the same way when one exists, else the first.
