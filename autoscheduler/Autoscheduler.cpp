@@ -82,16 +82,7 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     out.schedule_source = emit_schedule_source(g, ds, hdr.str());
 
     std::vector<int> nodes, stages;
-    std::vector<StageFeatures> feats;
-    Featurizer fz(res.best, m);
-    for (int n : g.decision_order()) {
-        auto fs = fz.node_features(n);
-        for (size_t i = 0; i < fs.size(); i++) {
-            nodes.push_back(n);
-            stages.push_back((int)i);
-            feats.push_back(fs[i]);
-        }
-    }
+    std::vector<StageFeatures> feats = featurize_all(res.best, m, &nodes, &stages);
     out.featurization = encode_featurization(nodes, stages, feats);
     if (opts.verbose >= 2) {
         // Per-stage prediction and features of the chosen schedule.

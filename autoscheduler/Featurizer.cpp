@@ -72,18 +72,8 @@ std::vector<EffectiveLoad> Featurizer::effective_loads(const Stage &st, OpCounts
 Region Featurizer::region_of(int producer, int consumer, const std::vector<Span> &consumer_box) const {
     const Node &n = g_.node(producer);
     Region reg;
-    auto unite = [&](const Region &part) {
-        if (reg.empty()) {
-            reg = part;
-            return;
-        }
-        for (size_t d = 0; d < reg.size(); d++) {
-            reg[d].min = std::min(reg[d].min, part[d].min);
-            reg[d].max = std::max(reg[d].max, part[d].max);
-        }
-    };
     for (const auto &l : effective_loads(g_.node(consumer).stages[0], nullptr)) {
-        if (l.producer == producer) unite(apply_chain(l, consumer_box));
+        if (l.producer == producer) region_union(&reg, apply_chain(l, consumer_box));
     }
     // Other consumers computed inside the consumer's loops need their share too.
     for (int h : s_.effective_consumers(producer)) {
@@ -91,7 +81,7 @@ Region Featurizer::region_of(int producer, int consumer, const std::vector<Span>
         Region rh = region_of(h, consumer, consumer_box);
         for (const Stage &st : g_.node(h).stages) {
             for (const auto &l : effective_loads(st, nullptr)) {
-                if (l.producer == producer) unite(apply_chain(l, st.loop_box(rh)));
+                if (l.producer == producer) region_union(&reg, apply_chain(l, st.loop_box(rh)));
             }
         }
     }
@@ -408,13 +398,15 @@ std::vector<StageFeatures> Featurizer::node_features(int node) {
 }
 
 std::vector<StageFeatures> featurize_all(const ScheduleState &s, const MachineInfo &m,
-                                         std::vector<int> *stage_nodes) {
+                                         std::vector<int> *stage_nodes, std::vector<int> *stage_indices) {
     Featurizer fz(s, m);
     std::vector<StageFeatures> all;
     for (int node : s.graph().decision_order()) {
-        for (const auto &f : fz.node_features(node)) {
-            all.push_back(f);
-            if (stage_nodes) stage_nodes->push_back(node);
+        std::vector<StageFeatures> fs = fz.node_features(node);
+        for (size_t si = 0; si < fs.size(); si++) {
+            all.push_back(fs[si]);
+            stage_nodes->push_back(node);
+            stage_indices->push_back((int)si);
         }
     }
     return all;

@@ -15,7 +15,7 @@ struct HarlOptions {
     double time_budget_s = 10.0; // HARL_TIME_BUDGET: wall-clock seconds for the whole search
     int max_candidates = 48;     // HARL_MAX_CANDIDATES: loop-nest candidates tried per Func and placement
     double randomize = 0.0;      // HARL_RANDOMIZE: probability of taking a random candidate (data collection)
-    int verbose = 0;                     // HARL_VERBOSE: 0 quiet .. 4 every candidate (stderr)
+    int verbose = 0;             // HARL_VERBOSE: 0 quiet .. 4 every candidate (stderr)
 
     // Reads HARL_* variables from the environment. Malformed values throw HarlError naming the
     // variable; unknown HARL_* variables are returned in `unknown` (the caller reports them).

@@ -21,6 +21,17 @@ int64_t region_points(const Region &r) {
     return n;
 }
 
+void region_union(Region *into, const Region &part) {
+    if (into->empty()) {
+        *into = part;
+        return;
+    }
+    for (size_t d = 0; d < into->size(); d++) {
+        (*into)[d].min = std::min((*into)[d].min, part[d].min);
+        (*into)[d].max = std::max((*into)[d].max, part[d].max);
+    }
+}
+
 const char *op_kind_name(int k) {
     static const char *names[NumOpKinds] = {"fadd", "fmul",       "fdiv", "iadd", "imul",
                                             "idiv", "cmp_select", "math", "cast", "load"};
@@ -507,14 +518,7 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                     }
                     r[d] = {(int64_t)std::floor(lo), (int64_t)std::ceil(hi)};
                 }
-                if (p.root.empty()) {
-                    p.root = r;
-                } else {
-                    for (size_t d = 0; d < r.size(); d++) {
-                        p.root[d].min = std::min(p.root[d].min, r[d].min);
-                        p.root[d].max = std::max(p.root[d].max, r[d].max);
-                    }
-                }
+                region_union(&p.root, r);
             }
         }
     };

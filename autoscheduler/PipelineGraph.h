@@ -25,6 +25,8 @@ struct Span {
 };
 using Region = std::vector<Span>;
 int64_t region_points(const Region &r);
+// Grows `into` to cover `part` as well (an empty `into` becomes `part`).
+void region_union(Region *into, const Region &part);
 
 // One bound of one producer dimension as a function of the consumer's loop bounds:
 // value = c + sum_k a[k] * loop_k.min + b[k] * loop_k.max. When the access is not affine

@@ -8,8 +8,9 @@ namespace harl {
 
 namespace {
 
-// Unrolling more copies than this buys no speed for a pure stage and costs compile time (a
-// register block of accumulators needs at most the register file: 16 or 32 vectors).
+// Most copies an unrolled tile of an update may have: a register block of accumulators needs at
+// most the register file (16 or 32 vectors); more copies cost compile time. (The whole-region
+// register block may be larger; the cost model charges its spills.)
 constexpr int kMaxUnrolledCopies = 16;
 
 std::vector<int64_t> tile_ladder(int64_t extent) {
@@ -42,8 +43,8 @@ int parallel_loops_for(const StageChoice &c, const Stage &st, const std::vector<
 
 } // namespace
 
-std::vector<StageChoice> stage_candidates(const Node &n, const Stage &st, const std::vector<Span> &box,
-                                          bool inside_parallel, bool computed_inside, bool constant_region,
+std::vector<StageChoice> stage_candidates(const Stage &st, const std::vector<Span> &box, bool inside_parallel,
+                                          bool computed_inside, bool constant_region,
                                           const SearchContext &ctx, std::mt19937_64 &rng) {
     std::vector<StageChoice> out;
     // Unroll only loops whose every copy always runs: unrolling a guarded (partial) tile
@@ -235,9 +236,11 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
             for (int L = min_level; L < (int)nest.loops.size(); L++) {
                 const LoopInfo &l = nest.loops[L];
                 if (l.vectorized || l.unrolled || l.extent <= 1) continue;
-                bool inside = outer_parallel || L <= par_loop;
-                places.push_back({Placement::At, cn, L, -1,
-                                  inside && (outer_parallel || par_loop < (int)nest.loops.size()), nullptr});
+                // Computed inside a parallel loop: the consumer's own (at or outside L), or one
+                // the consumer is itself computed inside.
+                const bool inside_parallel =
+                    outer_parallel || (par_loop < (int)nest.loops.size() && L <= par_loop);
+                places.push_back({Placement::At, cn, L, -1, inside_parallel, nullptr});
                 // Hoisted storage (sliding window) one or two loops out, never outside the parallel
                 // loop; only for pure Funcs with one consumer (Halide slides and folds those).
                 const bool slidable = single_consumer && n.stages.size() == 1;
@@ -245,9 +248,7 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
                 for (int S = L + 1; slidable && S < (int)nest.loops.size() && S <= par_loop && added < 2;
                      S++) {
                     if (nest.loops[S].extent <= 1) continue;
-                    places.push_back({Placement::At, cn, L, S,
-                                      inside && (outer_parallel || par_loop < (int)nest.loops.size()),
-                                      nullptr});
+                    places.push_back({Placement::At, cn, L, S, inside_parallel, nullptr});
                     added++;
                 }
             }
@@ -265,7 +266,7 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
                 wide.max_candidates = std::max(ctx.max_candidates, 256);
                 int regs = ctx.vector_registers - 3;
                 for (const StageChoice &gc :
-                     stage_candidates(c, c.stages[0], cr.boxes[0], cc.placement == Placement::At,
+                     stage_candidates(c.stages[0], cr.boxes[0], cc.placement == Placement::At,
                                       cc.placement == Placement::At, false, wide, rng)) {
                     if (gc == cc.stages[0] || gc.vector_var < 0) continue;
                     LoopNest gn = build_loop_nest(c.stages[0], gc, cr.boxes[0]);
@@ -312,7 +313,7 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
         for (size_t si = 0; si < n.stages.size(); si++) {
             SearchContext c2 = ctx;
             if (pl.retile) c2.max_candidates = std::min(ctx.max_candidates, 16);
-            per_stage.push_back(stage_candidates(n, n.stages[si], r.boxes[si], pl.inside_parallel,
+            per_stage.push_back(stage_candidates(n.stages[si], r.boxes[si], pl.inside_parallel,
                                                  pl.p == Placement::At, constant_region(pl), c2, rng));
         }
         // Stage 0 of a reduction is usually trivial: pair the update candidates with the pure

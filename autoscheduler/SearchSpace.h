@@ -34,8 +34,7 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
 
 // Candidate loop nests for one stage realized over `box`. `inside_parallel`: the stage already
 // runs inside a parallel loop of a consumer, so it gets no parallel loop of its own.
-std::vector<StageChoice> stage_candidates(const Node &n, const Stage &st, const std::vector<Span> &box,
-                                          bool inside_parallel, const SearchContext &ctx,
-                                          std::mt19937_64 &rng);
+std::vector<StageChoice> stage_candidates(const Stage &st, const std::vector<Span> &box, bool inside_parallel,
+                                          const SearchContext &ctx, std::mt19937_64 &rng);
 
 } // namespace harl
