@@ -30,6 +30,39 @@ std::vector<uint8_t> encode_featurization(const std::vector<int> &nodes, const s
     return out;
 }
 
+std::unique_ptr<CostModel> make_cost_model(const HarlOptions &opts, const MachineInfo &m) {
+    if (opts.cost_model == "analytic") return make_analytic_cost_model(m);
+    HARL_ASSERT(opts.cost_model == "learned", "unknown cost model " << opts.cost_model);
+    return make_learned_cost_model(m, opts.weights.empty() ? shipped_weights() : load_weights(opts.weights));
+}
+
+std::vector<StageFeatures> decode_featurization(const std::vector<uint8_t> &bytes) {
+    auto fail = [](const std::string &why) { return HarlError("featurization: " + why); };
+    if (bytes.size() < 20 || std::memcmp(bytes.data(), "HARLFEAT", 8) != 0) throw fail("bad header");
+    uint32_t hdr[3];
+    std::memcpy(hdr, bytes.data() + 8, sizeof(hdr));
+    if (hdr[0] != kFeatureLayoutVersion) {
+        throw fail("feature layout version " + std::to_string(hdr[0]) + ", expected " +
+                   std::to_string(kFeatureLayoutVersion));
+    }
+    if (hdr[2] != (uint32_t)kNumFeatures) throw fail("wrong number of features per stage");
+    const size_t per = 8 + sizeof(float) * kNumFeatures;
+    if (bytes.size() != 20 + per * hdr[1]) throw fail("truncated or oversized");
+    std::vector<StageFeatures> out(hdr[1]);
+    for (size_t i = 0; i < out.size(); i++)
+        std::memcpy(out[i].data(), bytes.data() + 20 + per * i + 8, sizeof(float) * kNumFeatures);
+    return out;
+}
+
+MachineInfo make_machine_info(const Halide::Target &t, const Halide::MachineParams &mp) {
+    MachineInfo m;
+    m.parallelism = std::max(1, mp.parallelism);
+    m.llc_bytes = (double)std::max<uint64_t>(64 * 1024, mp.last_level_cache_size);
+    m.balance = mp.balance > 0 ? mp.balance : 40;
+    m.vector_registers = t.has_feature(Halide::Target::AVX512) || t.arch == Halide::Target::ARM ? 32 : 16;
+    return m;
+}
+
 AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target &t,
                                 const Halide::MachineParams &mp, const HarlOptions &opts) {
     if (t.has_gpu_feature()) {
@@ -52,12 +85,8 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     }
     const PipelineGraph &g = *graph;
     if (opts.verbose >= 3) std::cerr << g.describe();
-    MachineInfo m;
-    m.parallelism = std::max(1, mp.parallelism);
-    m.llc_bytes = (double)std::max<uint64_t>(64 * 1024, mp.last_level_cache_size);
-    m.balance = mp.balance > 0 ? mp.balance : 40;
-    m.vector_registers = t.has_feature(Halide::Target::AVX512) || t.arch == Halide::Target::ARM ? 32 : 16;
-    auto model = make_analytic_cost_model(m);
+    MachineInfo m = make_machine_info(t, mp);
+    auto model = make_cost_model(opts, m);
     SearchResult res = beam_search(g, opts, m, *model);
 
     std::vector<Directive> ds = make_directives(res.best);

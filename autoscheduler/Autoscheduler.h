@@ -31,16 +31,21 @@
 //   HARL_MAX_CANDIDATES  default 48: loop-nest candidates per Func and placement
 //   HARL_RANDOMIZE       default 0: probability of a random decision (data collection)
 //   HARL_VERBOSE         0..4: progress and diagnostics on stderr
+//   HARL_COST_MODEL      default learned: the per-stage network (cost_model/StageMlp.h) that
+//                        corrects the analytic model; `analytic` uses the hand-written model
+//   HARL_WEIGHTS         weights file for the learned model (harl-train output); unset = the
+//                        weights built into HARL (cost_model/weights/harl_cpu.weights)
 // MACHINE PARAMS: parallelism sizes parallel loops; last_level_cache_size the LLC in the memory
 // model; balance scales the cost of DRAM traffic.
 // =============================================================================================
 #pragma once
 
-#include "../cost_model/FeatureLayout.h"
+#include "../cost_model/CostModel.h"
 #include "Halide.h"
 #include "Options.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -62,5 +67,12 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
 // stage: i32 node (Pipeline::get_func index), i32 stage index, float[features].
 std::vector<uint8_t> encode_featurization(const std::vector<int> &nodes, const std::vector<int> &stages,
                                           const std::vector<StageFeatures> &features);
+// The per-stage features of featurization bytes; HarlError if they are malformed or of
+// another layout version.
+std::vector<StageFeatures> decode_featurization(const std::vector<uint8_t> &bytes);
+
+// The cost model the options ask for (HarlError naming the weights file if it is unusable).
+std::unique_ptr<CostModel> make_cost_model(const HarlOptions &opts, const MachineInfo &m);
+MachineInfo make_machine_info(const Halide::Target &t, const Halide::MachineParams &mp);
 
 } // namespace harl

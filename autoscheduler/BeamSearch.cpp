@@ -10,22 +10,35 @@
 
 namespace harl {
 
-void cost_nodes(const ScheduleState &s, const std::vector<int> &nodes, const MachineInfo &m, CostModel &model,
-                std::vector<double> *node_cost) {
-    Featurizer fz(s, m);
-    std::vector<StageFeatures> batch;
-    std::vector<int> owner;
+void StageBatch::add(const ScheduleState &s, const std::vector<int> &nodes, int owner,
+                     std::vector<double> *node_cost) {
+    Featurizer fz(s, m_);
     for (int n : nodes) {
         (*node_cost)[n] = 0;
         for (const auto &f : fz.node_features(n)) {
-            batch.push_back(f);
-            owner.push_back(n);
+            rows_.push_back(f);
+            owners_.emplace_back(owner, n);
         }
     }
+}
+
+void StageBatch::predict(CostModel &model,
+                         const std::function<void(int owner, int node, double seconds)> &add) {
     std::vector<double> secs;
-    model.predict(batch, &secs);
+    model.predict(rows_, &secs);
+    HARL_ASSERT(secs.size() == rows_.size(), model.name() << " model returned " << secs.size()
+                                                          << " costs for " << rows_.size() << " stages");
     for (size_t i = 0; i < secs.size(); i++)
-        (*node_cost)[owner[i]] += secs[i];
+        add(owners_[i].first, owners_[i].second, secs[i]);
+    rows_.clear();
+    owners_.clear();
+}
+
+void cost_nodes(const ScheduleState &s, const std::vector<int> &nodes, const MachineInfo &m, CostModel &model,
+                std::vector<double> *node_cost) {
+    StageBatch batch(m);
+    batch.add(s, nodes, 0, node_cost);
+    batch.predict(model, [&](int, int n, double secs) { (*node_cost)[n] += secs; });
 }
 
 namespace {
@@ -90,6 +103,7 @@ SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const 
         hurry = hurry || (opts.time_budget_s > 0 && elapsed() > 0.75 * opts.time_budget_s);
         const int node = beam.front().state.next_node();
         std::vector<BeamEntry> children;
+        StageBatch batch(m);
         for (const BeamEntry &e : beam) {
             SearchContext c = ctx;
             if (hurry) c.max_candidates = 4;
@@ -115,12 +129,15 @@ SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const 
                             affected.push_back(ec);
                     }
                 }
-                cost_nodes(child.state, affected, m, model, &child.node_cost);
-                child.total = std::accumulate(child.node_cost.begin(), child.node_cost.end(), 0.0);
+                batch.add(child.state, affected, (int)children.size(), &child.node_cost);
                 children.push_back(std::move(child));
                 res.states_evaluated++;
             }
         }
+        // One batched prediction for every child of this step (fast for learned models).
+        batch.predict(model, [&](int child, int n, double secs) { children[child].node_cost[n] += secs; });
+        for (BeamEntry &c : children)
+            c.total = std::accumulate(c.node_cost.begin(), c.node_cost.end(), 0.0);
         std::stable_sort(children.begin(), children.end(),
                          [](const BeamEntry &a, const BeamEntry &b) { return a.total < b.total; });
         if (opts.verbose >= 3) {

@@ -9,6 +9,7 @@
 #include "ScheduleState.h"
 #include "SearchSpace.h"
 
+#include <functional>
 #include <vector>
 
 namespace harl {
@@ -19,6 +20,23 @@ struct SearchResult {
     int states_evaluated = 0;
     double seconds = 0;
     bool budget_exhausted = false;
+};
+
+// Stage features of many states, predicted by one CostModel call: `add` featurizes the listed
+// nodes of a state (zeroing their entries in node_cost), `predict` runs the model once and
+// hands each stage's seconds to `add` with the owner and node it came from.
+class StageBatch {
+  public:
+    explicit StageBatch(const MachineInfo &m) : m_(m) {}
+    void add(const ScheduleState &s, const std::vector<int> &nodes, int owner,
+             std::vector<double> *node_cost);
+    void predict(CostModel &model, const std::function<void(int owner, int node, double seconds)> &add);
+    size_t size() const { return rows_.size(); }
+
+  private:
+    MachineInfo m_;
+    std::vector<StageFeatures> rows_;
+    std::vector<std::pair<int, int>> owners_;
 };
 
 // Predicted seconds of each node's stages in `s` for the nodes listed (0 for inlined nodes).

@@ -64,6 +64,20 @@ const std::vector<OptionSpec> &specs() {
          "0 quiet, 1 summary, 2 decisions and chosen stage features, 3 best candidates, 4 all candidates "
          "(stderr)",
          [](HarlOptions &o, const std::string &v) { o.verbose = (int)parse_int("HARL_VERBOSE", v, 0, 4); }},
+        {"HARL_COST_MODEL", "learned",
+         "learned (the per-stage network, weights from HARL_WEIGHTS) or analytic (the hand-written model)",
+         [](HarlOptions &o, const std::string &v) {
+             if (v != "learned" && v != "analytic") {
+                 throw HarlError("HARL_COST_MODEL=" + v + " is not a cost model: use learned or analytic");
+             }
+             o.cost_model = v;
+         }},
+        {"HARL_WEIGHTS", "(shipped)",
+         "weights file for the learned model, from harl-train; unset = the weights built into HARL",
+         [](HarlOptions &o, const std::string &v) {
+             if (v.empty()) throw HarlError("HARL_WEIGHTS is empty: give a weights file, or unset it");
+             o.weights = v;
+         }},
     };
     return table;
 }

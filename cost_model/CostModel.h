@@ -4,6 +4,7 @@
 #pragma once
 
 #include "FeatureLayout.h"
+#include "ModelWeights.h"
 
 #include <memory>
 #include <string>
@@ -30,5 +31,9 @@ class CostModel {
 // The analytic model: compute throughput, memory traffic per cache level and parallel/loop
 // overheads, with generic x86/ARM constants. The baseline and fallback for learned models.
 std::unique_ptr<CostModel> make_analytic_cost_model(const MachineInfo &m);
+
+// The learned model (LearnedCostModel.cpp; trained as StageMlp.h): the analytic estimate of
+// each stage corrected by a per-stage network with weights from harl-train.
+std::unique_ptr<CostModel> make_learned_cost_model(const MachineInfo &m, const ModelWeights &w);
 
 } // namespace harl

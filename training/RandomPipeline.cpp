@@ -9,6 +9,16 @@ using namespace Halide;
 
 namespace {
 
+// An input of the pipeline: an ImageParam bound to its data, or the data itself embedded as a
+// constant Buffer (for AOT compilation by the generator, which then needs no inputs).
+struct Input {
+    ImageParam param;
+    Buffer<> data;
+    template <typename... Args> Expr operator()(Args &&...args) const {
+        return param.defined() ? Expr(param(std::forward<Args>(args)...)) : data(Expr(args)...);
+    }
+};
+
 // A tensor value of the pipeline: (c, x, y) with its sizes and element type.
 struct Tensor {
     Func f;
@@ -18,18 +28,15 @@ struct Tensor {
 
 class Builder {
   public:
-    Builder(uint64_t seed, int scale) : rng_(seed * 0x2545F4914F6CDD1Dull + 7), scale_(scale) {}
+    Builder(uint64_t seed, int scale, bool embed)
+        : rng_(seed * 0x2545F4914F6CDD1Dull + 7), scale_(scale), embed_(embed) {}
 
     int uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
     bool coin(double p = 0.5) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
 
-    ImageParam input(Type t, std::vector<int> sizes, RandomPipeline *rp) {
-        ImageParam p(t, (int)sizes.size(), "in" + std::to_string(rp->inputs.size()));
-        Region est;
-        for (int s : sizes)
-            est.push_back({0, s});
-        p.set_estimates(est);
-        Buffer<> b(t, sizes); // dense: fill its elements in memory order
+    Input input(Type t, std::vector<int> sizes, RandomPipeline *rp) {
+        std::string name = "in" + std::to_string(counter_inputs_++);
+        Buffer<> b(t, sizes, name); // dense: fill its elements in memory order
         std::mt19937 r((uint32_t)rng_());
         uint8_t *host = b.raw_buffer()->host;
         for (size_t i = 0; i < b.number_of_elements(); i++) {
@@ -43,10 +50,16 @@ class Builder {
             else
                 ((int16_t *)host)[i] = (int16_t)(v % 512 - 256);
         }
+        if (embed_) return Input{ImageParam(), b};
+        ImageParam p(t, (int)sizes.size(), name);
+        Region est;
+        for (int s : sizes)
+            est.push_back({0, s});
+        p.set_estimates(est);
         p.set(b);
         rp->inputs.push_back(p);
         rp->input_data.push_back(b);
-        return p;
+        return Input{p, Buffer<>()};
     }
 
     Expr as_float(const Tensor &t, Expr c, Expr x, Expr y) {
@@ -59,20 +72,22 @@ class Builder {
 
     std::mt19937_64 rng_;
     int scale_;
-    int counter_ = 0;
+    bool embed_;
+    int counter_ = 0, counter_inputs_ = 0;
     Var c{"c"}, x{"x"}, y{"y"};
 };
 
 } // namespace
 
-RandomPipeline make_random_pipeline(uint64_t seed, int min_stages, int max_stages, int scale) {
-    Builder b(seed, scale);
+RandomPipeline make_random_pipeline(uint64_t seed, int min_stages, int max_stages, int scale,
+                                    bool embed_inputs) {
+    Builder b(seed, scale, embed_inputs);
     RandomPipeline rp;
     Var c = b.c, x = b.x, y = b.y;
     const int stages = b.uniform(min_stages, max_stages);
     int C = b.uniform(1, 4) * 4, W = b.uniform(12, 40) * scale, H = b.uniform(10, 32) * scale;
     Type in_type = b.coin(0.6) ? Float(32) : (b.coin() ? UInt(8) : UInt(16));
-    ImageParam in = b.input(in_type, {C, W, H}, &rp);
+    Input in = b.input(in_type, {C, W, H}, &rp);
     Func in_f("input_view");
     in_f(c, x, y) = in(c, x, y);
     std::vector<Tensor> values = {{in_f, C, W, H, in_type}};
@@ -114,7 +129,7 @@ RandomPipeline make_random_pipeline(uint64_t seed, int min_stages, int max_stage
             int k = b.coin(0.3) ? 1 : 3, dil = (k == 3 && b.coin(0.25)) ? 2 : 1;
             int co = b.uniform(1, 4) * 4;
             kind = k == 1 ? "conv1x1" : dil > 1 ? "conv_dilated" : "conv3x3";
-            ImageParam w = b.input(Float(32), {co, t.c, k, k}, &rp);
+            Input w = b.input(Float(32), {co, t.c, k, k}, &rp);
             Func f = b.func(kind);
             RDom r(0, t.c, 0, k, 0, k);
             Expr v = clamped(r.x, x + (r.y - k / 2) * dil, y + (r.z - k / 2) * dil);
@@ -128,7 +143,7 @@ RandomPipeline make_random_pipeline(uint64_t seed, int min_stages, int max_stage
         case 3: { // strided convolution
             kind = "conv_strided";
             int co = b.uniform(1, 4) * 4;
-            ImageParam w = b.input(Float(32), {co, t.c, 3, 3}, &rp);
+            Input w = b.input(Float(32), {co, t.c, 3, 3}, &rp);
             Func f = b.func(kind);
             RDom r(0, t.c, 0, 3, 0, 3);
             Expr v = clamped(r.x, 2 * x + r.y - 1, 2 * y + r.z - 1);
@@ -140,7 +155,7 @@ RandomPipeline make_random_pipeline(uint64_t seed, int min_stages, int max_stage
         }
         case 4: { // depthwise
             kind = "depthwise";
-            ImageParam w = b.input(Float(32), {t.c, 3, 3}, &rp);
+            Input w = b.input(Float(32), {t.c, 3, 3}, &rp);
             Func f = b.func(kind);
             RDom r(0, 3, 0, 3);
             Expr v = clamped(c, x + r.x - 1, y + r.y - 1);
@@ -235,8 +250,8 @@ RandomPipeline make_random_pipeline(uint64_t seed, int min_stages, int max_stage
         default: { // channel-mixing matmul with a bias
             kind = "matmul";
             int co = b.uniform(1, 6) * 2;
-            ImageParam w = b.input(Float(32), {co, t.c}, &rp);
-            ImageParam bias = b.input(Float(32), {co}, &rp);
+            Input w = b.input(Float(32), {co, t.c}, &rp);
+            Input bias = b.input(Float(32), {co}, &rp);
             Func f = b.func(kind);
             RDom r(0, t.c);
             f(c, x, y) = bias(c);

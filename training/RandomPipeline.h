@@ -22,7 +22,10 @@ struct RandomPipeline {
     std::vector<std::string> stage_kinds; // one per stage, for reports
 };
 
-// `scale` multiplies the spatial sizes (1 = fuzzing size).
-RandomPipeline make_random_pipeline(uint64_t seed, int min_stages = 2, int max_stages = 20, int scale = 1);
+// `scale` multiplies the spatial sizes (1 = fuzzing size). With `embed_inputs` the input data
+// are constant Buffers inside the pipeline (`inputs` stays empty): how the AOT generator
+// builds it. The same seed gives the same pipeline and data either way.
+RandomPipeline make_random_pipeline(uint64_t seed, int min_stages = 2, int max_stages = 20, int scale = 1,
+                                    bool embed_inputs = false);
 
 } // namespace harl

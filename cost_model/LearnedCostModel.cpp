@@ -1,0 +1,77 @@
+// LearnedCostModel: inference of the learned per-stage network (StageMlp.h) in plain C++,
+// for the search. Same math as the LibTorch module (a test checks they agree), but without
+// LibTorch's per-call overhead and BLAS dependence: a batch of stage rows goes through three
+// dense layers stored input-major, so the inner loops vectorise. Loaded into every generator
+// that uses HARL, so it also keeps LibTorch out of the plugin.
+#include "../autoscheduler/Errors.h"
+#include "CostModel.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace harl {
+namespace {
+
+class LearnedCostModel : public CostModel {
+  public:
+    LearnedCostModel(const MachineInfo &m, const ModelWeights &w)
+        : analytic_(make_analytic_cost_model(m)), w_(w), in_(w.inputs), h1_(w.hidden1), h2_(w.hidden2) {
+        HARL_ASSERT(w.payload_floats() == w.mean.size() + w.scale.size() + w.w1.size() + w.b1.size() +
+                                              w.w2.size() + w.b2.size() + w.w3.size() + w.b3.size(),
+                    "weights tensors do not match their shape");
+        w1t_ = transpose(w.w1, h1_, in_);
+        w2t_ = transpose(w.w2, h2_, h1_);
+    }
+    std::string name() const override { return "learned"; }
+
+    void predict(const std::vector<StageFeatures> &stages, std::vector<double> *seconds) override {
+        analytic_->predict(stages, seconds);
+        std::vector<float> x(in_), a(h1_), b(h2_);
+        for (size_t r = 0; r < stages.size(); r++) {
+            model_inputs(stages[r], (*seconds)[r], x.data());
+            for (int i = 0; i < in_; i++)
+                x[i] = (x[i] - w_.mean[i]) * w_.scale[i];
+            layer(x.data(), in_, w1t_.data(), w_.b1.data(), h1_, a.data());
+            layer(a.data(), h1_, w2t_.data(), w_.b2.data(), h2_, b.data());
+            double d = w_.b3[0];
+            for (int j = 0; j < h2_; j++)
+                d += (double)w_.w3[j] * b[j];
+            d = kMaxCorrection * std::tanh(d / kMaxCorrection);
+            (*seconds)[r] *= std::exp(d);
+        }
+    }
+
+  private:
+    static std::vector<float> transpose(const std::vector<float> &w, int rows, int cols) {
+        std::vector<float> t(w.size());
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                t[(size_t)c * rows + r] = w[(size_t)r * cols + c];
+        return t;
+    }
+    // out = relu(W x + b) with W stored input-major (wt[i * n + j]).
+    static void layer(const float *x, int in, const float *wt, const float *bias, int n, float *out) {
+        std::copy(bias, bias + n, out);
+        for (int i = 0; i < in; i++) {
+            const float xi = x[i];
+            const float *row = wt + (size_t)i * n;
+            for (int j = 0; j < n; j++)
+                out[j] += row[j] * xi;
+        }
+        for (int j = 0; j < n; j++)
+            out[j] = std::max(out[j], 0.0f);
+    }
+
+    std::unique_ptr<CostModel> analytic_;
+    ModelWeights w_;
+    int in_, h1_, h2_;
+    std::vector<float> w1t_, w2t_;
+};
+
+} // namespace
+
+std::unique_ptr<CostModel> make_learned_cost_model(const MachineInfo &m, const ModelWeights &w) {
+    return std::make_unique<LearnedCostModel>(m, w);
+}
+
+} // namespace harl

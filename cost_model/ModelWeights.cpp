@@ -1,0 +1,168 @@
+#include "ModelWeights.h"
+#include "../autoscheduler/Errors.h"
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace harl {
+namespace {
+
+const char kMagic[8] = {'H', 'A', 'R', 'L', 'W', 'T', 'S', '1'};
+
+uint64_t fnv1a(const void *data, size_t n) {
+    const uint8_t *p = (const uint8_t *)data;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+std::vector<std::vector<float> *> tensors(ModelWeights &w) {
+    return {&w.mean, &w.scale, &w.w1, &w.b1, &w.w2, &w.b2, &w.w3, &w.b3};
+}
+
+std::vector<size_t> tensor_sizes(const ModelWeights &w) {
+    size_t in = (size_t)w.inputs, h1 = (size_t)w.hidden1, h2 = (size_t)w.hidden2;
+    return {in, in, h1 * in, h1, h2 * h1, h2, h2, 1};
+}
+
+} // namespace
+
+size_t ModelWeights::payload_floats() const {
+    size_t n = 0;
+    for (size_t s : tensor_sizes(*this))
+        n += s;
+    return n;
+}
+
+void ModelWeights::allocate() {
+    auto sizes = tensor_sizes(*this);
+    auto ts = tensors(*this);
+    for (size_t i = 0; i < ts.size(); i++)
+        ts[i]->assign(sizes[i], 0.0f);
+    scale.assign(sizes[1], 1.0f);
+}
+
+ModelWeights load_weights(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw HarlError("weights file '" + path +
+                        "' cannot be opened (missing or unreadable): check HARL_WEIGHTS, or unset it to use "
+                        "the shipped weights");
+    }
+    std::stringstream buf;
+    buf << in.rdbuf();
+    return parse_weights(buf.str(), "weights file '" + path + "'");
+}
+
+ModelWeights parse_weights(const std::string &bytes, const std::string &source) {
+    auto fail = [&](const std::string &why) {
+        return HarlError(source + ": " + why +
+                         " (retrain with harl-train, or unset HARL_WEIGHTS to use the shipped weights)");
+    };
+    size_t pos = 0;
+    auto take = [&](void *dst, size_t n, const char *what) {
+        if (pos + n > bytes.size()) throw fail(std::string("truncated: ends inside the ") + what);
+        std::memcpy(dst, bytes.data() + pos, n);
+        pos += n;
+    };
+    char magic[8];
+    take(magic, 8, "header");
+    if (std::memcmp(magic, kMagic, 8) != 0) throw fail("not a HARL weights file (bad magic)");
+    uint32_t fmt, layout, inputs, h1, h2, meta_len;
+    uint64_t floats, checksum;
+    take(&fmt, 4, "header");
+    if (fmt != kWeightsFormatVersion) {
+        throw fail("format version " + std::to_string(fmt) + ", this HARL reads version " +
+                   std::to_string(kWeightsFormatVersion));
+    }
+    take(&layout, 4, "header");
+    take(&inputs, 4, "header");
+    take(&h1, 4, "header");
+    take(&h2, 4, "header");
+    take(&floats, 8, "header");
+    take(&checksum, 8, "header");
+    take(&meta_len, 4, "header");
+    if (layout != kFeatureLayoutVersion) {
+        throw fail("trained for feature layout version " + std::to_string(layout) +
+                   ", this HARL computes version " + std::to_string(kFeatureLayoutVersion));
+    }
+    if (inputs != (uint32_t)kModelInputs) {
+        throw fail("has " + std::to_string(inputs) + " inputs per stage, this HARL has " +
+                   std::to_string(kModelInputs));
+    }
+    if (h1 == 0 || h2 == 0 || h1 > 4096 || h2 > 4096) throw fail("implausible layer sizes");
+    if (meta_len > (1u << 20)) throw fail("corrupt header (metadata length)");
+    ModelWeights w;
+    w.layout_version = layout;
+    w.inputs = (int)inputs;
+    w.hidden1 = (int)h1;
+    w.hidden2 = (int)h2;
+    w.metadata.resize(meta_len);
+    take(w.metadata.data(), meta_len, "metadata");
+    if (floats != w.payload_floats()) {
+        throw fail("payload of " + std::to_string(floats) + " floats does not match its layer sizes (" +
+                   std::to_string(w.payload_floats()) + ")");
+    }
+    if (bytes.size() - pos < floats * sizeof(float)) {
+        throw fail("truncated: " + std::to_string(bytes.size() - pos) + " payload bytes of " +
+                   std::to_string(floats * sizeof(float)));
+    }
+    if (bytes.size() - pos > floats * sizeof(float)) throw fail("has trailing bytes after the payload");
+    if (fnv1a(bytes.data() + pos, floats * sizeof(float)) != checksum) {
+        throw fail("corrupt: payload checksum mismatch");
+    }
+    w.allocate();
+    for (std::vector<float> *t : tensors(w))
+        take(t->data(), t->size() * sizeof(float), "payload");
+    for (std::vector<float> *t : tensors(w)) {
+        for (float v : *t) {
+            if (!std::isfinite(v)) throw fail("corrupt: non-finite weight");
+        }
+    }
+    return w;
+}
+
+void save_weights(const std::string &path, const ModelWeights &w) {
+    ModelWeights copy = w;
+    std::vector<float> payload;
+    auto sizes = tensor_sizes(copy);
+    auto ts = tensors(copy);
+    for (size_t i = 0; i < ts.size(); i++) {
+        HARL_ASSERT(ts[i]->size() == sizes[i],
+                    "weights tensor " << i << " has " << ts[i]->size() << " floats, expected " << sizes[i]);
+        payload.insert(payload.end(), ts[i]->begin(), ts[i]->end());
+    }
+    std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out) throw HarlError("cannot write weights file '" + tmp + "'");
+        uint32_t hdr[5] = {kWeightsFormatVersion, w.layout_version, (uint32_t)w.inputs, (uint32_t)w.hidden1,
+                           (uint32_t)w.hidden2};
+        uint64_t floats = payload.size(), checksum = fnv1a(payload.data(), payload.size() * sizeof(float));
+        uint32_t meta_len = (uint32_t)w.metadata.size();
+        out.write(kMagic, 8);
+        out.write((const char *)hdr, sizeof(hdr));
+        out.write((const char *)&floats, 8);
+        out.write((const char *)&checksum, 8);
+        out.write((const char *)&meta_len, 4);
+        out.write(w.metadata.data(), meta_len);
+        out.write((const char *)payload.data(), (std::streamsize)(payload.size() * sizeof(float)));
+        if (!out) throw HarlError("writing weights file '" + tmp + "' failed");
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        throw HarlError("cannot move '" + tmp + "' to '" + path + "'");
+    }
+}
+
+void model_inputs(const StageFeatures &f, double analytic_seconds, float *out) {
+    for (int i = 0; i < kNumFeatures; i++) {
+        float v = f[i];
+        out[i] = std::copysign(std::log1p(std::fabs(v)), v);
+    }
+    out[kNumFeatures] = (float)std::log(std::max(analytic_seconds, 1e-12));
+}
+
+} // namespace harl

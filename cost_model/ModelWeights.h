@@ -1,0 +1,53 @@
+// ModelWeights: the learned cost model's parameters and the file that stores them.
+//
+// File format (little-endian), version 1:
+//   char[8]  magic "HARLWTS1"
+//   u32      format version (kWeightsFormatVersion)
+//   u32      feature layout version the model was trained with (FeatureLayout.h)
+//   u32      inputs per stage (kModelInputs), u32 hidden1, u32 hidden2
+//   u64      payload floats
+//   u64      FNV-1a 64 checksum of the payload bytes
+//   u32      metadata bytes, then the metadata text (how and where it was trained)
+//   float[]  payload: input mean, input scale, W1 (hidden1 x inputs), b1, W2 (hidden2 x
+//            hidden1), b2, W3 (1 x hidden2), b3
+// load_weights() checks every field and names the file and the problem (missing, truncated,
+// corrupt, trained for another feature layout or shape) in the HarlError it throws.
+#pragma once
+
+#include "FeatureLayout.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace harl {
+
+constexpr uint32_t kWeightsFormatVersion = 1;
+// Per stage: every feature (signed log) plus the log of the analytic model's estimate.
+constexpr int kModelInputs = kNumFeatures + 1;
+// The network's log-correction of a stage's analytic estimate is squashed into +-this.
+constexpr double kMaxCorrection = 4.0;
+
+struct ModelWeights {
+    uint32_t layout_version = kFeatureLayoutVersion;
+    int inputs = kModelInputs, hidden1 = 64, hidden2 = 64;
+    std::vector<float> mean, scale; // input normalisation: (x - mean) * scale
+    std::vector<float> w1, b1, w2, b2, w3, b3;
+    std::string metadata;
+
+    size_t payload_floats() const;
+    // Sizes every tensor for the shape (zeros; scale ones).
+    void allocate();
+};
+
+ModelWeights load_weights(const std::string &path);
+// The same checks on bytes in memory; `source` names them in errors.
+ModelWeights parse_weights(const std::string &bytes, const std::string &source);
+// The weights built into HARL (cost_model/weights/, embedded at build time).
+ModelWeights shipped_weights();
+void save_weights(const std::string &path, const ModelWeights &w);
+
+// Model input of one stage: signed log of every feature, then log of the analytic estimate.
+void model_inputs(const StageFeatures &f, double analytic_seconds, float *out);
+
+} // namespace harl

@@ -1,0 +1,180 @@
+#include "Trainer.h"
+#include "../autoscheduler/Errors.h"
+#include "StageMlp.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+namespace harl {
+namespace {
+
+// One pipeline's samples as tensors: every stage row's raw inputs, the sample each row belongs
+// to, and the measured log runtime of each sample.
+struct PipelineTensors {
+    torch::Tensor inputs;       // rows x kModelInputs
+    torch::Tensor log_analytic; // rows
+    torch::Tensor row_sample;   // rows (int64)
+    torch::Tensor log_runtime;  // samples
+    std::vector<double> runtime;
+    long samples = 0;
+};
+
+PipelineTensors to_tensors(const TrainingPipeline &p) {
+    PipelineTensors t;
+    std::vector<float> in;
+    std::vector<float> la;
+    std::vector<int64_t> owner;
+    std::vector<float> lr;
+    for (size_t s = 0; s < p.samples.size(); s++) {
+        const TrainingSample &sm = p.samples[s];
+        std::vector<double> analytic;
+        make_analytic_cost_model(sm.machine)->predict(sm.stages, &analytic);
+        for (size_t i = 0; i < sm.stages.size(); i++) {
+            size_t at = in.size();
+            in.resize(at + kModelInputs);
+            model_inputs(sm.stages[i], analytic[i], &in[at]);
+            la.push_back(in[at + kNumFeatures]);
+            owner.push_back((int64_t)s);
+        }
+        lr.push_back((float)std::log(sm.runtime_s));
+        t.runtime.push_back(sm.runtime_s);
+    }
+    long rows = (long)owner.size();
+    t.inputs = torch::from_blob(in.data(), {rows, (long)kModelInputs}, torch::kFloat32).clone();
+    t.log_analytic = torch::from_blob(la.data(), {rows}, torch::kFloat32).clone();
+    t.row_sample = torch::from_blob(owner.data(), {rows}, torch::kInt64).clone();
+    t.log_runtime = torch::from_blob(lr.data(), {(long)lr.size()}, torch::kFloat32).clone();
+    t.samples = (long)p.samples.size();
+    return t;
+}
+
+// Predicted log runtime of each sample of a pipeline.
+torch::Tensor predict_log_runtime(StageMlp &mlp, const PipelineTensors &t) {
+    torch::Tensor stage = torch::exp(t.log_analytic + mlp->forward(t.inputs));
+    torch::Tensor total = torch::zeros({t.samples}, torch::kFloat32).index_add(0, t.row_sample, stage);
+    return torch::log(total + 1e-12);
+}
+
+torch::Tensor pipeline_loss(const torch::Tensor &y, const PipelineTensors &t, double regression_weight) {
+    torch::Tensor dt = t.log_runtime.unsqueeze(0) - t.log_runtime.unsqueeze(1); // [i][j] = t_j - t_i
+    torch::Tensor dy = y.unsqueeze(0) - y.unsqueeze(1);
+    // Pairs where j is measurably slower than i: want y_j > y_i.
+    torch::Tensor w = (dt > std::log(1.02)).to(torch::kFloat32) * torch::clamp(dt, 0.0, 2.0);
+    torch::Tensor rank = (w * torch::softplus(-dy)).sum() / torch::clamp(w.sum(), 1e-6);
+    torch::Tensor reg = torch::mean(torch::square(y - t.log_runtime));
+    return rank + regression_weight * reg;
+}
+
+RankingMetrics evaluate(StageMlp &mlp, const std::vector<PipelineTensors> &set) {
+    torch::NoGradGuard g;
+    std::vector<std::vector<double>> pred, meas;
+    for (const auto &t : set) {
+        torch::Tensor y = predict_log_runtime(mlp, t).contiguous();
+        pred.emplace_back(y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
+        meas.push_back(t.runtime);
+    }
+    return ranking_metrics(pred, meas);
+}
+
+double score(const RankingMetrics &m) {
+    return m.pairwise_accuracy + m.mean_kendall_tau + m.top1_within_10pct;
+}
+
+} // namespace
+
+TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
+                             const std::vector<TrainingPipeline> &val, const TrainConfig &cfg,
+                             const std::function<void(const EpochReport &)> &on_epoch) {
+    if (train.empty()) throw HarlError("no training pipelines (collect samples with harl-collect first)");
+    torch::manual_seed(cfg.seed);
+    std::mt19937_64 rng(cfg.seed);
+    std::vector<PipelineTensors> tr, va;
+    for (const auto &p : train)
+        tr.push_back(to_tensors(p));
+    for (const auto &p : val)
+        va.push_back(to_tensors(p));
+
+    StageMlp mlp(kModelInputs, cfg.hidden, cfg.hidden);
+    {
+        // Normalise inputs with the training rows' statistics.
+        std::vector<torch::Tensor> all;
+        for (const auto &t : tr)
+            all.push_back(t.inputs);
+        torch::Tensor x = torch::cat(all);
+        torch::NoGradGuard g;
+        mlp->mean.copy_(x.mean(0));
+        mlp->scale.copy_(1.0 / torch::clamp(x.std(0), 1e-3));
+    }
+    torch::optim::Adam opt(mlp->parameters(),
+                           torch::optim::AdamOptions(cfg.learning_rate).weight_decay(cfg.weight_decay));
+
+    TrainOutput out;
+    out.weights = mlp->save();
+    double best = -1e9;
+    auto start = std::chrono::steady_clock::now();
+    std::vector<size_t> order(tr.size());
+    std::iota(order.begin(), order.end(), 0);
+    for (int epoch = 1; epoch <= cfg.epochs; epoch++) {
+        // Step decay of the learning rate over the last part of training.
+        double lr = cfg.learning_rate * (epoch > 0.85 * cfg.epochs  ? 0.1
+                                         : epoch > 0.6 * cfg.epochs ? 0.3
+                                                                    : 1.0);
+        for (auto &group : opt.param_groups())
+            static_cast<torch::optim::AdamOptions &>(group.options()).lr(lr);
+        mlp->train();
+        std::shuffle(order.begin(), order.end(), rng);
+        double loss_sum = 0;
+        int batches = 0;
+        for (size_t b = 0; b < order.size(); b += (size_t)cfg.batch_pipelines) {
+            opt.zero_grad();
+            torch::Tensor loss = torch::zeros({}, torch::kFloat32);
+            int n = 0;
+            for (size_t k = b; k < std::min(order.size(), b + (size_t)cfg.batch_pipelines); k++, n++) {
+                const PipelineTensors &t = tr[order[k]];
+                loss = loss + pipeline_loss(predict_log_runtime(mlp, t), t, cfg.regression_weight);
+            }
+            loss = loss / n;
+            loss.backward();
+            opt.step();
+            loss_sum += loss.item<double>();
+            batches++;
+        }
+        mlp->eval();
+        EpochReport rep;
+        rep.epoch = epoch;
+        rep.train_loss = loss_sum / std::max(1, batches);
+        rep.validation = evaluate(mlp, va.empty() ? tr : va);
+        rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        out.history.push_back(rep);
+        if (score(rep.validation) > best) {
+            best = score(rep.validation);
+            out.best_epoch = epoch;
+            out.weights = mlp->save();
+        }
+        if (on_epoch) on_epoch(rep);
+        if (cfg.minutes > 0 && rep.seconds > cfg.minutes * 60) break;
+    }
+    return out;
+}
+
+RankingMetrics
+evaluate_cost_model(const std::vector<TrainingPipeline> &pipelines,
+                    const std::function<std::unique_ptr<CostModel>(const MachineInfo &)> &make) {
+    std::vector<std::vector<double>> pred, meas;
+    for (const auto &p : pipelines) {
+        pred.emplace_back();
+        meas.emplace_back();
+        for (const auto &s : p.samples) {
+            std::vector<double> secs;
+            make(s.machine)->predict(s.stages, &secs);
+            pred.back().push_back(std::accumulate(secs.begin(), secs.end(), 0.0));
+            meas.back().push_back(s.runtime_s);
+        }
+    }
+    return ranking_metrics(pred, meas);
+}
+
+} // namespace harl

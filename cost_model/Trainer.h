@@ -1,0 +1,66 @@
+// Trainer: fits the learned cost model (StageMlp.h) to measured samples with LibTorch. No
+// LibTorch types appear here, so tools include it cheaply.
+//
+// Loss, per pipeline of a mini-batch: a pairwise logistic ranking loss over every pair of its
+// schedules whose measured times differ by more than 2% (weighted by how much they differ),
+// plus a small squared error on log runtime so predictions keep their scale across pipelines
+// (beam search adds stage costs of partial schedules). Inputs are normalised with the
+// training set's statistics, stored in the weights. The epoch with the best validation
+// ranking is kept.
+#pragma once
+
+#include "CostModel.h"
+#include "ModelWeights.h"
+#include "RankingMetrics.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace harl {
+
+struct TrainingSample {
+    std::vector<StageFeatures> stages;
+    MachineInfo machine;
+    double runtime_s = 0;
+};
+
+struct TrainingPipeline {
+    std::string key;
+    std::vector<TrainingSample> samples;
+};
+
+struct TrainConfig {
+    int epochs = 150;
+    double minutes = 0; // 0: no limit
+    double learning_rate = 1e-3;
+    double weight_decay = 1e-4;
+    int hidden = 64;
+    int batch_pipelines = 16;
+    double regression_weight = 0.1;
+    uint64_t seed = 0;
+};
+
+struct EpochReport {
+    int epoch = 0;
+    double train_loss = 0;
+    RankingMetrics validation;
+    double seconds = 0;
+};
+
+struct TrainOutput {
+    ModelWeights weights; // of the best validation epoch
+    int best_epoch = 0;
+    std::vector<EpochReport> history;
+};
+
+TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
+                             const std::vector<TrainingPipeline> &val, const TrainConfig &cfg,
+                             const std::function<void(const EpochReport &)> &on_epoch);
+
+// Ranking metrics of any cost model's predictions on a set of pipelines.
+RankingMetrics
+evaluate_cost_model(const std::vector<TrainingPipeline> &pipelines,
+                    const std::function<std::unique_ptr<CostModel>(const MachineInfo &)> &make);
+
+} // namespace harl

@@ -1,0 +1,183 @@
+#include "ChildProcessRunner.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <exception>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdexcept>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+namespace harl {
+namespace {
+
+// What the child writes to the pipe: a fixed header, then the message bytes.
+struct Report {
+    int ok = 0;
+    int runs = 0;
+    double min_s = 0, median_s = 0, compile_s = 0;
+    int message_len = 0;
+};
+
+void write_all(int fd, const void *p, size_t n) {
+    const char *c = (const char *)p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return;
+        c += w;
+        n -= (size_t)w;
+    }
+}
+
+[[noreturn]] void child_main(int fd, const std::function<void()> &prepare,
+                             const std::function<void()> &run_once, const MeasureOptions &opts) {
+    using clock = std::chrono::steady_clock;
+    Report r;
+    std::string msg;
+    try {
+        auto t0 = clock::now();
+        prepare();
+        r.compile_s = std::chrono::duration<double>(clock::now() - t0).count();
+        if (!opts.exclusive_lock_path.empty()) {
+            int lock = open(opts.exclusive_lock_path.c_str(), O_RDWR | O_CREAT, 0666);
+            if (lock < 0 || flock(lock, LOCK_EX) != 0) { // released when the child exits
+                throw std::runtime_error("cannot lock " + opts.exclusive_lock_path + ": " +
+                                         std::strerror(errno));
+            }
+        }
+        std::vector<double> times;
+        double total = 0;
+        while ((int)times.size() < opts.max_runs) {
+            auto a = clock::now();
+            run_once();
+            double t = std::chrono::duration<double>(clock::now() - a).count();
+            times.push_back(t);
+            total += t;
+            if ((int)times.size() >= opts.min_runs && total >= opts.target_seconds) break;
+        }
+        std::sort(times.begin(), times.end());
+        r.ok = 1;
+        r.runs = (int)times.size();
+        r.min_s = times.front();
+        r.median_s = times[times.size() / 2];
+    } catch (const std::exception &e) {
+        msg = e.what();
+    } catch (...) {
+        msg = "unknown exception";
+    }
+    if (msg.size() > 4000) msg.resize(4000);
+    r.message_len = (int)msg.size();
+    write_all(fd, &r, sizeof(r));
+    write_all(fd, msg.data(), msg.size());
+    close(fd);
+    _exit(0); // no static destructors: the parent owns them
+}
+
+// Reads exactly n bytes unless the deadline passes or the child closes the pipe.
+bool read_until(int fd, void *p, size_t n, std::chrono::steady_clock::time_point deadline, bool *timed_out) {
+    char *c = (char *)p;
+    while (n > 0) {
+        int left_ms = (int)std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+        if (left_ms <= 0) {
+            *timed_out = true;
+            return false;
+        }
+        pollfd pfd{fd, POLLIN, 0};
+        int pr = poll(&pfd, 1, left_ms);
+        if (pr < 0 && errno == EINTR) continue;
+        if (pr == 0) {
+            *timed_out = true;
+            return false;
+        }
+        ssize_t got = read(fd, c, n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return false;
+        c += got;
+        n -= (size_t)got;
+    }
+    return true;
+}
+
+} // namespace
+
+const char *MeasureResult::status_name() const {
+    switch (status) {
+    case Status::Ok:
+        return "ok";
+    case Status::Failed:
+        return "failed";
+    case Status::Crashed:
+        return "crashed";
+    case Status::TimedOut:
+        return "timeout";
+    }
+    return "?";
+}
+
+MeasureResult measure_in_child(const std::function<void()> &prepare, const std::function<void()> &run_once,
+                               const MeasureOptions &opts) {
+    MeasureResult res;
+    int fds[2];
+    if (pipe(fds) != 0) {
+        res.message = std::string("pipe() failed: ") + std::strerror(errno);
+        return res;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        res.message = std::string("fork() failed: ") + std::strerror(errno);
+        close(fds[0]);
+        close(fds[1]);
+        return res;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        child_main(fds[1], prepare, run_once, opts);
+    }
+    close(fds[1]);
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds((long long)(opts.timeout_seconds * 1000));
+    Report r;
+    bool timed_out = false;
+    bool got = read_until(fds[0], &r, sizeof(r), deadline, &timed_out);
+    std::string msg;
+    if (got && r.message_len > 0) {
+        msg.resize((size_t)r.message_len);
+        got = read_until(fds[0], msg.data(), msg.size(), deadline, &timed_out);
+    }
+    close(fds[0]);
+    if (timed_out) kill(pid, SIGKILL);
+    int wstatus = 0;
+    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+    }
+    if (timed_out) {
+        res.status = MeasureResult::Status::TimedOut;
+        res.message = "no result within " + std::to_string(opts.timeout_seconds) + " s (killed)";
+    } else if (!got) {
+        res.status = MeasureResult::Status::Crashed;
+        res.message =
+            WIFSIGNALED(wstatus)
+                ? std::string("child died of signal ") + strsignal(WTERMSIG(wstatus))
+                : "child exited without a result (status " + std::to_string(WEXITSTATUS(wstatus)) + ")";
+    } else if (!r.ok) {
+        res.status = MeasureResult::Status::Failed;
+        res.message = msg;
+    } else {
+        res.status = MeasureResult::Status::Ok;
+        res.min_seconds = r.min_s;
+        res.median_seconds = r.median_s;
+        res.compile_seconds = r.compile_s;
+        res.runs = r.runs;
+    }
+    return res;
+}
+
+} // namespace harl

@@ -1,0 +1,80 @@
+// Dataset: HARL's training data in SQLite (WAL mode, so several collectors can write one file
+// and an interrupted run loses at most the candidate being measured).
+//
+// Tables (keys are natural, so files from several shards or machines merge without clashes):
+//   pipelines(key, seed, generator_version, scale, stages, kinds, status, message)
+//       status: 'running' while collected, 'done' when every candidate was tried, 'failed'
+//       when HARL could not schedule it (message says why).
+//   schedules(pipeline, candidate, options, source, source_hash, duplicate_of, predicted_s,
+//             search_s)
+//   samples(pipeline, candidate, machine, target, machine_params, status, runtime_s,
+//           median_s, compile_s, runs, layout_version, features, message)
+//       features: the HARLFEAT featurization bytes of the complete schedule; status is
+//       ok / failed / crashed / timeout (runtime only for ok).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace harl {
+
+struct ScheduleRecord {
+    std::string pipeline;
+    int candidate = 0;
+    std::string options, source, source_hash;
+    int duplicate_of = -1;
+    double predicted_s = 0, search_s = 0;
+};
+
+struct SampleRecord {
+    std::string pipeline;
+    int candidate = 0;
+    std::string machine, target, machine_params, status, message;
+    double runtime_s = 0, median_s = 0, compile_s = 0;
+    int runs = 0;
+    uint32_t layout_version = 0;
+    std::vector<uint8_t> features;
+};
+
+class Dataset {
+  public:
+    // Opens (creating if needed) the database; throws HarlError with the path on failure.
+    explicit Dataset(const std::string &path);
+    ~Dataset();
+    Dataset(const Dataset &) = delete;
+    Dataset &operator=(const Dataset &) = delete;
+
+    // Returns the pipeline's status, or "" when it is not in the file.
+    std::string pipeline_status(const std::string &key);
+    void begin_pipeline(const std::string &key, uint64_t seed, int generator_version, int scale, int stages,
+                        const std::string &kinds);
+    void finish_pipeline(const std::string &key, const std::string &status, const std::string &message = "");
+    // Candidates of a pipeline already recorded (a resumed run skips them).
+    std::vector<int> recorded_candidates(const std::string &key);
+    // Schedule hashes already recorded for a pipeline, by candidate.
+    std::vector<std::pair<int, std::string>> schedule_hashes(const std::string &key);
+    // One transaction: a candidate's schedule and (unless it is a duplicate) its sample.
+    void record(const ScheduleRecord &s, const SampleRecord *sample);
+
+    // Every sample with status ok (for training and reports), ordered by pipeline.
+    std::vector<SampleRecord> ok_samples();
+    struct Counts {
+        int pipelines_done = 0, pipelines_failed = 0, samples_ok = 0, samples_bad = 0;
+    };
+    Counts counts();
+
+    // Copies every row of `other` that this file lacks (by key); returns rows added.
+    int merge_from(const std::string &other_path);
+
+    const std::string &path() const { return path_; }
+
+  private:
+    void exec(const std::string &sql);
+    std::string path_;
+    sqlite3 *db_ = nullptr;
+};
+
+} // namespace harl

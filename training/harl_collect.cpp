@@ -1,0 +1,316 @@
+// harl-collect: generates random pipelines (RandomPipeline.h), schedules each several times
+// with HARL (its best pick plus randomised searches, so the model learns about the decisions
+// it is asked to rank), measures every distinct schedule in a child process and stores the
+// samples in a SQLite dataset (Dataset.h). Resumable: run the same command again after an
+// interruption. Shardable: `--shard i/N` on N machines or processes, then `--merge`.
+// `harl-collect --help` lists every option.
+#include "Autoscheduler.h"
+#include "ChildProcessRunner.h"
+#include "Dataset.h"
+#include "Errors.h"
+#include "ProgressBar.h"
+#include "RandomPipeline.h"
+
+#include <boost/program_options.hpp>
+#include <csignal>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+namespace po = boost::program_options;
+
+namespace {
+
+// Bump when RandomPipeline changes what a seed produces: keys of old pipelines then differ.
+constexpr int kGeneratorVersion = 1;
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) {
+    g_stop = 1;
+}
+
+struct CollectConfig {
+    std::string db = "harl_dataset.db";
+    std::string shard = "0/1";
+    int shard_index = 0, shard_count = 1;
+    long long first_seed = 0;
+    int pipelines = 0;                   // 0: no limit
+    double minutes = 0;                  // 0: no limit
+    int schedules = 16;                  // candidates per pipeline
+    int min_stages = 2, max_stages = 12; // compile time grows with stages: more, smaller pipelines
+    std::string target = "host";
+    std::string machine_params;
+    std::string machine;
+    double timeout = 60, search_budget = 2;
+    int min_runs = 3;
+    bool quiet = false;
+    std::string timing_lock = "/tmp/harl-collect-timing.lock";
+};
+
+long long detect_llc_bytes() {
+    for (int idx = 4; idx >= 2; idx--) {
+        std::ifstream f("/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(idx) + "/size");
+        std::string s;
+        if (f >> s && !s.empty()) {
+            long long v = std::atoll(s.c_str());
+            if (s.back() == 'K') v *= 1024;
+            if (s.back() == 'M') v *= 1024 * 1024;
+            if (v > 0) return v;
+        }
+    }
+    return 16 << 20;
+}
+
+std::string default_machine_params() {
+    return std::to_string(std::max(1u, std::thread::hardware_concurrency())) + "," +
+           std::to_string(detect_llc_bytes()) + ",40";
+}
+
+std::string hostname() {
+    char buf[256] = {0};
+    gethostname(buf, sizeof(buf) - 1);
+    return buf;
+}
+
+// FNV-1a of the schedule body (the header comment differs between candidates).
+std::string schedule_hash(const std::string &source) {
+    size_t body = source.find("\n\n");
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = body == std::string::npos ? 0 : body; i < source.size(); i++) {
+        h = (h ^ (uint8_t)source[i]) * 1099511628211ull;
+    }
+    std::ostringstream os;
+    os << std::hex << h;
+    return os.str();
+}
+
+// Spatial scale of a seed's pipeline: sizes for runtimes of about 0.1-100 ms here.
+int scale_of(uint64_t seed) {
+    std::mt19937_64 r(seed * 0x9E3779B97F4A7C15ull + 12345);
+    static const int scales[] = {2, 3, 4, 5};
+    return scales[r() % 4];
+}
+
+// Options of candidate k of a pipeline: 0 is HARL's own pick, the rest randomised searches.
+harl::HarlOptions candidate_options(const harl::HarlOptions &base, uint64_t seed, int k, double budget) {
+    harl::HarlOptions o = base;
+    o.time_budget_s = budget;
+    o.verbose = 0;
+    if (k == 0) return o;
+    std::mt19937_64 r(seed * 1000003ull + (uint64_t)k);
+    o.seed = seed * 1000 + (uint64_t)k;
+    o.randomize = 0.1 + 0.6 * std::uniform_real_distribution<double>(0, 1)(r);
+    static const int beams[] = {1, 2, 4, 8};
+    o.beam_size = beams[r() % 4];
+    return o;
+}
+
+std::string describe_options(const harl::HarlOptions &o) {
+    std::ostringstream os;
+    os << "seed=" << o.seed << " randomize=" << o.randomize << " beam=" << o.beam_size;
+    return os.str();
+}
+
+void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::HarlOptions &base,
+                      uint64_t seed, const std::function<void(int ok, int bad)> &on_sample) {
+    const int scale = scale_of(seed);
+    const std::string key = "rp" + std::to_string(kGeneratorVersion) + "-s" + std::to_string(seed) + "-x" +
+                            std::to_string(scale) + "-n" + std::to_string(cfg.min_stages) + "_" +
+                            std::to_string(cfg.max_stages);
+    const std::string status = db.pipeline_status(key);
+    if (status == "done" || status == "failed") return;
+    Halide::Target target(cfg.target == "host" ? Halide::get_host_target() : Halide::Target(cfg.target));
+    Halide::MachineParams mp(cfg.machine_params);
+    {
+        harl::RandomPipeline rp = harl::make_random_pipeline(seed, cfg.min_stages, cfg.max_stages, scale);
+        std::string kinds;
+        for (const auto &k : rp.stage_kinds)
+            kinds += (kinds.empty() ? "" : " ") + k;
+        db.begin_pipeline(key, seed, kGeneratorVersion, scale, (int)rp.stage_kinds.size(), kinds);
+    }
+    std::vector<int> done = db.recorded_candidates(key);
+    std::vector<std::pair<int, std::string>> hashes = db.schedule_hashes(key);
+    for (int k = 0; k < cfg.schedules && !g_stop; k++) {
+        if (std::find(done.begin(), done.end(), k) != done.end()) continue;
+        harl::RandomPipeline rp = harl::make_random_pipeline(seed, cfg.min_stages, cfg.max_stages, scale);
+        harl::HarlOptions opts = candidate_options(base, seed, k, cfg.search_budget);
+        Halide::Pipeline p(rp.output);
+        harl::AutoscheduleOutput out;
+        try {
+            out = harl::autoschedule(p, target, mp, opts);
+        } catch (const std::exception &e) {
+            if (k == 0) {
+                db.finish_pipeline(key, "failed", e.what());
+                std::cerr << "\nharl-collect: pipeline " << key << " skipped: " << e.what() << "\n";
+                return;
+            }
+            continue;
+        }
+        harl::ScheduleRecord sr;
+        sr.pipeline = key;
+        sr.candidate = k;
+        sr.options = describe_options(opts);
+        sr.source = out.schedule_source;
+        sr.source_hash = schedule_hash(out.schedule_source);
+        sr.predicted_s = out.predicted_seconds;
+        sr.search_s = out.search_seconds;
+        for (const auto &h : hashes) {
+            if (h.second == sr.source_hash) sr.duplicate_of = h.first;
+        }
+        hashes.emplace_back(k, sr.source_hash);
+        if (sr.duplicate_of >= 0) {
+            db.record(sr, nullptr);
+            continue;
+        }
+        Halide::Buffer<float> output(rp.output_size);
+        harl::MeasureOptions mo;
+        mo.min_runs = cfg.min_runs;
+        mo.timeout_seconds = cfg.timeout;
+        mo.exclusive_lock_path = cfg.timing_lock;
+        harl::MeasureResult m = harl::measure_in_child(
+            [&] {
+                p.compile_jit(target);
+                p.realize(output);
+            },
+            [&] { p.realize(output); }, mo);
+        if (g_stop) return; // interrupted mid-measurement: the child was killed too; redo it later
+        harl::SampleRecord s;
+        s.pipeline = key;
+        s.candidate = k;
+        s.machine = cfg.machine;
+        s.target = target.to_string();
+        s.machine_params = cfg.machine_params;
+        s.status = m.status_name();
+        s.message = m.message;
+        s.runtime_s = m.min_seconds;
+        s.median_s = m.median_seconds;
+        s.compile_s = m.compile_seconds;
+        s.runs = m.runs;
+        s.layout_version = harl::kFeatureLayoutVersion;
+        s.features = out.featurization;
+        db.record(sr, &s);
+        on_sample(m.ok(), !m.ok());
+    }
+    if (!g_stop) db.finish_pipeline(key, "done");
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    CollectConfig cfg;
+    cfg.machine_params = default_machine_params();
+    cfg.machine = hostname();
+    std::vector<std::string> merge_inputs;
+    po::options_description desc(
+        "harl-collect: random pipelines -> HARL schedules -> measured training samples (SQLite)\n\n"
+        "Usage: harl-collect [--db FILE] [--minutes M | --pipelines N] [--shard i/N]\n"
+        "       harl-collect --db OUT.db --merge A.db B.db ...\n\nOptions");
+    desc.add_options()("help,h", "print this help (and the HARL_* options the searches read)")(
+        "db", po::value(&cfg.db)->default_value(cfg.db), "dataset file (SQLite, created if missing)")(
+        "minutes", po::value(&cfg.minutes)->default_value(0), "stop after this many minutes (0: no limit)")(
+        "pipelines", po::value(&cfg.pipelines)->default_value(0),
+        "stop after this many pipelines of this shard (0: no limit)")(
+        "shard", po::value(&cfg.shard)->default_value(cfg.shard),
+        "i/N: collect the seeds s with s % N == i (run N collectors, then --merge)")(
+        "first-seed", po::value(&cfg.first_seed)->default_value(0), "first pipeline seed")(
+        "schedules", po::value(&cfg.schedules)->default_value(cfg.schedules),
+        "schedules per pipeline: HARL's pick plus randomised searches (duplicates are measured once)")(
+        "min-stages", po::value(&cfg.min_stages)->default_value(cfg.min_stages),
+        "fewest stages per pipeline")("max-stages", po::value(&cfg.max_stages)->default_value(cfg.max_stages),
+                                      "most stages per pipeline")(
+        "target", po::value(&cfg.target)->default_value(cfg.target), "Halide target string")(
+        "machine-params", po::value(&cfg.machine_params)->default_value(cfg.machine_params),
+        "parallelism,last-level-cache bytes,balance (as for generators)")(
+        "machine", po::value(&cfg.machine)->default_value(cfg.machine), "name recorded with each sample")(
+        "timeout", po::value(&cfg.timeout)->default_value(cfg.timeout),
+        "seconds per candidate (compile + runs); a slower one is killed and recorded as timeout")(
+        "min-runs", po::value(&cfg.min_runs)->default_value(cfg.min_runs),
+        "timed runs per candidate at least (the minimum is recorded)")(
+        "timing-lock", po::value(&cfg.timing_lock)->default_value(cfg.timing_lock),
+        "file locked while a candidate is timed, so collectors on one machine never time at once")(
+        "search-budget", po::value(&cfg.search_budget)->default_value(cfg.search_budget),
+        "seconds per HARL search")("quiet", po::bool_switch(&cfg.quiet), "no progress bar")(
+        "merge", po::value(&merge_inputs)->multitoken(), "copy these dataset files into --db and exit");
+    po::variables_map vm;
+    try {
+        po::store(po::parse_command_line(argc, argv, desc), vm);
+        po::notify(vm);
+    } catch (const std::exception &e) {
+        std::cerr << "harl-collect: " << e.what() << " (see --help)\n";
+        return 2;
+    }
+    if (vm.count("help")) {
+        std::cout << desc << "\nHARL options read from the environment by every search:\n"
+                  << harl::options_help();
+        return 0;
+    }
+    try {
+        harl::Dataset db(cfg.db);
+        if (!merge_inputs.empty()) {
+            for (const auto &in : merge_inputs) {
+                int added = db.merge_from(in);
+                std::cout << "harl-collect: merged " << in << ": " << added << " rows added\n";
+            }
+            auto c = db.counts();
+            std::cout << cfg.db << ": " << c.pipelines_done << " pipelines, " << c.samples_ok << " samples\n";
+            return 0;
+        }
+        if (std::sscanf(cfg.shard.c_str(), "%d/%d", &cfg.shard_index, &cfg.shard_count) != 2 ||
+            cfg.shard_count < 1 || cfg.shard_index < 0 || cfg.shard_index >= cfg.shard_count) {
+            throw harl::HarlError("--shard " + cfg.shard + ": expected i/N with 0 <= i < N");
+        }
+        if (cfg.min_stages < 1 || cfg.max_stages < cfg.min_stages) {
+            throw harl::HarlError("--min-stages/--max-stages: need 1 <= min <= max");
+        }
+        if (cfg.pipelines <= 0 && cfg.minutes <= 0) {
+            throw harl::HarlError("give --minutes or --pipelines (how long to collect)");
+        }
+        std::vector<std::string> unknown;
+        harl::HarlOptions base = harl::HarlOptions::from_environment(&unknown);
+        for (const auto &u : unknown)
+            std::cerr << "harl-collect: warning: unknown option " << u << " ignored\n";
+        std::signal(SIGINT, on_signal);
+        std::signal(SIGTERM, on_signal);
+
+        harl::ProgressBar bar;
+        int ok = 0, bad = 0, pipelines = 0;
+        auto report = [&](bool force) {
+            double f = 0;
+            if (cfg.pipelines > 0) f = (double)pipelines / cfg.pipelines;
+            if (cfg.minutes > 0) f = std::max(f, bar.elapsed() / (cfg.minutes * 60));
+            bar.update(f,
+                       std::to_string(pipelines) +
+                           (cfg.pipelines > 0 ? "/" + std::to_string(cfg.pipelines) : "") + " pipelines, " +
+                           std::to_string(ok) + " samples (" + std::to_string(bad) + " failed)",
+                       force);
+        };
+        for (long long seed = cfg.first_seed; !g_stop; seed++) {
+            if (seed % cfg.shard_count != cfg.shard_index) continue;
+            if (cfg.pipelines > 0 && pipelines >= cfg.pipelines) break;
+            if (cfg.minutes > 0 && bar.elapsed() > cfg.minutes * 60) break;
+            if (!cfg.quiet) report(true);
+            collect_pipeline(cfg, db, base, (uint64_t)seed, [&](int o, int b) {
+                ok += o;
+                bad += b;
+                if (!cfg.quiet) report(false);
+            });
+            pipelines++;
+        }
+        if (!cfg.quiet) {
+            report(true);
+            bar.finish();
+        }
+        auto c = db.counts();
+        std::cout << "harl-collect: " << (g_stop ? "interrupted (run the same command to resume); " : "")
+                  << ok << " new samples (" << bad << " failed) this run; " << cfg.db << " holds "
+                  << c.pipelines_done << " finished pipelines and " << c.samples_ok << " samples\n";
+        return 0;
+    } catch (const std::exception &e) {
+        std::cerr << "harl-collect: error: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,182 @@
+// harl-train: trains HARL's learned cost model on harl-collect datasets and writes a weights
+// file (use it with HARL_WEIGHTS=FILE, or rebuild with it as cost_model/weights/harl_cpu.weights
+// to ship it). Pipelines are split, never samples: a held-out test set (reported at the end,
+// next to the analytic model on the same pipelines) and a validation set (picks the epoch).
+// `harl-train --help` lists every option.
+#include "Autoscheduler.h"
+#include "Dataset.h"
+#include "Errors.h"
+#include "TorchCostModel.h"
+#include "Trainer.h"
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <set>
+
+namespace po = boost::program_options;
+
+namespace {
+
+// Which split a pipeline belongs to, from a hash of its key: stable across runs and files.
+double split_point(const std::string &key) {
+    uint64_t h = 1469598103934665603ull;
+    for (char c : key)
+        h = (h ^ (uint8_t)c) * 1099511628211ull;
+    return (double)(h >> 11) / (double)(1ull << 53);
+}
+
+std::string metrics_text(const harl::RankingMetrics &m) {
+    std::ostringstream os;
+    os << std::fixed << std::setprecision(3) << "pairwise " << m.pairwise_accuracy << " (>5% apart "
+       << m.pairwise_accuracy_5pct << "), kendall tau " << m.mean_kendall_tau << ", top-1 within 10% "
+       << m.top1_within_10pct << " [" << m.pipelines << " pipelines, " << m.pairs << " pairs]";
+    return os.str();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    std::vector<std::string> dbs;
+    std::string out = "harl_cpu.weights", curves, csv, machine, plot_script = HARL_PLOT_SCRIPT;
+    double val_fraction = 0.1, test_fraction = 0.1;
+    harl::TrainConfig cfg;
+    po::options_description desc(
+        "harl-train: trains HARL's learned cost model on harl-collect datasets\n\n"
+        "Usage: harl-train --db harl_dataset.db [--out FILE] [--minutes M]\n\nOptions");
+    desc.add_options()("help,h", "print this help")(
+        "db", po::value(&dbs)->multitoken(), "dataset file(s) from harl-collect (default harl_dataset.db)")(
+        "out", po::value(&out)->default_value(out), "weights file to write")(
+        "epochs", po::value(&cfg.epochs)->default_value(cfg.epochs), "training epochs")(
+        "minutes", po::value(&cfg.minutes)->default_value(0), "stop after this many minutes (0: no limit)")(
+        "lr", po::value(&cfg.learning_rate)->default_value(cfg.learning_rate), "Adam learning rate")(
+        "hidden", po::value(&cfg.hidden)->default_value(cfg.hidden), "hidden units per layer")(
+        "batch", po::value(&cfg.batch_pipelines)->default_value(cfg.batch_pipelines),
+        "pipelines per mini-batch")("seed", po::value(&cfg.seed)->default_value(0), "random seed")(
+        "val-fraction", po::value(&val_fraction)->default_value(val_fraction),
+        "fraction of pipelines for validation (picks the epoch)")(
+        "test-fraction", po::value(&test_fraction)->default_value(test_fraction),
+        "fraction of pipelines held out for the final report")(
+        "machine", po::value(&machine), "use only samples measured on this machine name")(
+        "curves", po::value(&curves), "training curves PNG (default: OUT.png)")(
+        "csv", po::value(&csv), "per-epoch metrics CSV (default: OUT.csv)")(
+        "plot-script", po::value(&plot_script)->default_value(plot_script), "script that draws the PNG");
+    po::variables_map vm;
+    try {
+        po::store(po::parse_command_line(argc, argv, desc), vm);
+        po::notify(vm);
+    } catch (const std::exception &e) {
+        std::cerr << "harl-train: " << e.what() << " (see --help)\n";
+        return 2;
+    }
+    if (vm.count("help")) {
+        std::cout << desc;
+        return 0;
+    }
+    if (dbs.empty()) dbs.push_back("harl_dataset.db");
+    if (curves.empty()) curves = out + ".png";
+    if (csv.empty()) csv = out + ".csv";
+    try {
+        if (cfg.epochs < 1 || cfg.hidden < 1 || cfg.batch_pipelines < 1) {
+            throw harl::HarlError("--epochs, --hidden and --batch must be positive");
+        }
+        if (val_fraction < 0 || test_fraction < 0 || val_fraction + test_fraction >= 1) {
+            throw harl::HarlError("--val-fraction and --test-fraction must be >= 0 and sum to less than 1");
+        }
+        // Load every ok sample, grouped by pipeline.
+        std::map<std::string, harl::TrainingPipeline> by_key;
+        std::set<std::string> machines;
+        long samples = 0, skipped = 0;
+        for (const auto &path : dbs) {
+            std::ifstream probe(path);
+            if (!probe)
+                throw harl::HarlError("dataset '" + path + "' does not exist (run harl-collect first)");
+            harl::Dataset db(path);
+            for (const auto &r : db.ok_samples()) {
+                if (!machine.empty() && r.machine != machine) continue;
+                if (r.layout_version != harl::kFeatureLayoutVersion || r.runtime_s <= 0) {
+                    skipped++;
+                    continue;
+                }
+                harl::TrainingSample s;
+                s.stages = harl::decode_featurization(r.features);
+                s.machine = harl::make_machine_info(Halide::Target(r.target),
+                                                    Halide::MachineParams(r.machine_params));
+                s.runtime_s = r.runtime_s;
+                auto &p = by_key[r.pipeline + "@" + r.machine];
+                p.key = r.pipeline + "@" + r.machine;
+                p.samples.push_back(std::move(s));
+                machines.insert(r.machine);
+                samples++;
+            }
+        }
+        std::vector<harl::TrainingPipeline> train, val, test;
+        for (auto &kv : by_key) {
+            if (kv.second.samples.size() < 2) continue; // nothing to rank
+            double u = split_point(kv.first);
+            (u < test_fraction ? test : u < test_fraction + val_fraction ? val : train).push_back(kv.second);
+        }
+        std::cout << "harl-train: " << samples << " samples of " << by_key.size() << " pipelines from "
+                  << machines.size() << " machine(s)";
+        if (skipped) std::cout << " (" << skipped << " samples of another feature layout skipped)";
+        std::cout << "; split by pipeline: " << train.size() << " train, " << val.size() << " validation, "
+                  << test.size() << " test\n";
+        if (train.empty()) {
+            throw harl::HarlError("no pipeline with two or more measured schedules to train on: collect more "
+                                  "with harl-collect");
+        }
+        std::ofstream csv_out(csv);
+        csv_out << "epoch,seconds,train_loss,val_pairwise,val_pairwise_5pct,val_kendall_tau,val_top1_10pct\n";
+        harl::TrainOutput res = harl::train_cost_model(train, val, cfg, [&](const harl::EpochReport &e) {
+            std::cout << "epoch " << std::setw(4) << e.epoch << "  loss " << std::fixed
+                      << std::setprecision(4) << e.train_loss
+                      << "  validation: " << metrics_text(e.validation) << "  (" << std::setprecision(1)
+                      << e.seconds << " s)\n"
+                      << std::flush;
+            csv_out << e.epoch << "," << e.seconds << "," << e.train_loss << ","
+                    << e.validation.pairwise_accuracy << "," << e.validation.pairwise_accuracy_5pct << ","
+                    << e.validation.mean_kendall_tau << "," << e.validation.top1_within_10pct << "\n"
+                    << std::flush;
+        });
+        char date[32];
+        std::time_t now = std::time(nullptr);
+        std::strftime(date, sizeof(date), "%Y-%m-%d", std::gmtime(&now));
+        std::ostringstream meta;
+        meta << "harl-train " << date << ": " << samples << " samples, " << train.size()
+             << " training pipelines, " << res.history.size() << " epochs (best " << res.best_epoch
+             << "), machines:";
+        for (const auto &m : machines)
+            meta << " " << m;
+        res.weights.metadata = meta.str();
+        harl::save_weights(out, res.weights);
+        std::cout << "harl-train: wrote " << out << " (epoch " << res.best_epoch << "); curves in " << csv
+                  << "\n";
+
+        const auto &report = test.empty() ? val : test;
+        const char *which = test.empty() ? "validation" : "held-out test";
+        harl::ModelWeights w = harl::load_weights(out);
+        auto learned = harl::evaluate_cost_model(
+            report, [&](const harl::MachineInfo &m) { return harl::make_torch_cost_model(m, w); });
+        auto analytic = harl::evaluate_cost_model(
+            report, [&](const harl::MachineInfo &m) { return harl::make_analytic_cost_model(m); });
+        std::cout << which << " pipelines, learned:  " << metrics_text(learned) << "\n"
+                  << which << " pipelines, analytic: " << metrics_text(analytic) << "\n";
+
+        std::string cmd = "python3 '" + plot_script + "' '" + csv + "' '" + curves + "'";
+        if (std::system(cmd.c_str()) != 0) {
+            std::cerr << "harl-train: warning: could not draw " << curves
+                      << " (needs python3-matplotlib); the "
+                      << "curves are in " << csv << "\n";
+        } else {
+            std::cout << "harl-train: training curves in " << curves << "\n";
+        }
+        return 0;
+    } catch (const std::exception &e) {
+        std::cerr << "harl-train: error: " << e.what() << "\n";
+        return 1;
+    }
+}
