@@ -5,7 +5,7 @@ JOBS ?= 2
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test bench bench-smoke install clean format
+.PHONY: all deps build demo test bench bench-smoke collect train install clean format
 
 all: build
 
@@ -34,6 +34,24 @@ bench: deps $(BUILD)/Makefile
 	python3 apps/bench.py --build $(BUILD) --runs 7 --csv $(BUILD)/bench.csv
 	@echo "HARL search cost against pipeline size (default options, no time limit):"
 	$(BUILD)/apps/harl_scaling 8 16 32 64 128 | tee $(BUILD)/scaling.csv
+
+# Training data and the learned cost model (README: "Retrain HARL for your machine"). Both are
+# resumable / repeatable; CI runs a smoke version of each (ctest Training.*).
+DATASET ?= data/harl_dataset.db
+WEIGHTS ?= data/harl_cpu.weights
+COLLECT_MINUTES ?= 60
+TRAIN_MINUTES ?= 15
+
+collect: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j$(JOBS) --target harl-collect
+	mkdir -p $(dir $(DATASET))
+	$(BUILD)/training/harl-collect --db $(DATASET) --minutes $(COLLECT_MINUTES)
+
+train: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j$(JOBS) --target harl-train
+	mkdir -p $(dir $(WEIGHTS))
+	$(BUILD)/training/harl-train --db $(DATASET) --out $(WEIGHTS) --minutes $(TRAIN_MINUTES)
+	@echo "Use the new weights with: HARL_WEIGHTS=$(abspath $(WEIGHTS)); ship them by copying them to cost_model/weights/harl_cpu.weights and rebuilding"
 
 install: build
 	cmake --install $(BUILD)

@@ -54,11 +54,14 @@ def apply_shapes(shapes):
                 raise SystemExit(f"--shape {spec}: {app} has integer params {', '.join(APPS[app]['params'])}")
             APPS[app]["params"][k] = int(v)
 
-SYSTEMS = ["harl", "adams2019", "mullapudi2016", "manual"]
+SYSTEMS = ["harl", "harl_analytic", "adams2019", "mullapudi2016", "manual"]
+# Environment of each system's generator run: harl_analytic is HARL with its hand-written cost
+# model instead of the learned one (the ablation of the learned model).
+SYSTEM_ENV = {"harl_analytic": {"HARL_COST_MODEL": "analytic"}}
 
 
 def system_args(system, build):
-    if system == "harl":
+    if system in ("harl", "harl_analytic"):
         return ["-p", os.path.join(build, "libharl_autosched.so"), "-s", "HARL"], True
     if system == "adams2019":
         return ["-p", os.path.join(HALIDE_PLUGINS, "libautoschedule_adams2019.so"), "-s", "Adams2019"], True
@@ -100,7 +103,8 @@ def generate(app, system, args, outdir):
     timer = shutil.which("time") or "/usr/bin/time"
     rss_file = os.path.join(outdir, f"{fname}.rss")
     full = [timer, "-f", "%M", "-o", rss_file] + cmd if os.path.exists(timer) else cmd
-    rc, secs, _, out = run_measured(full, args.timeout)
+    env = dict(os.environ, **SYSTEM_ENV.get(system, {}))
+    rc, secs, _, out = run_measured(full, args.timeout, env)
     rss_mb = 0.0
     if os.path.exists(rss_file):
         try:

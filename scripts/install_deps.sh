@@ -12,7 +12,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3
   libdnnl-dev
   g++-aarch64-linux-gnu qemu-user
-  clang-format python3
+  clang-format python3 python3-matplotlib
 )
 
 missing=()

@@ -1,8 +1,11 @@
-// Fuzzing HARL with random pipelines (training/RandomPipeline.h): every seed must autoschedule,
-// compile and match a reference. The reference computes every Func at root and nothing else:
-// Halide's results do not depend on the schedule, and unlike the fully inlined default it does
-// not recompute a histogram per pixel. HARL_FUZZ_SEEDS sets how many seeds (default 200), split
-// over four shards that ctest runs in parallel.
+// Fuzzing with random pipelines (training/RandomPipeline.h): every seed must autoschedule,
+// compile and match a reference, under HARL (HARL_FUZZ_SEEDS seeds, default 200) and under
+// Halide's Adams2019 (HARL_FUZZ_ADAMS_SEEDS, default 40, pipelines of up to 8 stages: Adams2019's search
+// grows fast with the stage count), each split over four shards that ctest runs in parallel. The reference is
+// the unscheduled algorithm computed breadth-first (every Func at root): Halide's results do not depend on
+// the schedule, and unlike the fully inlined default it does not recompute chains of stencils exponentially.
+// Small pipelines (up to four stages) are also run with the default schedule (everything inlined) and must
+// match too.
 #include "Autoscheduler.h"
 #include "RandomPipeline.h"
 #include "TestPipelines.h"
@@ -26,9 +29,29 @@ Halide::Buffer<> realize(harl::RandomPipeline &rp) {
     return out;
 }
 
+int env_int(const char *name, int fallback) {
+    const char *s = std::getenv(name);
+    return s ? std::max(1, std::atoi(s)) : fallback;
+}
+
 int num_seeds() {
-    const char *s = std::getenv("HARL_FUZZ_SEEDS");
-    return s ? std::max(1, std::atoi(s)) : 200;
+    return env_int("HARL_FUZZ_SEEDS", 200);
+}
+
+Halide::Buffer<> reference(uint64_t seed, int max_stages = 14) {
+    harl::RandomPipeline ref = harl::make_random_pipeline(seed, 2, max_stages);
+    ref.output.compute_root();
+    for (auto &kv : Halide::Internal::find_transitive_calls(ref.output.function())) {
+        Halide::Func(kv.second).compute_root();
+    }
+    return realize(ref);
+}
+
+std::string kinds_of(const harl::RandomPipeline &rp) {
+    std::string kinds;
+    for (const auto &k : rp.stage_kinds)
+        kinds += k + " ";
+    return kinds;
 }
 
 class FuzzShard : public ::testing::TestWithParam<int> {};
@@ -38,23 +61,46 @@ class FuzzShard : public ::testing::TestWithParam<int> {};
 TEST_P(FuzzShard, RandomPipelinesMatchReference) {
     int failures = 0;
     for (int seed = GetParam(); seed < num_seeds() && failures < 3; seed += kShards) {
-        harl::RandomPipeline ref = harl::make_random_pipeline(seed, 2, 14);
-        ref.output.compute_root();
-        for (auto &kv : Halide::Internal::find_transitive_calls(ref.output.function())) {
-            Halide::Func(kv.second).compute_root();
-        }
-        Halide::Buffer<> expected = realize(ref);
-
+        Halide::Buffer<> expected = reference(seed);
         harl::RandomPipeline rp = harl::make_random_pipeline(seed, 2, 14);
-        std::string kinds;
-        for (const auto &k : rp.stage_kinds)
-            kinds += k + " ";
+        std::string kinds = kinds_of(rp);
+        if (rp.stage_kinds.size() <= 4) {
+            harl::RandomPipeline plain = harl::make_random_pipeline(seed, 2, 14);
+            std::string diff = harl_test::compare_buffers(realize(plain), expected);
+            EXPECT_EQ(diff, "") << "seed " << seed << " unscheduled: " << kinds;
+        }
         harl::HarlOptions opts;
         opts.seed = seed;
         opts.time_budget_s = 2;
         try {
             harl::autoschedule(Halide::Pipeline(rp.output), target(), Halide::MachineParams(2, 32 << 20, 40),
                                opts);
+            std::string diff = harl_test::compare_buffers(realize(rp), expected);
+            EXPECT_EQ(diff, "") << "seed " << seed << ": " << kinds;
+            failures += !diff.empty();
+        } catch (const std::exception &e) {
+            ADD_FAILURE() << "seed " << seed << " (" << kinds << "): " << e.what();
+            failures++;
+        }
+    }
+}
+
+TEST_P(FuzzShard, RandomPipelinesUnderAdams2019MatchReference) {
+    static const bool loaded = [] {
+        Halide::load_plugin(HARL_ADAMS2019_PLUGIN);
+        return true;
+    }();
+    ASSERT_TRUE(loaded);
+    const int seeds = env_int("HARL_FUZZ_ADAMS_SEEDS", 40);
+    int failures = 0;
+    // Seeds from 1000 on: not the ones the HARL shards use.
+    for (int seed = 1000 + GetParam(); seed < 1000 + seeds && failures < 3; seed += kShards) {
+        Halide::Buffer<> expected = reference(seed, 8);
+        harl::RandomPipeline rp = harl::make_random_pipeline(seed, 2, 8);
+        std::string kinds = kinds_of(rp);
+        try {
+            Halide::Pipeline(rp.output).auto_schedule("Adams2019", target(),
+                                                      Halide::MachineParams(2, 32 << 20, 40));
             std::string diff = harl_test::compare_buffers(realize(rp), expected);
             EXPECT_EQ(diff, "") << "seed " << seed << ": " << kinds;
             failures += !diff.empty();

@@ -10,12 +10,19 @@ using namespace Halide;
 namespace {
 
 // An input of the pipeline: an ImageParam bound to its data, or the data itself embedded as a
-// constant Buffer (for AOT compilation by the generator, which then needs no inputs).
+// constant Buffer (for AOT compilation by the generator, which then needs no inputs). Every
+// access is clamped to the input's extent, so a schedule that computes a producer past the
+// needed region (a tile larger than the image, shifted inwards below 0) stays in bounds, as
+// in real pipelines with boundary conditions.
 struct Input {
     ImageParam param;
     Buffer<> data;
+    std::vector<int> sizes;
     template <typename... Args> Expr operator()(Args &&...args) const {
-        return param.defined() ? Expr(param(std::forward<Args>(args)...)) : data(Expr(args)...);
+        std::vector<Expr> at = {Expr(args)...};
+        for (size_t d = 0; d < at.size(); d++)
+            at[d] = clamp(at[d], 0, sizes[d] - 1);
+        return param.defined() ? Expr(param(at)) : data(at);
     }
 };
 
@@ -50,7 +57,7 @@ class Builder {
             else
                 ((int16_t *)host)[i] = (int16_t)(v % 512 - 256);
         }
-        if (embed_) return Input{ImageParam(), b};
+        if (embed_) return Input{ImageParam(), b, sizes};
         ImageParam p(t, (int)sizes.size(), name);
         Region est;
         for (int s : sizes)
@@ -59,7 +66,7 @@ class Builder {
         p.set(b);
         rp->inputs.push_back(p);
         rp->input_data.push_back(b);
-        return Input{p, Buffer<>()};
+        return Input{p, Buffer<>(), sizes};
     }
 
     Expr as_float(const Tensor &t, Expr c, Expr x, Expr y) {

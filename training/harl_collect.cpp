@@ -26,7 +26,7 @@ namespace po = boost::program_options;
 namespace {
 
 // Bump when RandomPipeline changes what a seed produces: keys of old pipelines then differ.
-constexpr int kGeneratorVersion = 1;
+constexpr int kGeneratorVersion = 2; // 2: every input access clamped to the input
 
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) {
@@ -38,10 +38,10 @@ struct CollectConfig {
     std::string shard = "0/1";
     int shard_index = 0, shard_count = 1;
     long long first_seed = 0;
-    int pipelines = 0;                   // 0: no limit
-    double minutes = 0;                  // 0: no limit
-    int schedules = 16;                  // candidates per pipeline
-    int min_stages = 2, max_stages = 12; // compile time grows with stages: more, smaller pipelines
+    int pipelines = 0;                  // 0: no limit
+    double minutes = 0;                 // 0: no limit
+    int schedules = 10;                 // candidates per pipeline
+    int min_stages = 2, max_stages = 8; // compile time grows with stages: more, smaller pipelines
     std::string target = "host";
     std::string machine_params;
     std::string machine;

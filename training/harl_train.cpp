@@ -166,7 +166,10 @@ int main(int argc, char **argv) {
         std::cout << which << " pipelines, learned:  " << metrics_text(learned) << "\n"
                   << which << " pipelines, analytic: " << metrics_text(analytic) << "\n";
 
-        std::string cmd = "python3 '" + plot_script + "' '" + csv + "' '" + curves + "'";
+        // Debian's interpreter sees Debian's python3-matplotlib even when another python3 is first
+        // on PATH.
+        std::string python = std::ifstream("/usr/bin/python3").good() ? "/usr/bin/python3" : "python3";
+        std::string cmd = python + " '" + plot_script + "' '" + csv + "' '" + curves + "'";
         if (std::system(cmd.c_str()) != 0) {
             std::cerr << "harl-train: warning: could not draw " << curves
                       << " (needs python3-matplotlib); the "

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Smoke test of the whole learned-model workflow (CI runs it): usage TOOLS_DIR PLUGIN GENERATOR
+set -euo pipefail
+TOOLS=$1 PLUGIN=$2 GEN=$3
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+COLLECT=("$TOOLS/harl-collect" --pipelines 2 --schedules 3 --max-stages 4 --timeout 120 --quiet
+         --timing-lock "$W/lock")
+
+"$TOOLS/harl-collect" --help | grep -q -- "--shard"
+"$TOOLS/harl-train" --help | grep -q -- "--minutes"
+
+"${COLLECT[@]}" --db "$W/a.db" --shard 0/2
+"${COLLECT[@]}" --db "$W/b.db" --shard 1/2
+# Resuming a finished collection measures nothing again.
+"${COLLECT[@]}" --db "$W/a.db" --shard 0/2 | tee "$W/resume.log"
+grep -q " 0 new samples" "$W/resume.log"
+"$TOOLS/harl-collect" --db "$W/all.db" --merge "$W/a.db" "$W/b.db" | tee "$W/merge.log"
+n=$(sqlite3 "$W/all.db" "SELECT COUNT(*) FROM samples WHERE status='ok'")
+na=$(sqlite3 "$W/a.db" "SELECT COUNT(*) FROM samples WHERE status='ok'")
+nb=$(sqlite3 "$W/b.db" "SELECT COUNT(*) FROM samples WHERE status='ok'")
+[ "$n" -eq $((na + nb)) ] && [ "$n" -ge 4 ] || { echo "merge lost samples: $n != $na + $nb"; exit 1; }
+
+"$TOOLS/harl-train" --db "$W/all.db" --epochs 1 --out "$W/w.weights" --val-fraction 0 --test-fraction 0 \
+  | tee "$W/train.log"
+grep -q "^epoch    1" "$W/train.log"
+test -s "$W/w.weights"
+
+gen() {
+  "$GEN" -g random_pipeline -f rp -o "$W/gen" -e static_library,h,schedule seed=11 max_stages=6 \
+    -p "$PLUGIN" -s HARL target=host auto_schedule=true machine_params=2,33554432,40
+}
+mkdir -p "$W/gen"
+HARL_WEIGHTS="$W/w.weights" gen
+grep -q "cost model learned" "$W/gen/rp.schedule.h"
+test -s "$W/gen/rp.a"
+
+if HARL_WEIGHTS="$W/missing.weights" gen 2> "$W/err.log"; then
+  echo "a missing weights file was accepted"; exit 1
+fi
+grep -q "missing.weights" "$W/err.log" || { cat "$W/err.log"; exit 1; }
+echo "smoke: collect, resume, merge, train, schedule with the new weights: ok"
