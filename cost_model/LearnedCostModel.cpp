@@ -30,7 +30,7 @@ class LearnedCostModel : public CostModel {
         for (size_t r = 0; r < stages.size(); r++) {
             model_inputs(stages[r], (*seconds)[r], x.data());
             for (int i = 0; i < in_; i++)
-                x[i] = (x[i] - w_.mean[i]) * w_.scale[i];
+                x[i] = std::clamp((x[i] - w_.mean[i]) * w_.scale[i], -kInputClamp, kInputClamp);
             layer(x.data(), in_, w1t_.data(), w_.b1.data(), h1_, a.data());
             layer(a.data(), h1_, w2t_.data(), w_.b2.data(), h2_, b.data());
             double d = w_.b3[0];

@@ -27,6 +27,9 @@ constexpr uint32_t kWeightsFormatVersion = 1;
 constexpr int kModelInputs = kNumFeatures + 1;
 // The network's log-correction of a stage's analytic estimate is squashed into +-this.
 constexpr double kMaxCorrection = 4.0;
+// Normalised inputs are clamped to +-this many standard deviations of the training data, so
+// stages far outside what the model saw (much larger layers) do not extrapolate wildly.
+constexpr float kInputClamp = 5.0f;
 
 struct ModelWeights {
     uint32_t layout_version = kFeatureLayoutVersion;

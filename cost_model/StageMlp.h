@@ -27,7 +27,7 @@ struct StageMlpImpl : torch::nn::Module {
 
     // Log-correction per stage row of raw (unnormalised) inputs.
     torch::Tensor forward(const torch::Tensor &raw) {
-        torch::Tensor x = (raw - mean) * scale;
+        torch::Tensor x = torch::clamp((raw - mean) * scale, -kInputClamp, kInputClamp);
         x = torch::relu(fc1(x));
         x = torch::relu(fc2(x));
         return kMaxCorrection * torch::tanh(fc3(x).squeeze(1) / kMaxCorrection);

@@ -42,8 +42,8 @@ std::string metrics_text(const harl::RankingMetrics &m) {
 
 int main(int argc, char **argv) {
     std::vector<std::string> dbs;
-    std::string out = "harl_cpu.weights", curves, csv, machine, plot_script = HARL_PLOT_SCRIPT;
-    double val_fraction = 0.1, test_fraction = 0.1;
+    std::string out = "harl_cpu.weights", curves, csv, machine, evaluate, plot_script = HARL_PLOT_SCRIPT;
+    double val_fraction = 0.15, test_fraction = 0.15;
     harl::TrainConfig cfg;
     po::options_description desc(
         "harl-train: trains HARL's learned cost model on harl-collect datasets\n\n"
@@ -64,7 +64,10 @@ int main(int argc, char **argv) {
         "machine", po::value(&machine), "use only samples measured on this machine name")(
         "curves", po::value(&curves), "training curves PNG (default: OUT.png)")(
         "csv", po::value(&csv), "per-epoch metrics CSV (default: OUT.csv)")(
-        "plot-script", po::value(&plot_script)->default_value(plot_script), "script that draws the PNG");
+        "plot-script", po::value(&plot_script)->default_value(plot_script), "script that draws the PNG")(
+        "evaluate", po::value(&evaluate)->implicit_value("analytic"),
+        "no training: print the ranking metrics on every pipeline of the datasets of the analytic model "
+        "(or of the weights file given as the value) and exit");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -113,6 +116,22 @@ int main(int argc, char **argv) {
                 machines.insert(r.machine);
                 samples++;
             }
+        }
+        if (!evaluate.empty()) {
+            std::vector<harl::TrainingPipeline> all;
+            for (auto &kv : by_key)
+                all.push_back(kv.second);
+            harl::RankingMetrics m;
+            if (evaluate == "analytic") {
+                m = harl::evaluate_cost_model(
+                    all, [&](const harl::MachineInfo &mi) { return harl::make_analytic_cost_model(mi); });
+            } else {
+                harl::ModelWeights w = harl::load_weights(evaluate);
+                m = harl::evaluate_cost_model(
+                    all, [&](const harl::MachineInfo &mi) { return harl::make_learned_cost_model(mi, w); });
+            }
+            std::cout << evaluate << " on all " << samples << " samples: " << metrics_text(m) << "\n";
+            return 0;
         }
         std::vector<harl::TrainingPipeline> train, val, test;
         for (auto &kv : by_key) {
