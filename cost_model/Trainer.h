@@ -35,7 +35,7 @@ struct TrainConfig {
     double minutes = 0; // 0: no limit
     double learning_rate = 1e-3;
     double weight_decay = 1e-4;
-    int hidden = 64;
+    int hidden = 32;
     int batch_pipelines = 16;
     double regression_weight = 0.1;
     uint64_t seed = 0;

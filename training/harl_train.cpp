@@ -54,6 +54,9 @@ int main(int argc, char **argv) {
         "epochs", po::value(&cfg.epochs)->default_value(cfg.epochs), "training epochs")(
         "minutes", po::value(&cfg.minutes)->default_value(0), "stop after this many minutes (0: no limit)")(
         "lr", po::value(&cfg.learning_rate)->default_value(cfg.learning_rate), "Adam learning rate")(
+        "regression-weight", po::value(&cfg.regression_weight)->default_value(cfg.regression_weight),
+        "weight of the squared log-runtime error next to the ranking loss")(
+        "weight-decay", po::value(&cfg.weight_decay)->default_value(cfg.weight_decay), "Adam weight decay")(
         "hidden", po::value(&cfg.hidden)->default_value(cfg.hidden), "hidden units per layer")(
         "batch", po::value(&cfg.batch_pipelines)->default_value(cfg.batch_pipelines),
         "pipelines per mini-batch")("seed", po::value(&cfg.seed)->default_value(0), "random seed")(
