@@ -34,6 +34,8 @@ bench: deps $(BUILD)/Makefile
 	python3 apps/bench.py --build $(BUILD) --runs 7 --csv $(BUILD)/bench.csv
 	@echo "HARL search cost against pipeline size (default options, no time limit):"
 	$(BUILD)/apps/harl_scaling 8 16 32 64 128 | tee $(BUILD)/scaling.csv
+	@echo "The same with the learned cost model (states_per_second: partial schedules scored per second, one core):"
+	HARL_COST_MODEL=learned $(BUILD)/apps/harl_scaling 8 16 32 64 128 | tee $(BUILD)/scaling_learned.csv
 
 # Training data and the learned cost model (README: "Retrain HARL for your machine"). Both are
 # resumable / repeatable; CI runs a smoke version of each (ctest Training.*).

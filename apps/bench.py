@@ -54,14 +54,15 @@ def apply_shapes(shapes):
                 raise SystemExit(f"--shape {spec}: {app} has integer params {', '.join(APPS[app]['params'])}")
             APPS[app]["params"][k] = int(v)
 
-SYSTEMS = ["harl", "harl_analytic", "adams2019", "mullapudi2016", "manual"]
-# Environment of each system's generator run: harl_analytic is HARL with its hand-written cost
-# model instead of the learned one (the ablation of the learned model).
-SYSTEM_ENV = {"harl_analytic": {"HARL_COST_MODEL": "analytic"}}
+SYSTEMS = ["harl", "harl_learned", "adams2019", "mullapudi2016", "manual"]
+# Environment of each system's generator run: harl is HARL's default (the analytic model unless
+# HARL_WEIGHTS is set), harl_learned HARL with the learned model (HARL_WEIGHTS or the shipped
+# weights) and harl_analytic with the analytic model, whatever the environment says.
+SYSTEM_ENV = {"harl_learned": {"HARL_COST_MODEL": "learned"}, "harl_analytic": {"HARL_COST_MODEL": "analytic"}}
 
 
 def system_args(system, build):
-    if system in ("harl", "harl_analytic"):
+    if system in ("harl", "harl_learned", "harl_analytic"):
         return ["-p", os.path.join(build, "libharl_autosched.so"), "-s", "HARL"], True
     if system == "adams2019":
         return ["-p", os.path.join(HALIDE_PLUGINS, "libautoschedule_adams2019.so"), "-s", "Adams2019"], True

@@ -31,8 +31,14 @@ std::vector<uint8_t> encode_featurization(const std::vector<int> &nodes, const s
 }
 
 std::unique_ptr<CostModel> make_cost_model(const HarlOptions &opts, const MachineInfo &m) {
-    if (opts.cost_model == "analytic") return make_analytic_cost_model(m);
-    HARL_ASSERT(opts.cost_model == "learned", "unknown cost model " << opts.cost_model);
+    // auto: the learned model when the user trained weights for their machine; otherwise the
+    // analytic model, which still schedules the DNN apps better than the shipped weights do
+    // (README, "Retrain HARL for your machine").
+    if (opts.cost_model == "analytic" || (opts.cost_model == "auto" && opts.weights.empty())) {
+        return make_analytic_cost_model(m);
+    }
+    HARL_ASSERT(opts.cost_model == "learned" || opts.cost_model == "auto",
+                "unknown cost model " << opts.cost_model);
     return make_learned_cost_model(m, opts.weights.empty() ? shipped_weights() : load_weights(opts.weights));
 }
 

@@ -31,8 +31,9 @@
 //   HARL_MAX_CANDIDATES  default 48: loop-nest candidates per Func and placement
 //   HARL_RANDOMIZE       default 0: probability of a random decision (data collection)
 //   HARL_VERBOSE         0..4: progress and diagnostics on stderr
-//   HARL_COST_MODEL      default learned: the per-stage network (cost_model/StageMlp.h) that
-//                        corrects the analytic model; `analytic` uses the hand-written model
+//   HARL_COST_MODEL      default auto: `learned` is the per-stage network (cost_model/StageMlp.h)
+//                        that corrects the analytic model, `analytic` the hand-written model;
+//                        auto = learned when HARL_WEIGHTS is set, else analytic
 //   HARL_WEIGHTS         weights file for the learned model (harl-train output); unset = the
 //                        weights built into HARL (cost_model/weights/harl_cpu.weights)
 // MACHINE PARAMS: parallelism sizes parallel loops; last_level_cache_size the LLC in the memory

@@ -64,11 +64,13 @@ const std::vector<OptionSpec> &specs() {
          "0 quiet, 1 summary, 2 decisions and chosen stage features, 3 best candidates, 4 all candidates "
          "(stderr)",
          [](HarlOptions &o, const std::string &v) { o.verbose = (int)parse_int("HARL_VERBOSE", v, 0, 4); }},
-        {"HARL_COST_MODEL", "learned",
-         "learned (the per-stage network, weights from HARL_WEIGHTS) or analytic (the hand-written model)",
+        {"HARL_COST_MODEL", "auto",
+         "learned (the per-stage network: HARL_WEIGHTS, else the shipped weights), analytic (the "
+         "hand-written model), or auto: learned when HARL_WEIGHTS is set, else analytic",
          [](HarlOptions &o, const std::string &v) {
-             if (v != "learned" && v != "analytic") {
-                 throw HarlError("HARL_COST_MODEL=" + v + " is not a cost model: use learned or analytic");
+             if (v != "auto" && v != "learned" && v != "analytic") {
+                 throw HarlError("HARL_COST_MODEL=" + v +
+                                 " is not a cost model: use auto, learned or analytic");
              }
              o.cost_model = v;
          }},

@@ -16,8 +16,8 @@ struct HarlOptions {
     int max_candidates = 48;     // HARL_MAX_CANDIDATES: loop-nest candidates tried per Func and placement
     double randomize = 0.0;      // HARL_RANDOMIZE: probability of taking a random candidate (data collection)
     int verbose = 0;             // HARL_VERBOSE: 0 quiet .. 4 every candidate (stderr)
-    std::string cost_model = "learned"; // HARL_COST_MODEL: learned | analytic
-    std::string weights;                // HARL_WEIGHTS: weights file for the learned model ("" = shipped)
+    std::string cost_model = "auto"; // HARL_COST_MODEL: auto | learned | analytic
+    std::string weights;             // HARL_WEIGHTS: weights file for the learned model ("" = shipped)
 
     // Reads HARL_* variables from the environment. Malformed values throw HarlError naming the
     // variable; unknown HARL_* variables are returned in `unknown` (the caller reports them).
