@@ -31,7 +31,6 @@ class StageBatch {
     void add(const ScheduleState &s, const std::vector<int> &nodes, int owner,
              std::vector<double> *node_cost);
     void predict(CostModel &model, const std::function<void(int owner, int node, double seconds)> &add);
-    size_t size() const { return rows_.size(); }
 
   private:
     MachineInfo m_;

@@ -1,5 +1,6 @@
 #include "ModelWeights.h"
 #include "../autoscheduler/Errors.h"
+#include "Hash.h"
 
 #include <cmath>
 #include <cstring>
@@ -10,14 +11,6 @@ namespace harl {
 namespace {
 
 const char kMagic[8] = {'H', 'A', 'R', 'L', 'W', 'T', 'S', '1'};
-
-uint64_t fnv1a(const void *data, size_t n) {
-    const uint8_t *p = (const uint8_t *)data;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
-}
 
 std::vector<std::vector<float> *> tensors(ModelWeights &w) {
     return {&w.mean, &w.scale, &w.w1, &w.b1, &w.w2, &w.b2, &w.w3, &w.b3};

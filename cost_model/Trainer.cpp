@@ -11,13 +11,12 @@
 namespace harl {
 namespace {
 
-// One pipeline's samples as tensors: every stage row's raw inputs, the sample each row belongs
-// to, and the measured log runtime of each sample.
+// One pipeline's samples as tensors: every stage row's raw inputs (the last column is the log
+// analytic estimate), the sample each row belongs to, and the measured log runtime of each.
 struct PipelineTensors {
-    torch::Tensor inputs;       // rows x kModelInputs
-    torch::Tensor log_analytic; // rows
-    torch::Tensor row_sample;   // rows (int64)
-    torch::Tensor log_runtime;  // samples
+    torch::Tensor inputs;      // rows x kModelInputs
+    torch::Tensor row_sample;  // rows (int64)
+    torch::Tensor log_runtime; // samples
     std::vector<double> runtime;
     long samples = 0;
 };
@@ -25,7 +24,6 @@ struct PipelineTensors {
 PipelineTensors to_tensors(const TrainingPipeline &p) {
     PipelineTensors t;
     std::vector<float> in;
-    std::vector<float> la;
     std::vector<int64_t> owner;
     std::vector<float> lr;
     for (size_t s = 0; s < p.samples.size(); s++) {
@@ -36,7 +34,6 @@ PipelineTensors to_tensors(const TrainingPipeline &p) {
             size_t at = in.size();
             in.resize(at + kModelInputs);
             model_inputs(sm.stages[i], analytic[i], &in[at]);
-            la.push_back(in[at + kNumFeatures]);
             owner.push_back((int64_t)s);
         }
         lr.push_back((float)std::log(sm.runtime_s));
@@ -44,7 +41,6 @@ PipelineTensors to_tensors(const TrainingPipeline &p) {
     }
     long rows = (long)owner.size();
     t.inputs = torch::from_blob(in.data(), {rows, (long)kModelInputs}, torch::kFloat32).clone();
-    t.log_analytic = torch::from_blob(la.data(), {rows}, torch::kFloat32).clone();
     t.row_sample = torch::from_blob(owner.data(), {rows}, torch::kInt64).clone();
     t.log_runtime = torch::from_blob(lr.data(), {(long)lr.size()}, torch::kFloat32).clone();
     t.samples = (long)p.samples.size();
@@ -53,7 +49,7 @@ PipelineTensors to_tensors(const TrainingPipeline &p) {
 
 // Predicted log runtime of each sample of a pipeline.
 torch::Tensor predict_log_runtime(StageMlp &mlp, const PipelineTensors &t) {
-    torch::Tensor stage = torch::exp(t.log_analytic + mlp->forward(t.inputs));
+    torch::Tensor stage = torch::exp(t.inputs.select(1, kNumFeatures) + mlp->forward(t.inputs));
     torch::Tensor total = torch::zeros({t.samples}, torch::kFloat32).index_add(0, t.row_sample, stage);
     return torch::log(total + 1e-12);
 }
@@ -164,12 +160,22 @@ RankingMetrics
 evaluate_cost_model(const std::vector<TrainingPipeline> &pipelines,
                     const std::function<std::unique_ptr<CostModel>(const MachineInfo &)> &make) {
     std::vector<std::vector<double>> pred, meas;
+    std::unique_ptr<CostModel> model;
+    MachineInfo made_for;
+    auto same = [](const MachineInfo &a, const MachineInfo &b) {
+        return a.parallelism == b.parallelism && a.llc_bytes == b.llc_bytes && a.balance == b.balance &&
+               a.vector_registers == b.vector_registers;
+    };
     for (const auto &p : pipelines) {
         pred.emplace_back();
         meas.emplace_back();
         for (const auto &s : p.samples) {
+            if (!model || !same(made_for, s.machine)) { // one model per machine, not per sample
+                model = make(s.machine);
+                made_for = s.machine;
+            }
             std::vector<double> secs;
-            make(s.machine)->predict(s.stages, &secs);
+            model->predict(s.stages, &secs);
             pred.back().push_back(std::accumulate(secs.begin(), secs.end(), 0.0));
             meas.back().push_back(s.runtime_s);
         }

@@ -8,6 +8,7 @@
 #include "ChildProcessRunner.h"
 #include "Dataset.h"
 #include "Errors.h"
+#include "Hash.h"
 #include "ProgressBar.h"
 #include "RandomPipeline.h"
 
@@ -79,12 +80,9 @@ std::string hostname() {
 // FNV-1a of the schedule body (the header comment differs between candidates).
 std::string schedule_hash(const std::string &source) {
     size_t body = source.find("\n\n");
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = body == std::string::npos ? 0 : body; i < source.size(); i++) {
-        h = (h ^ (uint8_t)source[i]) * 1099511628211ull;
-    }
+    if (body == std::string::npos) body = 0;
     std::ostringstream os;
-    os << std::hex << h;
+    os << std::hex << harl::fnv1a(source.data() + body, source.size() - body);
     return os.str();
 }
 

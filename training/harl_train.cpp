@@ -6,6 +6,7 @@
 #include "Autoscheduler.h"
 #include "Dataset.h"
 #include "Errors.h"
+#include "Hash.h"
 #include "TorchCostModel.h"
 #include "Trainer.h"
 
@@ -24,9 +25,7 @@ namespace {
 
 // Which split a pipeline belongs to, from a hash of its key: stable across runs and files.
 double split_point(const std::string &key) {
-    uint64_t h = 1469598103934665603ull;
-    for (char c : key)
-        h = (h ^ (uint8_t)c) * 1099511628211ull;
+    uint64_t h = harl::fnv1a(key.data(), key.size());
     return (double)(h >> 11) / (double)(1ull << 53);
 }
 
