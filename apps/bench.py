@@ -130,6 +130,9 @@ def build_driver(app, systems, args, outdir):
     cmd += [os.path.join(HERE, "drivers", spec["driver"])]
     cmd += [os.path.join(outdir, f"{app}_{s}.a") for s in systems]
     cmd += [os.path.join(args.out, "runtime.a"), "-lpthread", "-ldl", "-o", exe]
+    if "opencl" in args.target:
+        # Halide's runtime finds OpenCL in the process (Debian ships libOpenCL.so.1 only).
+        cmd[-3:-3] = ["-Wl,--no-as-needed", "/usr/lib/x86_64-linux-gnu/libOpenCL.so.1", "-Wl,--as-needed"]
     if args.static:
         cmd.append("-static")
     subprocess.run(cmd, check=True)

@@ -42,6 +42,7 @@
 #pragma once
 
 #include "../cost_model/CostModel.h"
+#include "../cost_model/GpuFeatureLayout.h"
 #include "Halide.h"
 #include "Options.h"
 
@@ -67,10 +68,13 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
 // Featurization bytes: "HARLFEAT", u32 layout version, u32 stages, u32 features, then per
 // stage: i32 node (Pipeline::get_func index), i32 stage index, float[features].
 std::vector<uint8_t> encode_featurization(const std::vector<int> &nodes, const std::vector<int> &stages,
-                                          const std::vector<StageFeatures> &features);
+                                          const std::vector<StageFeatures> &features,
+                                          uint32_t layout_version = kFeatureLayoutVersion);
 // The per-stage features of featurization bytes; HarlError if they are malformed or of
-// another layout version.
-std::vector<StageFeatures> decode_featurization(const std::vector<uint8_t> &bytes);
+// another layout version. With `layout_version`, GPU features (GpuFeatureLayout.h) are
+// accepted too and the version is returned there.
+std::vector<StageFeatures> decode_featurization(const std::vector<uint8_t> &bytes,
+                                                uint32_t *layout_version = nullptr);
 
 // The cost model the options ask for (HarlError naming the weights file if it is unusable).
 std::unique_ptr<CostModel> make_cost_model(const HarlOptions &opts, const MachineInfo &m);

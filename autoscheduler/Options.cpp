@@ -80,6 +80,14 @@ const std::vector<OptionSpec> &specs() {
              if (v.empty()) throw HarlError("HARL_WEIGHTS is empty: give a weights file, or unset it");
              o.weights = v;
          }},
+        {"HARL_GPU_INIT", "valid",
+         "GPU targets: valid draws kernel shapes from what the target can launch (threads, shared "
+         "memory, registers, grid); naive draws them unconstrained (invalid ones are still rejected "
+         "before scoring; for measuring the difference)",
+         [](HarlOptions &o, const std::string &v) {
+             if (v != "valid" && v != "naive") throw HarlError("HARL_GPU_INIT=" + v + ": use valid or naive");
+             o.gpu_init = v;
+         }},
     };
     return table;
 }

@@ -18,6 +18,7 @@ struct HarlOptions {
     int verbose = 0;             // HARL_VERBOSE: 0 quiet .. 4 every candidate (stderr)
     std::string cost_model = "auto"; // HARL_COST_MODEL: auto | learned | analytic
     std::string weights;             // HARL_WEIGHTS: weights file for the learned model ("" = shipped)
+    std::string gpu_init = "valid";  // HARL_GPU_INIT: valid | naive kernel-shape proposals (GPU targets)
 
     // Reads HARL_* variables from the environment. Malformed values throw HarlError naming the
     // variable; unknown HARL_* variables are returned in `unknown` (the caller reports them).

@@ -136,7 +136,7 @@ void apply_directives(const PipelineGraph &g, const std::vector<Directive> &ds) 
             f.compute_root();
             break;
         case Directive::ComputeAt:
-            f.compute_at(LoopLevel(Func(g.node(d.target_node).func), vor(d, 0)));
+            f.compute_at(LoopLevel(Func(g.node(d.target_node).func), vor(d, 0), d.target_stage));
             break;
         case Directive::StoreAt:
             f.store_at(LoopLevel(Func(g.node(d.target_node).func), vor(d, 0)));
@@ -164,6 +164,20 @@ void apply_directives(const PipelineGraph &g, const std::vector<Directive> &ds) 
         case Directive::Unroll:
             st.unroll(vor(d, 0));
             break;
+        case Directive::GpuBlocks:
+        case Directive::GpuThreads: {
+            HARL_ASSERT(!d.vars.empty() && d.vars.size() <= 3, "GPU directive with " << d.vars.size() << " vars");
+            bool blocks = d.op == Directive::GpuBlocks;
+            if (d.vars.size() == 1) {
+                blocks ? st.gpu_blocks(vor(d, 0)) : st.gpu_threads(vor(d, 0));
+            } else if (d.vars.size() == 2) {
+                blocks ? st.gpu_blocks(vor(d, 0), vor(d, 1)) : st.gpu_threads(vor(d, 0), vor(d, 1));
+            } else {
+                blocks ? st.gpu_blocks(vor(d, 0), vor(d, 1), vor(d, 2))
+                       : st.gpu_threads(vor(d, 0), vor(d, 1), vor(d, 2));
+            }
+            break;
+        }
         }
     }
 }
@@ -220,7 +234,12 @@ std::string emit_schedule_source(const PipelineGraph &g, const std::vector<Direc
             calls << "    " << f << ".compute_root();\n";
             break;
         case Directive::ComputeAt:
-            calls << "    " << f << ".compute_at(" << funcs[d.target_node] << ", " << v[0] << ");\n";
+            if (d.target_stage >= 0) {
+                calls << "    " << f << ".compute_at(Halide::LoopLevel(" << funcs[d.target_node] << ", " << v[0]
+                      << ", " << d.target_stage << "));\n";
+            } else {
+                calls << "    " << f << ".compute_at(" << funcs[d.target_node] << ", " << v[0] << ");\n";
+            }
             break;
         case Directive::StoreAt:
             calls << "    " << f << ".store_at(" << funcs[d.target_node] << ", " << v[0] << ");\n";
@@ -246,6 +265,13 @@ std::string emit_schedule_source(const PipelineGraph &g, const std::vector<Direc
             break;
         case Directive::Unroll:
             calls << "    " << st << ".unroll(" << v[0] << ");\n";
+            break;
+        case Directive::GpuBlocks:
+        case Directive::GpuThreads:
+            calls << "    " << st << (d.op == Directive::GpuBlocks ? ".gpu_blocks(" : ".gpu_threads(");
+            for (size_t i = 0; i < v.size(); i++)
+                calls << (i ? ", " : "") << v[i];
+            calls << ");\n";
             break;
         }
     }

@@ -11,7 +11,7 @@
 namespace harl {
 
 struct Directive {
-    enum Op { ComputeRoot, ComputeAt, StoreAt, Split, Reorder, Fuse, Parallel, Vectorize, Unroll };
+    enum Op { ComputeRoot, ComputeAt, StoreAt, Split, Reorder, Fuse, Parallel, Vectorize, Unroll, GpuBlocks, GpuThreads };
     Directive(Op o, std::vector<std::string> v = {}, int64_t f = 0, bool guard = false)
         : op(o), vars(std::move(v)), rvar(vars.size(), false), factor(f), guard_tail(guard) {}
     Op op;
@@ -22,6 +22,7 @@ struct Directive {
     int64_t factor = 0;            // split factor
     bool guard_tail = false;       // split with TailStrategy::GuardWithIf (else Auto)
     int target_node = -1;          // ComputeAt / StoreAt: the consumer Func
+    int target_stage = -1;         // ... and its stage whose loop is meant (-1: Halide's default)
 };
 
 std::vector<Directive> make_directives(const ScheduleState &s);

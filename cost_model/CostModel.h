@@ -18,6 +18,14 @@ struct MachineInfo {
     double llc_bytes = 16 * 1024 * 1024;
     double balance = 40;
     int vector_registers = 16;
+    // GPU targets (TargetModel's CudaLimits): the features are then GpuFeatureLayout.h's.
+    bool gpu = false;
+    int gpu_sm_count = 80;
+    double gpu_flops = 15e12;          // fp32 operations per second, whole device
+    double gpu_dram_bytes_per_s = 900e9;
+    int gpu_max_threads_per_sm = 2048;
+    int gpu_registers_per_sm = 65536;
+    double gpu_shared_bytes_per_sm = 96 * 1024;
 };
 
 class CostModel {
@@ -34,6 +42,10 @@ std::unique_ptr<CostModel> make_analytic_cost_model(const MachineInfo &m);
 
 // The learned model (LearnedCostModel.cpp; trained as StageMlp.h): the analytic estimate of
 // each stage corrected by a per-stage network with weights from harl-train.
+// The analytic GPU model (GpuAnalyticCostModel.cpp) over GpuFeatureLayout.h features: launch
+// overhead, occupancy, coalescing, shared-memory and register reuse, host stages and copies.
+std::unique_ptr<CostModel> make_gpu_analytic_cost_model(const MachineInfo &m);
+
 std::unique_ptr<CostModel> make_learned_cost_model(const MachineInfo &m, const ModelWeights &w);
 
 } // namespace harl

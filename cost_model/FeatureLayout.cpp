@@ -12,3 +12,18 @@ const char *feature_name(int index) {
 }
 
 } // namespace harl
+
+#include "GpuFeatureLayout.h"
+
+namespace harl {
+
+const char *gpu_feature_name(int index) {
+    static const char *names[] = {
+#define HARL_GPU_FEATURE_NAME(name) #name,
+        HARL_GPU_FEATURE_LIST(HARL_GPU_FEATURE_NAME)
+#undef HARL_GPU_FEATURE_NAME
+    };
+    return (index >= 0 && index < kNumGpuFeatures) ? names[index] : "?";
+}
+
+} // namespace harl

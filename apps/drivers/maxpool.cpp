@@ -23,7 +23,7 @@ int main(int argc, char **argv) {
     std::vector<Buffer<float>> outs;
 #define X(name, fn)                                                                                          \
     outs.emplace_back(C, W, H, 1);                                                                           \
-    vs.push_back({#name, [&, i = outs.size() - 1] { return fn(input, outs[i]); }});
+    vs.push_back({#name, [&, i = outs.size() - 1] { return bench::synced(outs[i], fn(input, outs[i])); }});
     VARIANT_LIST
 #undef X
     std::vector<bool> ok = bench::check_all(vs, outs, ref, 0);
