@@ -17,7 +17,8 @@
 namespace harl {
 
 std::vector<uint8_t> encode_featurization(const std::vector<int> &nodes, const std::vector<int> &stages,
-                                          const std::vector<StageFeatures> &features, uint32_t layout_version) {
+                                          const std::vector<StageFeatures> &features,
+                                          uint32_t layout_version) {
     std::vector<uint8_t> out;
     auto put = [&](const void *p, size_t n) {
         const uint8_t *b = (const uint8_t *)p;
@@ -111,8 +112,9 @@ std::string header_comment(const Halide::Target &t, const Halide::MachineParams 
     return hdr.str();
 }
 
-AutoscheduleOutput autoschedule_gpu(const PipelineGraph &g, const Halide::Target &t, const Halide::MachineParams &mp,
-                                    const HarlOptions &opts, CostModel &model, const std::string &rfactor_source) {
+AutoscheduleOutput autoschedule_gpu(const PipelineGraph &g, const Halide::Target &t,
+                                    const Halide::MachineParams &mp, const HarlOptions &opts,
+                                    CostModel &model, const std::string &rfactor_source) {
     TargetModel tm = TargetModel::from(t, mp);
     if (opts.verbose >= 1) std::cerr << "HARL: " << tm.describe() << "\n";
     GpuSearchResult res = gpu_beam_search(g, tm, opts, model);
@@ -123,16 +125,16 @@ AutoscheduleOutput autoschedule_gpu(const PipelineGraph &g, const Halide::Target
     out.search_seconds = res.seconds;
     out.states_evaluated = res.states_evaluated;
     out.summary = res.best.describe();
-    out.schedule_source =
-        emit_schedule_source(g, ds, header_comment(t, mp, opts, model, res.cost, out.summary, rfactor_source));
+    out.schedule_source = emit_schedule_source(
+        g, ds, header_comment(t, mp, opts, model, res.cost, out.summary, rfactor_source));
     std::vector<int> nodes, stages;
     std::vector<StageFeatures> feats = gpu_featurize_all(res.best, &nodes, &stages);
     out.featurization = encode_featurization(nodes, stages, feats, kGpuFeatureLayoutVersion);
     if (opts.verbose >= 1) {
         std::cerr << "HARL: " << g.num_nodes() << " nodes, " << res.states_evaluated << " GPU states in "
                   << res.seconds << " s, " << res.stats.invalid << " of " << res.stats.proposed
-                  << " proposals invalid (" << opts.gpu_init << " initialisation), predicted " << res.cost * 1e3
-                  << " ms\n"
+                  << " proposals invalid (" << opts.gpu_init << " initialisation), predicted "
+                  << res.cost * 1e3 << " ms\n"
                   << out.summary;
     }
     return out;
@@ -170,8 +172,8 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     out.search_seconds = res.seconds;
     out.states_evaluated = res.states_evaluated;
     out.summary = res.best.describe();
-    out.schedule_source =
-        emit_schedule_source(g, ds, header_comment(t, mp, opts, *model, res.cost, out.summary, rfactor_source));
+    out.schedule_source = emit_schedule_source(
+        g, ds, header_comment(t, mp, opts, *model, res.cost, out.summary, rfactor_source));
 
     std::vector<int> nodes, stages;
     std::vector<StageFeatures> feats = featurize_all(res.best, m, &nodes, &stages);

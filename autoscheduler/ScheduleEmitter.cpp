@@ -166,7 +166,8 @@ void apply_directives(const PipelineGraph &g, const std::vector<Directive> &ds) 
             break;
         case Directive::GpuBlocks:
         case Directive::GpuThreads: {
-            HARL_ASSERT(!d.vars.empty() && d.vars.size() <= 3, "GPU directive with " << d.vars.size() << " vars");
+            HARL_ASSERT(!d.vars.empty() && d.vars.size() <= 3,
+                        "GPU directive with " << d.vars.size() << " vars");
             bool blocks = d.op == Directive::GpuBlocks;
             if (d.vars.size() == 1) {
                 blocks ? st.gpu_blocks(vor(d, 0)) : st.gpu_threads(vor(d, 0));
@@ -235,8 +236,8 @@ std::string emit_schedule_source(const PipelineGraph &g, const std::vector<Direc
             break;
         case Directive::ComputeAt:
             if (d.target_stage >= 0) {
-                calls << "    " << f << ".compute_at(Halide::LoopLevel(" << funcs[d.target_node] << ", " << v[0]
-                      << ", " << d.target_stage << "));\n";
+                calls << "    " << f << ".compute_at(Halide::LoopLevel(" << funcs[d.target_node] << ", "
+                      << v[0] << ", " << d.target_stage << "));\n";
             } else {
                 calls << "    " << f << ".compute_at(" << funcs[d.target_node] << ", " << v[0] << ");\n";
             }

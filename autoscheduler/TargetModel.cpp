@@ -54,7 +54,9 @@ TargetModel TargetModel::from(const Halide::Target &t, const Halide::MachinePara
     m.target = t.to_string();
     m.parallelism = std::max(1, mp.parallelism);
     m.llc_bytes = (int64_t)std::max<uint64_t>(64 * 1024, mp.last_level_cache_size);
-    m.vector_bytes = t.has_feature(T::AVX512) ? 64 : t.has_feature(T::AVX2) || t.has_feature(T::AVX) ? 32 : 16;
+    m.vector_bytes = t.has_feature(T::AVX512)                          ? 64
+                     : t.has_feature(T::AVX2) || t.has_feature(T::AVX) ? 32
+                                                                       : 16;
     m.vector_registers = t.has_feature(T::AVX512) || t.arch == T::ARM ? 32 : 16;
     if (t.has_feature(T::CUDA)) {
         m.kind = Cuda;
@@ -62,7 +64,8 @@ TargetModel TargetModel::from(const Halide::Target &t, const Halide::MachinePara
         // sm_90 (the PTX is JIT-compiled or assembled by ptxas for it).
         int cap = t.get_cuda_capability_lower_bound();
         if (cap < 61) cap = 61; // Halide's default CUDA target (sm_20/30) has these limits too
-        if (cap != 61 && cap != 70 && cap != 75 && cap != 80 && cap != 86) cap = cap >= 86 ? 86 : cap >= 80 ? 80 : cap >= 75 ? 75 : cap >= 70 ? 70 : 61;
+        if (cap != 61 && cap != 70 && cap != 75 && cap != 80 && cap != 86)
+            cap = cap >= 86 ? 86 : cap >= 80 ? 80 : cap >= 75 ? 75 : cap >= 70 ? 70 : 61;
         m.gpu = cuda(cap);
     } else if (t.has_gpu_feature()) {
         // OpenCL, Metal, Vulkan, D3D12: CUDA-like limits that every current device meets
@@ -83,10 +86,10 @@ std::string TargetModel::describe() const {
         os << "CPU " << target << ": " << vector_bytes << "-byte vectors, " << vector_registers
            << " vector registers, LLC " << llc_bytes << " bytes, " << parallelism << " cores";
     } else {
-        os << (kind == Cuda ? "CUDA sm_" + std::to_string(gpu.capability) : std::string("GPU")) << " " << target
-           << ": " << gpu.max_threads_per_block << " threads/block, " << gpu.shared_bytes_per_block
-           << " B shared/block, " << gpu.registers_per_block << " registers/block, " << gpu.max_registers_per_thread
-           << " registers/thread, warp " << gpu.warp_size;
+        os << (kind == Cuda ? "CUDA sm_" + std::to_string(gpu.capability) : std::string("GPU")) << " "
+           << target << ": " << gpu.max_threads_per_block << " threads/block, " << gpu.shared_bytes_per_block
+           << " B shared/block, " << gpu.registers_per_block << " registers/block, "
+           << gpu.max_registers_per_thread << " registers/thread, warp " << gpu.warp_size;
     }
     return os.str();
 }

@@ -13,7 +13,7 @@
 namespace harl {
 
 struct CudaLimits {
-    int capability = 0;                   // 61, 70, 75, 80, 86, 90
+    int capability = 0; // 61, 70, 75, 80, 86, 90
     int warp_size = 32;
     int max_threads_per_block = 1024;
     int max_block_dim[3] = {1024, 1024, 64};

@@ -38,7 +38,8 @@ class GpuAnalyticCostModel : public CostModel {
         // The last wave of blocks leaves SMs idle; fewer blocks than SMs leave most idle.
         const double wave_eff = waves >= 1 ? waves / std::ceil(waves) : waves;
         const double latency_hiding = std::min(1.0, std::max(0.02f, f[G_g_occupancy]) / 0.25);
-        const double lanes = std::max(0.02f, f[G_g_thread_utilization]) * std::max(0.03f, f[G_g_warp_utilization]);
+        const double lanes =
+            std::max(0.02f, f[G_g_thread_utilization]) * std::max(0.03f, f[G_g_warp_utilization]);
         const double ops = f[G_g_points_total] * (f[G_g_ops_per_point] + 0.25 * f[G_g_op_load]);
         const double compute = ops / (m_.gpu_flops * lanes * latency_hiding * wave_eff);
 

@@ -13,6 +13,7 @@ PACKAGES=(
   libdnnl-dev
   g++-aarch64-linux-gnu qemu-user
   clang-format python3 python3-matplotlib
+  pocl-opencl-icd ocl-icd-libopencl1
 )
 
 missing=()

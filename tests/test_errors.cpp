@@ -95,17 +95,19 @@ TEST(Errors, UnboundedDataDependentAccessIsNamed) {
     EXPECT_NE(msg.find("clamp"), std::string::npos) << msg;
 }
 
-TEST(Errors, GpuTargetIsRefusedClearly) {
+TEST(Errors, LearnedModelOnGpuTargetIsRefusedClearly) {
     ImageParam in(Float(32), 1, "in");
     in.set_estimates({{0, 100}});
     Var x("x");
     Func f("f");
-    f(x) = in(x)*2.0f;
+    f(x) = in(x) * 2.0f;
     f.set_estimates({{0, 100}});
-    Target cuda = get_host_target().with_feature(Target::CUDA);
-    std::string msg = error_of([&] { harl::autoschedule(Pipeline(f), cuda, kParams, harl::HarlOptions()); });
+    Target cuda = get_host_target().with_feature(Target::CUDA).with_feature(Target::CUDACapability80);
+    harl::HarlOptions opts;
+    opts.cost_model = "learned";
+    std::string msg = error_of([&] { harl::autoschedule(Pipeline(f), cuda, kParams, opts); });
     EXPECT_NE(msg.find("GPU"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("cuda"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("HARL_COST_MODEL"), std::string::npos) << msg;
 }
 
 TEST(Options, MalformedValueNamesTheVariable) {

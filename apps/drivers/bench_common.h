@@ -42,7 +42,9 @@ inline bool check(const Halide::Runtime::Buffer<float> &got, const Halide::Runti
 }
 
 // A pipeline's result once the device (GPU targets) has finished: its error, else the sync's.
-inline int synced(Halide::Runtime::Buffer<float> &out, int err) { return err != 0 ? err : out.device_sync(); }
+inline int synced(Halide::Runtime::Buffer<float> &out, int err) {
+    return err != 0 ? err : out.device_sync();
+}
 
 struct Variant {
     std::string name;

@@ -25,7 +25,9 @@ int main(int argc, char **argv) {
     std::vector<Buffer<float>> outs;
 #define X(name, fn)                                                                                          \
     outs.emplace_back(C, W, H, 1);                                                                           \
-    vs.push_back({#name, [&, i = outs.size() - 1] { return bench::synced(outs[i], fn(input, filter, bias, outs[i])); }});
+    vs.push_back({#name, [&, i = outs.size() - 1] {                                                          \
+                      return bench::synced(outs[i], fn(input, filter, bias, outs[i]));                       \
+                  }});
     VARIANT_LIST
 #undef X
     std::vector<bool> ok = bench::check_all(vs, outs, ref, 1e-4);

@@ -13,8 +13,8 @@ double gpu_schedule_cost(const GpuSchedule &s, CostModel &model) {
     std::vector<StageFeatures> fs = gpu_featurize_all(s, nullptr, nullptr);
     std::vector<double> secs;
     model.predict(fs, &secs);
-    HARL_ASSERT(secs.size() == fs.size(), model.name() << " returned " << secs.size() << " costs for "
-                                                       << fs.size() << " stages");
+    HARL_ASSERT(secs.size() == fs.size(),
+                model.name() << " returned " << secs.size() << " costs for " << fs.size() << " stages");
     double total = 0;
     for (double x : secs)
         total += x;
@@ -43,7 +43,8 @@ GpuSearchResult gpu_beam_search(const PipelineGraph &g, const TargetModel &tm, c
         std::vector<Entry> children;
         for (const Entry &e : beam) {
             int node = e.state.next_node();
-            auto cands = gpu_candidates(e.state, node, init, hurry ? 8 : opts.max_candidates, rng, &res.stats);
+            auto cands =
+                gpu_candidates(e.state, node, init, hurry ? 8 : opts.max_candidates, rng, &res.stats);
             HARL_ASSERT(!cands.empty(), "no GPU candidate for " << g.node(node).name);
             if (opts.randomize > 0 && coin(rng) < opts.randomize) {
                 auto pick = cands[std::uniform_int_distribution<size_t>(0, cands.size() - 1)(rng)];

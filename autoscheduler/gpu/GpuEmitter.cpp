@@ -17,8 +17,12 @@ struct StageEmitter {
 };
 
 // Names of the loops a stage choice creates.
-std::string outer_name(const LoopVar &lv) { return lv.name + "_o"; }
-std::string thread_name(const LoopVar &lv) { return lv.name + "_t"; }
+std::string outer_name(const LoopVar &lv) {
+    return lv.name + "_o";
+}
+std::string thread_name(const LoopVar &lv) {
+    return lv.name + "_t";
+}
 
 void emit_stage(const Node &n, int node, int si, const GpuStageChoice &c, std::vector<Directive> *out) {
     if (c.mode == GpuStageChoice::Host || c.mode == GpuStageChoice::Serial) return;
@@ -101,8 +105,9 @@ std::vector<Directive> make_gpu_directives(const GpuSchedule &s) {
         } else {
             const Node &cn = g.node(c.at_node);
             const GpuStageChoice &ck = s.choice(c.at_node).stages.at(c.at_stage);
-            HARL_ASSERT(ck.mode == GpuStageChoice::Kernel,
-                        n.name << " is placed in " << cn.stages[c.at_stage].name << ", which is not a kernel");
+            HARL_ASSERT(ck.mode == GpuStageChoice::Kernel, n.name << " is placed in "
+                                                                  << cn.stages[c.at_stage].name
+                                                                  << ", which is not a kernel");
             const LoopVar &lv = cn.stages[c.at_stage].loops.at(ck.dim_x);
             // Shared: the innermost block loop; registers: the innermost thread loop.
             Directive d(Directive::ComputeAt,

@@ -193,8 +193,7 @@ std::vector<StageFeatures> gpu_node_features(const GpuSchedule &s, int node) {
             if (c.placement == GpuPlacement::Register) {
                 // The block's threads share the producer's inputs through L1.
                 const Node &cn = g.node(c.at_node);
-                Region block_region =
-                    gpu_region_needed(s, cn.stages.at(c.at_stage), consumer_block, node);
+                Region block_region = gpu_region_needed(s, cn.stages.at(c.at_stage), consumer_block, node);
                 if (!block_region.empty()) tile_box = st.loop_box(block_region);
             }
         }

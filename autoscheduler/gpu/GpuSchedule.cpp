@@ -20,7 +20,9 @@ bool gpu_mappable(const Stage &st) {
 }
 
 namespace {
-int64_t ext_of(const std::vector<Span> &box, int k) { return k < 0 ? 1 : std::max<int64_t>(1, box[k].extent()); }
+int64_t ext_of(const std::vector<Span> &box, int k) {
+    return k < 0 ? 1 : std::max<int64_t>(1, box[k].extent());
+}
 
 int64_t pow2_floor(int64_t v) {
     int64_t p = 1;
@@ -45,9 +47,11 @@ GpuStageChoice default_gpu_stage(const Stage &st, const std::vector<Span> &box, 
         }
     }
     // 256 threads, as square as the extents allow, x first.
-    c.threads_x = std::min<int64_t>(std::min<int64_t>(64, tm.gpu.max_block_dim[0]), pow2_floor(ext_of(box, c.dim_x)));
+    c.threads_x =
+        std::min<int64_t>(std::min<int64_t>(64, tm.gpu.max_block_dim[0]), pow2_floor(ext_of(box, c.dim_x)));
     c.threads_y = c.dim_y < 0 ? 1 : std::min<int64_t>(256 / c.threads_x, pow2_floor(ext_of(box, c.dim_y)));
-    c.threads_y = std::max<int64_t>(1, std::min<int64_t>(c.threads_y, tm.gpu.max_threads_per_block / c.threads_x));
+    c.threads_y =
+        std::max<int64_t>(1, std::min<int64_t>(c.threads_y, tm.gpu.max_threads_per_block / c.threads_x));
     return c;
 }
 
@@ -125,10 +129,18 @@ std::string GpuSchedule::describe() const {
         const GpuFuncChoice &c = choice(n);
         os << node.name << ": ";
         switch (c.placement) {
-        case GpuPlacement::Inline: os << "inline\n"; continue;
-        case GpuPlacement::Root: os << "root"; break;
-        case GpuPlacement::Shared: os << "shared memory per block of " << graph_->node(c.at_node).name; break;
-        case GpuPlacement::Register: os << "registers per thread of " << graph_->node(c.at_node).name; break;
+        case GpuPlacement::Inline:
+            os << "inline\n";
+            continue;
+        case GpuPlacement::Root:
+            os << "root";
+            break;
+        case GpuPlacement::Shared:
+            os << "shared memory per block of " << graph_->node(c.at_node).name;
+            break;
+        case GpuPlacement::Register:
+            os << "registers per thread of " << graph_->node(c.at_node).name;
+            break;
         }
         for (size_t si = 0; si < c.stages.size(); si++) {
             const GpuStageChoice &s = c.stages[si];
@@ -136,7 +148,8 @@ std::string GpuSchedule::describe() const {
             os << (si ? "; " : " [") << modes[s.mode];
             if (s.mode == GpuStageChoice::Kernel || s.mode == GpuStageChoice::Threads) {
                 os << " " << st.loops[s.dim_x].name << ":" << s.threads_x << "x" << s.per_thread_x;
-                if (s.dim_y >= 0) os << " " << st.loops[s.dim_y].name << ":" << s.threads_y << "x" << s.per_thread_y;
+                if (s.dim_y >= 0)
+                    os << " " << st.loops[s.dim_y].name << ":" << s.threads_y << "x" << s.per_thread_y;
             }
         }
         os << "]\n";

@@ -40,7 +40,15 @@ GpuStageChoice instantiate(const Stage &st, const KernelShape &k, GpuStageChoice
     c.mode = mode;
     c.dim_x = loop_of_pure(st, k.pure_x);
     c.dim_y = k.pure_y >= 0 ? loop_of_pure(st, k.pure_y) : -1;
-    HARL_ASSERT(c.dim_x >= 0, st.name << " has no loop for pure dimension " << k.pure_x);
+    if (c.dim_x < 0) {
+        // An update that does not loop over the shape's x (e.g. f(0, y) = ...): its innermost
+        // pure loop takes thread x.
+        for (int i = 0; i < (int)st.loops.size() && c.dim_x < 0; i++) {
+            if (!st.loops[i].rvar && i != c.dim_y) c.dim_x = i;
+        }
+        if (c.dim_x < 0) std::swap(c.dim_x, c.dim_y);
+    }
+    HARL_ASSERT(c.dim_x >= 0, st.name << " is mappable but has no pure loop");
     c.threads_x = k.tx;
     c.threads_y = c.dim_y >= 0 ? k.ty : 1;
     if (mode == GpuStageChoice::Kernel) {
@@ -100,13 +108,14 @@ std::vector<KernelShape> kernel_shapes(const Node &n, const TargetModel &tm, Gpu
                 if (y < 0 && ty > 1) continue;
                 if (tx > L.max_block_dim[0] || ty > L.max_block_dim[1]) continue;
                 if (tx < std::min<int64_t>(L.warp_size, pow2_ceil(ext_x))) continue; // coalescing
-                if (tx > pow2_ceil(ext_x) || ty > pow2_ceil(ext_y)) continue;         // idle threads
+                if (tx > pow2_ceil(ext_x) || ty > pow2_ceil(ext_y)) continue;        // idle threads
                 for (int64_t rx : {1, 2, 4, 8}) {
                     for (int64_t ry : {1, 2, 4, 8}) {
                         if (y < 0 && ry > 1) continue;
                         if (tx * rx > pow2_ceil(ext_x) || ty * ry > pow2_ceil(ext_y)) continue;
                         int64_t regs = 16 + rx * ry * words;
-                        if (regs > L.max_registers_per_thread || regs * total > L.registers_per_block) continue;
+                        if (regs > L.max_registers_per_thread || regs * total > L.registers_per_block)
+                            continue;
                         push({0, y, tx, ty, rx, ry});
                     }
                 }
@@ -147,7 +156,8 @@ std::vector<std::shared_ptr<const GpuFuncChoice>> gpu_candidates(const GpuSchedu
         bool all_mappable = true;
         for (const auto &st : n.stages)
             all_mappable = all_mappable && gpu_mappable(st);
-        if (cc.placement == GpuPlacement::Root && count == 1 && cc.stages[loading].mode == GpuStageChoice::Kernel) {
+        if (cc.placement == GpuPlacement::Root && count == 1 &&
+            cc.stages[loading].mode == GpuStageChoice::Kernel) {
             const GpuStageChoice &k = cc.stages[loading];
             if (all_mappable) {
                 KernelShape ks;

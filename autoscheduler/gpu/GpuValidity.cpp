@@ -6,7 +6,9 @@
 namespace harl {
 
 namespace {
-int64_t words(int bytes) { return std::max<int64_t>(1, (bytes + 3) / 4); }
+int64_t words(int bytes) {
+    return std::max<int64_t>(1, (bytes + 3) / 4);
+}
 } // namespace
 
 KernelResources kernel_resources(const GpuSchedule &s, int node, int stage) {
@@ -54,10 +56,13 @@ std::string kernel_violation(const GpuSchedule &s, int node, int stage) {
     } else if (r.threads_dim[0] > L.max_block_dim[0] || r.threads_dim[1] > L.max_block_dim[1]) {
         os << name << ": block " << r.threads_dim[0] << "x" << r.threads_dim[1] << " exceeds "
            << L.max_block_dim[0] << "x" << L.max_block_dim[1];
-    } else if (r.grid[0] > L.max_grid_dim[0] || r.grid[1] > L.max_grid_dim[1] || r.grid[2] > L.max_grid_dim[2]) {
-        os << name << ": grid " << r.grid[0] << "x" << r.grid[1] << "x" << r.grid[2] << " exceeds the grid limits";
+    } else if (r.grid[0] > L.max_grid_dim[0] || r.grid[1] > L.max_grid_dim[1] ||
+               r.grid[2] > L.max_grid_dim[2]) {
+        os << name << ": grid " << r.grid[0] << "x" << r.grid[1] << "x" << r.grid[2]
+           << " exceeds the grid limits";
     } else if (r.shared_bytes > L.shared_bytes_per_block) {
-        os << name << ": " << r.shared_bytes << " bytes of shared memory per block > " << L.shared_bytes_per_block;
+        os << name << ": " << r.shared_bytes << " bytes of shared memory per block > "
+           << L.shared_bytes_per_block;
     } else if (r.registers_per_thread > L.max_registers_per_thread) {
         os << name << ": about " << r.registers_per_thread << " registers per thread > "
            << L.max_registers_per_thread;
