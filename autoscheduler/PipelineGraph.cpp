@@ -319,7 +319,8 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
     std::mt19937_64 rng(12345);
     const int num_funcs = (int)nodes_.size();
     for (int ni = 0; ni < num_funcs; ni++) {
-        Node &node = nodes_[ni];
+        // A copy: input nodes are appended to nodes_ below, which may move the vector.
+        const Node node = nodes_[ni];
         const Function &f = node.func;
         const int num_stages = 1 + (int)f.updates().size();
         for (int si = 0; si < num_stages; si++) {

@@ -114,8 +114,9 @@ std::vector<Directive> make_gpu_directives(const GpuSchedule &s) {
                         {c.placement == GpuPlacement::Shared ? outer_name(lv) : thread_name(lv)});
             d.node = node;
             d.target_node = c.at_node;
-            // Halide names the last stage's loops without a stage index.
-            d.target_stage = c.at_stage + 1 == (int)cn.stages.size() ? -1 : c.at_stage;
+            HARL_ASSERT(c.at_stage + 1 == (int)cn.stages.size(), n.name << " is placed in a loop of "
+                                                                        << cn.stages[c.at_stage].name
+                                                                        << ", not the last stage");
             out.push_back(d);
         }
         for (size_t si = 0; si < n.stages.size(); si++)

@@ -156,7 +156,10 @@ std::vector<std::shared_ptr<const GpuFuncChoice>> gpu_candidates(const GpuSchedu
         bool all_mappable = true;
         for (const auto &st : n.stages)
             all_mappable = all_mappable && gpu_mappable(st);
-        if (cc.placement == GpuPlacement::Root && count == 1 &&
+        // Only the last stage's loops are offered: Halide 14 rejects compute_at a loop of an
+        // earlier stage of a multi-stage consumer.
+        const bool last = loading + 1 == (int)g.node(cn).stages.size();
+        if (cc.placement == GpuPlacement::Root && count == 1 && last &&
             cc.stages[loading].mode == GpuStageChoice::Kernel) {
             const GpuStageChoice &k = cc.stages[loading];
             if (all_mappable) {
