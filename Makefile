@@ -36,6 +36,11 @@ bench: deps $(BUILD)/Makefile
 	$(BUILD)/apps/harl_scaling 8 16 32 64 128 | tee $(BUILD)/scaling.csv
 	@echo "The same with the learned cost model (states_per_second: partial schedules scored per second, one core):"
 	HARL_COST_MODEL=learned $(BUILD)/apps/harl_scaling 8 16 32 64 128 | tee $(BUILD)/scaling_learned.csv
+	@echo "GPU: invalid proposals with and without validity-driven initialisation (apps + 50 random pipelines):"
+	cmake --build $(BUILD) -j$(JOBS) --target random_pipeline.generator
+	python3 apps/gpu_validity.py --build $(BUILD) --pipelines 50 | tee $(BUILD)/gpu_validity.txt
+	@echo "GPU: every app's CUDA kernels assembled by ptxas for sm_80 and sm_90 (HARL and Li2018):"
+	python3 tests/check_cuda_ptx.py --build $(BUILD) --systems harl,li2018 | tee $(BUILD)/cuda_ptx.txt
 
 # Training data and the learned cost model (README: "Retrain HARL for your machine"). Both are
 # resumable / repeatable; CI runs a smoke version of each (ctest Training.*).

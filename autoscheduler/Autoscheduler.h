@@ -23,6 +23,10 @@
 //      cost_model/FeatureLayout.h) and scored by a CostModel.
 //   4. ScheduleEmitter turns the best schedule into directives, applies them, and prints them
 //      as `.schedule.h` (`-e schedule`); `-e featurization` gets the chosen schedule's features.
+//   GPU targets (cuda, opencl, ...) take steps 3-4 in autoscheduler/gpu/: GpuBeamSearch over
+//   GpuSchedule (root kernels over blocks/threads, producers in shared memory or registers),
+//   candidates from GpuSearchSpace checked by GpuValidity against TargetModel's launch limits
+//   before GpuFeaturizer and the analytic GPU cost model score them; GpuEmitter's directives.
 //
 // OPTIONS (environment variables, read once per call; unknown HARL_* names are reported)
 //   HARL_BEAM_SIZE       default 8: states kept per decision (1 = greedy)
@@ -36,6 +40,8 @@
 //                        auto = learned when HARL_WEIGHTS is set, else analytic
 //   HARL_WEIGHTS         weights file for the learned model (harl-train output); unset = the
 //                        weights built into HARL (cost_model/weights/harl_cpu.weights)
+//   HARL_GPU_INIT        default valid: GPU kernel shapes drawn from the valid region; naive:
+//                        unconstrained proposals (still checked before scoring)
 // MACHINE PARAMS: parallelism sizes parallel loops; last_level_cache_size the LLC in the memory
 // model; balance scales the cost of DRAM traffic.
 // =============================================================================================

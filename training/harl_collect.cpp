@@ -173,8 +173,13 @@ void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::H
             [&] {
                 p.compile_jit(target);
                 p.realize(output);
+                output.device_sync();
             },
-            [&] { p.realize(output); }, mo);
+            [&] {
+                p.realize(output);
+                output.device_sync(); // GPU targets: time the kernels, not their launch
+            },
+            mo);
         if (g_stop) return; // interrupted mid-measurement: the child was killed too; redo it later
         harl::SampleRecord s;
         s.pipeline = key;
@@ -188,7 +193,7 @@ void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::H
         s.median_s = m.median_seconds;
         s.compile_s = m.compile_seconds;
         s.runs = m.runs;
-        s.layout_version = harl::kFeatureLayoutVersion;
+        harl::decode_featurization(out.featurization, &s.layout_version); // CPU or GPU layout
         s.features = out.featurization;
         db.record(sr, &s);
         on_sample(m.ok(), !m.ok());
@@ -197,6 +202,38 @@ void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::H
 }
 
 } // namespace
+
+// GPU targets are measured on the device: make sure one answers before collecting anything
+// (a tiny pipeline, JIT-compiled and run in a child process like every candidate).
+void check_device(const CollectConfig &cfg) {
+    Halide::Target target(cfg.target == "host" ? Halide::get_host_target() : Halide::Target(cfg.target));
+    if (!target.has_gpu_feature()) return;
+    Halide::Var x("x"), xo("xo"), xi("xi");
+    Halide::Func probe("probe");
+    probe(x) = x * 2;
+    probe.gpu_tile(x, xo, xi, 32);
+    Halide::Buffer<int> out(256);
+    harl::MeasureOptions mo;
+    mo.min_runs = 1;
+    mo.timeout_seconds = 120;
+    harl::MeasureResult m = harl::measure_in_child(
+        [&] {
+            probe.compile_jit(target);
+            probe.realize(out);
+            out.copy_to_host();
+            if (out(255) != 510) throw std::runtime_error("the device computed wrong values");
+        },
+        [&] { probe.realize(out); }, mo);
+    if (!m.ok()) {
+        std::string why = m.message;
+        while (!why.empty() && (why.back() == '\n' || why.back() == ' '))
+            why.pop_back();
+        why = why.substr(why.find_last_of('\n') + 1); // the runtime's conclusion
+        throw harl::HarlError("--target " + cfg.target + ": no usable GPU device here (" + why +
+                              "); harl-collect measures every schedule on the device, so run it on the "
+                              "machine with the GPU and its driver (the CUDA driver for cuda targets)");
+    }
+}
 
 int main(int argc, char **argv) {
     CollectConfig cfg;
@@ -267,6 +304,7 @@ int main(int argc, char **argv) {
         if (cfg.pipelines <= 0 && cfg.minutes <= 0) {
             throw harl::HarlError("give --minutes or --pipelines (how long to collect)");
         }
+        check_device(cfg);
         std::vector<std::string> unknown;
         harl::HarlOptions base = harl::HarlOptions::from_environment(&unknown);
         for (const auto &u : unknown)
