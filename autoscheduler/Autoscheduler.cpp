@@ -36,13 +36,32 @@ std::vector<uint8_t> encode_featurization(const std::vector<int> &nodes, const s
 }
 
 std::unique_ptr<CostModel> make_cost_model(const HarlOptions &opts, const MachineInfo &m) {
-    if (m.gpu) {
-        if (opts.cost_model == "learned" || !opts.weights.empty()) {
-            throw HarlError("HARL_COST_MODEL=learned / HARL_WEIGHTS: HARL has no learned GPU model yet (the "
-                            "weights are for CPU features); GPU targets use the analytic GPU model: unset "
-                            "HARL_COST_MODEL and HARL_WEIGHTS");
+    const bool learned = opts.cost_model == "learned" || (opts.cost_model == "auto" && !opts.weights.empty());
+    if (m.gpu && learned) {
+        // No GPU weights are shipped: they come from harl-train --gpu on GPU samples.
+        if (opts.weights.empty()) {
+            throw HarlError(
+                "HARL_COST_MODEL=learned on a GPU target: HARL ships no GPU weights; set HARL_WEIGHTS "
+                "to weights from `harl-train --gpu` (samples collected with harl-collect --target "
+                "host-cuda...), or unset HARL_COST_MODEL to use the analytic GPU model");
         }
-        return make_gpu_analytic_cost_model(m);
+        ModelWeights w = load_weights(opts.weights);
+        if (w.layout_version != kGpuFeatureLayoutVersion) {
+            throw HarlError(
+                "HARL_WEIGHTS=" + opts.weights +
+                " was trained on CPU features; a GPU target needs weights from `harl-train --gpu`");
+        }
+        return make_learned_cost_model(m, w);
+    }
+    if (m.gpu) return make_gpu_analytic_cost_model(m);
+    if (learned && !opts.weights.empty()) {
+        ModelWeights w = load_weights(opts.weights);
+        if (w.layout_version != kFeatureLayoutVersion) {
+            throw HarlError(
+                "HARL_WEIGHTS=" + opts.weights +
+                " was trained on GPU features (harl-train --gpu); a CPU target needs CPU weights");
+        }
+        return make_learned_cost_model(m, w);
     }
     // auto: the learned model when the user trained weights for their machine; otherwise the
     // analytic model, which still schedules the DNN apps better than the shipped weights do

@@ -42,6 +42,10 @@ std::unique_ptr<CostModel> make_analytic_cost_model(const MachineInfo &m);
 
 // The learned model (LearnedCostModel.cpp; trained as StageMlp.h): the analytic estimate of
 // each stage corrected by a per-stage network with weights from harl-train.
+// The analytic model of the machine's kind: the GPU model for GPU targets, else the CPU one.
+// Learned models correct its estimates.
+std::unique_ptr<CostModel> make_base_cost_model(const MachineInfo &m);
+
 // The analytic GPU model (GpuAnalyticCostModel.cpp) over GpuFeatureLayout.h features: launch
 // overhead, occupancy, coalescing, shared-memory and register reuse, host stages and copies.
 std::unique_ptr<CostModel> make_gpu_analytic_cost_model(const MachineInfo &m);

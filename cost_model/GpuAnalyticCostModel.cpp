@@ -61,4 +61,8 @@ std::unique_ptr<CostModel> make_gpu_analytic_cost_model(const MachineInfo &m) {
     return std::make_unique<GpuAnalyticCostModel>(m);
 }
 
+std::unique_ptr<CostModel> make_base_cost_model(const MachineInfo &m) {
+    return m.gpu ? make_gpu_analytic_cost_model(m) : make_analytic_cost_model(m);
+}
+
 } // namespace harl

@@ -15,7 +15,7 @@ namespace {
 class LearnedCostModel : public CostModel {
   public:
     LearnedCostModel(const MachineInfo &m, const ModelWeights &w)
-        : analytic_(make_analytic_cost_model(m)), w_(w), in_(w.inputs), h1_(w.hidden1), h2_(w.hidden2) {
+        : analytic_(make_base_cost_model(m)), w_(w), in_(w.inputs), h1_(w.hidden1), h2_(w.hidden2) {
         HARL_ASSERT(w.payload_floats() == w.mean.size() + w.scale.size() + w.w1.size() + w.b1.size() +
                                               w.w2.size() + w.b2.size() + w.w3.size() + w.b3.size(),
                     "weights tensors do not match their shape");

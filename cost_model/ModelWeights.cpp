@@ -1,5 +1,6 @@
 #include "ModelWeights.h"
 #include "../autoscheduler/Errors.h"
+#include "GpuFeatureLayout.h"
 #include "Hash.h"
 
 #include <cmath>
@@ -78,9 +79,10 @@ ModelWeights parse_weights(const std::string &bytes, const std::string &source) 
     take(&floats, 8, "header");
     take(&checksum, 8, "header");
     take(&meta_len, 4, "header");
-    if (layout != kFeatureLayoutVersion) {
+    if (layout != kFeatureLayoutVersion && layout != kGpuFeatureLayoutVersion) {
         throw fail("trained for feature layout version " + std::to_string(layout) +
-                   ", this HARL computes version " + std::to_string(kFeatureLayoutVersion));
+                   ", this HARL computes version " + std::to_string(kFeatureLayoutVersion) + " (CPU) and " +
+                   std::to_string(kGpuFeatureLayoutVersion) + " (GPU)");
     }
     if (inputs != (uint32_t)kModelInputs) {
         throw fail("has " + std::to_string(inputs) + " inputs per stage, this HARL has " +

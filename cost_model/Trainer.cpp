@@ -29,7 +29,7 @@ PipelineTensors to_tensors(const TrainingPipeline &p) {
     for (size_t s = 0; s < p.samples.size(); s++) {
         const TrainingSample &sm = p.samples[s];
         std::vector<double> analytic;
-        make_analytic_cost_model(sm.machine)->predict(sm.stages, &analytic);
+        make_base_cost_model(sm.machine)->predict(sm.stages, &analytic);
         for (size_t i = 0; i < sm.stages.size(); i++) {
             size_t at = in.size();
             in.resize(at + kModelInputs);

@@ -6,6 +6,7 @@
 #include "Dataset.h"
 #include "Errors.h"
 #include "Featurizer.h"
+#include "GpuFeatureLayout.h"
 #include "RandomPipeline.h"
 #include "TorchCostModel.h"
 #include "Trainer.h"
@@ -331,4 +332,82 @@ TEST(ChildProcessRunner, MeasuresAndSurvivesCrashesHangsAndErrors) {
     auto error = harl::measure_in_child([] { throw std::runtime_error("no such kernel"); }, [] {}, o);
     EXPECT_EQ(error.status, harl::MeasureResult::Status::Failed);
     EXPECT_EQ(error.message, "no such kernel");
+}
+
+// The GPU model trains the same way on GPU-layout samples (here with runtimes from the analytic
+// GPU model times a hidden factor, since this machine has no GPU to measure on), and HARL uses
+// such weights for GPU targets only.
+TEST(Trainer, GpuModelTrainsOnGpuFeaturesAndIsUsedForGpuTargets) {
+    Halide::Target cuda = Halide::get_host_target()
+                              .with_feature(Halide::Target::CUDA)
+                              .with_feature(Halide::Target::CUDACapability80);
+    Halide::MachineParams mp(2, 32 << 20, 40);
+    harl::MachineInfo m = harl::make_machine_info(cuda, mp);
+    ASSERT_TRUE(m.gpu);
+    auto base = harl::make_base_cost_model(m);
+    std::vector<harl::TrainingPipeline> train, val;
+    for (int p = 0; p < 12; p++) {
+        harl::TrainingPipeline tp;
+        tp.key = "gpu" + std::to_string(p);
+        for (int k = 0; k < 4; k++) {
+            harl::RandomPipeline rp = harl::make_random_pipeline(100 + p, 2, 6);
+            harl::HarlOptions o;
+            o.seed = k;
+            o.randomize = k ? 0.6 : 0.0;
+            harl::AutoscheduleOutput out = harl::autoschedule(Halide::Pipeline(rp.output), cuda, mp, o);
+            uint32_t layout = 0;
+            harl::TrainingSample s;
+            s.stages = harl::decode_featurization(out.featurization, &layout);
+            ASSERT_EQ(layout, harl::kGpuFeatureLayoutVersion);
+            s.machine = m;
+            std::vector<double> secs;
+            base->predict(s.stages, &secs);
+            for (size_t st = 0; st < secs.size(); st++) {
+                // Kernels with wide blocks are 4x slower than the model says, the rest 2x faster.
+                s.runtime_s += secs[st] * (s.stages[st][harl::G_g_threads_per_block] >= 256 ? 4.0 : 0.5);
+            }
+            tp.samples.push_back(s);
+        }
+        (p < 8 ? train : val).push_back(tp);
+    }
+    harl::TrainConfig cfg;
+    cfg.epochs = 60;
+    cfg.hidden = 16;
+    cfg.batch_pipelines = 2;
+    cfg.learning_rate = 3e-3;
+    harl::TrainOutput out = harl::train_cost_model(train, val, cfg, [](const harl::EpochReport &) {});
+    out.weights.layout_version = harl::kGpuFeatureLayoutVersion;
+    auto learned = harl::evaluate_cost_model(
+        val, [&](const harl::MachineInfo &mi) { return harl::make_learned_cost_model(mi, out.weights); });
+    auto analytic =
+        harl::evaluate_cost_model(val, [&](const harl::MachineInfo &mi) { return harl::make_base_cost_model(mi); });
+    EXPECT_GT(learned.pairwise_accuracy, analytic.pairwise_accuracy);
+
+    const std::string path = temp_path("gpu.weights");
+    harl::save_weights(path, out.weights);
+    harl::HarlOptions o;
+    o.weights = path;
+    harl::RandomPipeline rp = harl::make_random_pipeline(7, 2, 6);
+    harl::AutoscheduleOutput sched = harl::autoschedule(Halide::Pipeline(rp.output), cuda, mp, o);
+    EXPECT_NE(sched.schedule_source.find("cost model learned"), std::string::npos);
+    // GPU weights on a CPU target, CPU weights on a GPU target: refused by name.
+    harl::RandomPipeline rp2 = harl::make_random_pipeline(7, 2, 6);
+    try {
+        harl::autoschedule(Halide::Pipeline(rp2.output), Halide::get_host_target(), mp, o);
+        ADD_FAILURE() << "GPU weights accepted for a CPU target";
+    } catch (const harl::HarlError &e) {
+        EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+    const std::string cpu_path = temp_path("cpu.weights");
+    harl::save_weights(cpu_path, harl::shipped_weights());
+    o.weights = cpu_path;
+    harl::RandomPipeline rp3 = harl::make_random_pipeline(7, 2, 6);
+    try {
+        harl::autoschedule(Halide::Pipeline(rp3.output), cuda, mp, o);
+        ADD_FAILURE() << "CPU weights accepted for a GPU target";
+    } catch (const harl::HarlError &e) {
+        EXPECT_NE(std::string(e.what()).find("CPU features"), std::string::npos) << e.what();
+    }
+    std::remove(path.c_str());
+    std::remove(cpu_path.c_str());
 }

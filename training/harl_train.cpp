@@ -6,6 +6,7 @@
 #include "Autoscheduler.h"
 #include "Dataset.h"
 #include "Errors.h"
+#include "GpuFeatureLayout.h"
 #include "Hash.h"
 #include "TorchCostModel.h"
 #include "Trainer.h"
@@ -43,6 +44,7 @@ int main(int argc, char **argv) {
     std::vector<std::string> dbs;
     std::string out = "harl_cpu.weights", curves, csv, machine, evaluate, plot_script = HARL_PLOT_SCRIPT;
     double val_fraction = 0.15, test_fraction = 0.15;
+    bool gpu = false;
     harl::TrainConfig cfg;
     po::options_description desc(
         "harl-train: trains HARL's learned cost model on harl-collect datasets\n\n"
@@ -64,7 +66,10 @@ int main(int argc, char **argv) {
         "test-fraction", po::value(&test_fraction)->default_value(test_fraction),
         "fraction of pipelines held out for the final report")(
         "machine", po::value(&machine), "use only samples measured on this machine name")(
-        "curves", po::value(&curves), "training curves PNG (default: OUT.png)")(
+        "gpu", po::bool_switch(&gpu),
+        "train the GPU model: on the samples measured for GPU targets (GPU feature layout), correcting "
+        "the analytic GPU model; without it, the CPU samples")("curves", po::value(&curves),
+                                                               "training curves PNG (default: OUT.png)")(
         "csv", po::value(&csv), "per-epoch metrics CSV (default: OUT.csv)")(
         "plot-script", po::value(&plot_script)->default_value(plot_script), "script that draws the PNG")(
         "evaluate", po::value(&evaluate)->implicit_value("analytic"),
@@ -92,7 +97,8 @@ int main(int argc, char **argv) {
         if (val_fraction < 0 || test_fraction < 0 || val_fraction + test_fraction >= 1) {
             throw harl::HarlError("--val-fraction and --test-fraction must be >= 0 and sum to less than 1");
         }
-        // Load every ok sample, grouped by pipeline.
+        const uint32_t layout = gpu ? harl::kGpuFeatureLayoutVersion : harl::kFeatureLayoutVersion;
+        // Load every ok sample of that layout, grouped by pipeline.
         std::map<std::string, harl::TrainingPipeline> by_key;
         std::set<std::string> machines;
         long samples = 0, skipped = 0;
@@ -103,12 +109,17 @@ int main(int argc, char **argv) {
             harl::Dataset db(path);
             for (const auto &r : db.ok_samples()) {
                 if (!machine.empty() && r.machine != machine) continue;
-                if (r.layout_version != harl::kFeatureLayoutVersion || r.runtime_s <= 0) {
+                if (r.layout_version != layout || r.runtime_s <= 0) {
                     skipped++;
                     continue;
                 }
                 harl::TrainingSample s;
-                s.stages = harl::decode_featurization(r.features);
+                uint32_t sample_layout = 0;
+                s.stages = harl::decode_featurization(r.features, &sample_layout);
+                if (sample_layout != layout) {
+                    throw harl::HarlError("dataset '" + path + "': a sample of " + r.pipeline +
+                                          " is recorded with another layout than its features have");
+                }
                 s.machine = harl::make_machine_info(Halide::Target(r.target),
                                                     Halide::MachineParams(r.machine_params));
                 s.runtime_s = r.runtime_s;
@@ -126,7 +137,7 @@ int main(int argc, char **argv) {
             harl::RankingMetrics m;
             if (evaluate == "analytic") {
                 m = harl::evaluate_cost_model(
-                    all, [&](const harl::MachineInfo &mi) { return harl::make_analytic_cost_model(mi); });
+                    all, [&](const harl::MachineInfo &mi) { return harl::make_base_cost_model(mi); });
             } else {
                 harl::ModelWeights w = harl::load_weights(evaluate);
                 m = harl::evaluate_cost_model(
@@ -173,6 +184,7 @@ int main(int argc, char **argv) {
         for (const auto &m : machines)
             meta << " " << m;
         res.weights.metadata = meta.str();
+        res.weights.layout_version = layout;
         harl::save_weights(out, res.weights);
         std::cout << "harl-train: wrote " << out << " (epoch " << res.best_epoch << "); curves in " << csv
                   << "\n";
@@ -183,7 +195,7 @@ int main(int argc, char **argv) {
         auto learned = harl::evaluate_cost_model(
             report, [&](const harl::MachineInfo &m) { return harl::make_torch_cost_model(m, w); });
         auto analytic = harl::evaluate_cost_model(
-            report, [&](const harl::MachineInfo &m) { return harl::make_analytic_cost_model(m); });
+            report, [&](const harl::MachineInfo &m) { return harl::make_base_cost_model(m); });
         std::cout << which << " pipelines, learned:  " << metrics_text(learned) << "\n"
                   << which << " pipelines, analytic: " << metrics_text(analytic) << "\n";
 
