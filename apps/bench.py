@@ -139,6 +139,17 @@ def build_driver(app, systems, args, outdir):
     return exe
 
 
+def cuda_device_present():
+    """Whether the CUDA driver loads and reports a device."""
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    count = ctypes.c_int(0)
+    return cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
@@ -200,6 +211,10 @@ def main():
         if not ok_systems:
             continue
         exe = build_driver(app, ok_systems, args, appdir)
+        if "cuda" in args.target and not cuda_device_present():
+            print(f"[{app}] no CUDA GPU on this machine: built for {args.target}, not run "
+                  "(tests/check_cuda_ptx.py checks its kernels with ptxas)", flush=True)
+            continue
         rounds = 1 if args.check_only else args.runs
         cmd = (args.runner.split() if args.runner else []) + [exe, str(rounds)]
         env = dict(os.environ, HL_NUM_THREADS=MACHINE_PARAMS.split(",")[0])
