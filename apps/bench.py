@@ -254,7 +254,7 @@ def main():
     for r in rows:
         done.setdefault(r["system"], {})[r["app"]] = r["min_ms"]
     common = [a for a in apps if all(a in done.get(s, {}) for s in done)]
-    if common and not args.check_only:
+    if common and done and not args.check_only:
         print(f"\ngeometric mean of min runtime over {len(common)} apps ({', '.join(common)}):")
         gm = {s: math.exp(sum(math.log(done[s][a]) for a in common) / len(common)) for s in done}
         base = gm.get("harl")
