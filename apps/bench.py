@@ -22,6 +22,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 HALIDE_PLUGINS = "/usr/lib/x86_64-linux-gnu/halide14"
 MACHINE_PARAMS = "2,33554432,40"
+CUDA_HOME = os.environ.get("CUDA_HOME", "/usr/local/cuda")
 
 # Each app: its generator, generator params (the real network's shape) and the name of the
 # driver's -D define for each param, so that --shape can change both together.
@@ -130,6 +131,10 @@ def build_driver(app, systems, args, outdir):
     cmd += [os.path.join(HERE, "drivers", spec["driver"])]
     cmd += [os.path.join(outdir, f"{app}_{s}.a") for s in systems]
     cmd += [os.path.join(args.out, "runtime.a"), "-lpthread", "-ldl", "-o", exe]
+    if "cuda" in args.target and app == "gemm" and os.path.exists(os.path.join(CUDA_HOME, "include", "cublas_v2.h")):
+        # cuBLAS's SGEMM as the GPU reference for the GEMM (reported as system "cublas").
+        cmd[-3:-3] = ["-DHARL_CUBLAS", "-I", os.path.join(CUDA_HOME, "include"), "-L", os.path.join(CUDA_HOME, "lib64"),
+                      "-lcublas", "-lcudart", f"-Wl,-rpath,{os.path.join(CUDA_HOME, 'lib64')}"]
     if "opencl" in args.target:
         # Halide's runtime finds OpenCL in the process (Debian ships libOpenCL.so.1 only).
         cmd[-3:-3] = ["-Wl,--no-as-needed", "/usr/lib/x86_64-linux-gnu/libOpenCL.so.1", "-Wl,--as-needed"]
@@ -228,7 +233,7 @@ def main():
                 continue
             _, a, s, correct, mn, med, gflops = line.split(",")
             row = dict(app=a, system=s, correct=int(correct), min_ms=float(mn), median_ms=float(med),
-                       gflops=float(gflops), **info[s])
+                       gflops=float(gflops), **info.get(s, dict(autosched_s=0.0, peak_mb=0.0)))
             row["pct_peak"] = 0.0
             rows.append(row)
             if not row["correct"]:

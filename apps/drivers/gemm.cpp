@@ -4,6 +4,44 @@
 
 using Halide::Runtime::Buffer;
 
+#ifdef HARL_CUBLAS
+// cuBLAS's SGEMM on the same matrices, the GPU reference (apps/bench.py adds it for CUDA
+// targets). Row-major C = A B is column-major C^T = B^T A^T, so B goes first.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+struct CublasGemm {
+    int n;
+    float *a = nullptr, *b = nullptr, *c = nullptr;
+    cublasHandle_t handle = nullptr;
+    bool ok = false;
+    CublasGemm(const Buffer<float> &A, const Buffer<float> &B, int n) : n(n) {
+        size_t bytes = sizeof(float) * n * n;
+        ok = cudaMalloc(&a, bytes) == cudaSuccess && cudaMalloc(&b, bytes) == cudaSuccess &&
+             cudaMalloc(&c, bytes) == cudaSuccess && cublasCreate(&handle) == CUBLAS_STATUS_SUCCESS &&
+             cudaMemcpy(a, A.data(), bytes, cudaMemcpyHostToDevice) == cudaSuccess &&
+             cudaMemcpy(b, B.data(), bytes, cudaMemcpyHostToDevice) == cudaSuccess;
+    }
+    ~CublasGemm() {
+        if (handle) cublasDestroy(handle);
+        cudaFree(a), cudaFree(b), cudaFree(c);
+    }
+    // Runs SGEMM and waits for it; copies the result into `out` when asked (the check).
+    int run(Buffer<float> *out) {
+        const float one = 1.0f, zero = 0.0f;
+        if (!ok ||
+            cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, b, n, a, n, &zero, c, n) !=
+                CUBLAS_STATUS_SUCCESS ||
+            cudaDeviceSynchronize() != cudaSuccess) {
+            return -1;
+        }
+        if (out && cudaMemcpy(out->data(), c, sizeof(float) * n * n, cudaMemcpyDeviceToHost) != cudaSuccess)
+            return -1;
+        return 0;
+    }
+};
+#endif
+
 int main(int argc, char **argv) {
     const int N = SIZE;
     Buffer<float> A(N, N), B(N, N), ref(N, N);
@@ -28,6 +66,15 @@ int main(int argc, char **argv) {
     vs.push_back({#name, [&, i = outs.size() - 1] { return bench::synced(outs[i], fn(A, B, outs[i])); }});
     VARIANT_LIST
 #undef X
+#ifdef HARL_CUBLAS
+    CublasGemm cublas(A, B, N);
+    outs.emplace_back(N, N);
+    vs.push_back({"cublas", [&, i = outs.size() - 1, first = true]() mutable {
+                      int e = cublas.run(first ? &outs[i] : nullptr);
+                      first = false;
+                      return e;
+                  }});
+#endif
     std::vector<bool> ok = bench::check_all(vs, outs, ref, 1e-3);
     return bench::time_variants(APP_NAME, vs, ok, bench::rounds_from_args(argc, argv), 2.0 * N * N * N);
 }
