@@ -36,42 +36,31 @@ std::vector<uint8_t> encode_featurization(const std::vector<int> &nodes, const s
 }
 
 std::unique_ptr<CostModel> make_cost_model(const HarlOptions &opts, const MachineInfo &m) {
+    HARL_ASSERT(opts.cost_model == "learned" || opts.cost_model == "auto" || opts.cost_model == "analytic",
+                "unknown cost model " << opts.cost_model);
+    // auto: the learned model when the user trained weights for their machine; otherwise the
+    // analytic model (CPU or GPU), which still schedules the DNN apps better than the shipped
+    // weights do (README, "Retrain HARL for your machine").
     const bool learned = opts.cost_model == "learned" || (opts.cost_model == "auto" && !opts.weights.empty());
-    if (m.gpu && learned) {
+    if (!learned) return make_base_cost_model(m);
+    if (opts.weights.empty()) {
         // No GPU weights are shipped: they come from harl-train --gpu on GPU samples.
-        if (opts.weights.empty()) {
+        if (m.gpu) {
             throw HarlError(
                 "HARL_COST_MODEL=learned on a GPU target: HARL ships no GPU weights; set HARL_WEIGHTS "
                 "to weights from `harl-train --gpu` (samples collected with harl-collect --target "
                 "host-cuda...), or unset HARL_COST_MODEL to use the analytic GPU model");
         }
-        ModelWeights w = load_weights(opts.weights);
-        if (w.layout_version != kGpuFeatureLayoutVersion) {
-            throw HarlError(
-                "HARL_WEIGHTS=" + opts.weights +
-                " was trained on CPU features; a GPU target needs weights from `harl-train --gpu`");
-        }
-        return make_learned_cost_model(m, w);
+        return make_learned_cost_model(m, shipped_weights());
     }
-    if (m.gpu) return make_gpu_analytic_cost_model(m);
-    if (learned && !opts.weights.empty()) {
-        ModelWeights w = load_weights(opts.weights);
-        if (w.layout_version != kFeatureLayoutVersion) {
-            throw HarlError(
-                "HARL_WEIGHTS=" + opts.weights +
-                " was trained on GPU features (harl-train --gpu); a CPU target needs CPU weights");
-        }
-        return make_learned_cost_model(m, w);
+    ModelWeights w = load_weights(opts.weights);
+    if (w.layout_version != (m.gpu ? kGpuFeatureLayoutVersion : kFeatureLayoutVersion)) {
+        throw HarlError(
+            "HARL_WEIGHTS=" + opts.weights +
+            (m.gpu ? " was trained on CPU features; a GPU target needs weights from `harl-train --gpu`"
+                   : " was trained on GPU features (harl-train --gpu); a CPU target needs CPU weights"));
     }
-    // auto: the learned model when the user trained weights for their machine; otherwise the
-    // analytic model, which still schedules the DNN apps better than the shipped weights do
-    // (README, "Retrain HARL for your machine").
-    if (opts.cost_model == "analytic" || (opts.cost_model == "auto" && opts.weights.empty())) {
-        return make_analytic_cost_model(m);
-    }
-    HARL_ASSERT(opts.cost_model == "learned" || opts.cost_model == "auto",
-                "unknown cost model " << opts.cost_model);
-    return make_learned_cost_model(m, opts.weights.empty() ? shipped_weights() : load_weights(opts.weights));
+    return make_learned_cost_model(m, w);
 }
 
 std::vector<StageFeatures> decode_featurization(const std::vector<uint8_t> &bytes, uint32_t *layout_version) {
@@ -94,20 +83,16 @@ std::vector<StageFeatures> decode_featurization(const std::vector<uint8_t> &byte
 }
 
 MachineInfo make_machine_info(const Halide::Target &t, const Halide::MachineParams &mp) {
+    const TargetModel tm = TargetModel::from(t, mp);
     MachineInfo m;
-    m.parallelism = std::max(1, mp.parallelism);
-    m.llc_bytes = (double)std::max<uint64_t>(64 * 1024, mp.last_level_cache_size);
+    m.parallelism = tm.parallelism;
+    m.llc_bytes = (double)tm.llc_bytes;
     m.balance = mp.balance > 0 ? mp.balance : 40;
-    m.vector_registers = t.has_feature(Halide::Target::AVX512) || t.arch == Halide::Target::ARM ? 32 : 16;
-    if (t.has_gpu_feature()) {
-        TargetModel tm = TargetModel::from(t, mp);
+    m.vector_registers = tm.vector_registers;
+    if (tm.is_gpu()) {
         m.gpu = true;
-        m.gpu_sm_count = tm.gpu.sm_count;
         m.gpu_flops = tm.gpu.sm_count * tm.gpu.fp32_flops_per_sm_cycle * tm.gpu.clock_hz;
         m.gpu_dram_bytes_per_s = tm.gpu.dram_bytes_per_s;
-        m.gpu_max_threads_per_sm = tm.gpu.max_threads_per_sm;
-        m.gpu_registers_per_sm = tm.gpu.registers_per_sm;
-        m.gpu_shared_bytes_per_sm = (double)tm.gpu.shared_bytes_per_sm;
     }
     return m;
 }

@@ -1,5 +1,5 @@
 // TargetModel: the limits and sizes of the machine a schedule is for, derived once from the
-// Halide Target and MachineParams. CPU targets get their vector width and cache sizes; CUDA
+// Halide Target and MachineParams. CPU targets get their vector registers, LLC and cores; CUDA
 // targets the launch limits of their compute capability (threads per block, block and grid
 // dimensions, shared memory, registers, warp size) and the throughput figures of a typical part
 // of that generation, which only the analytic GPU cost model uses to rank schedules.
@@ -35,10 +35,9 @@ struct CudaLimits {
 struct TargetModel {
     enum Kind { Cpu, Cuda, OtherGpu } kind = Cpu;
     std::string target; // Target::to_string()
-    // CPU
-    int vector_bytes = 16;
+    // CPU (from machine_params and the target's vector ISA)
     int vector_registers = 16;
-    int64_t l1_bytes = 32 * 1024, l2_bytes = 512 * 1024, llc_bytes = 16 << 20;
+    int64_t llc_bytes = 16 << 20;
     int parallelism = 8;
     // GPU (CUDA, or the CUDA-like limits assumed for OpenCL/Vulkan/Metal targets)
     CudaLimits gpu;

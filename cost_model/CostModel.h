@@ -19,13 +19,10 @@ struct MachineInfo {
     double balance = 40;
     int vector_registers = 16;
     // GPU targets (TargetModel's CudaLimits): the features are then GpuFeatureLayout.h's.
+    // (Occupancy limits are turned into features by the GPU featurizer, not needed here.)
     bool gpu = false;
-    int gpu_sm_count = 80;
-    double gpu_flops = 15e12;          // fp32 operations per second, whole device
+    double gpu_flops = 15e12; // fp32 operations per second, whole device
     double gpu_dram_bytes_per_s = 900e9;
-    int gpu_max_threads_per_sm = 2048;
-    int gpu_registers_per_sm = 65536;
-    double gpu_shared_bytes_per_sm = 96 * 1024;
 };
 
 class CostModel {

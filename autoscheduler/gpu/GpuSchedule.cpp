@@ -6,11 +6,6 @@
 
 namespace harl {
 
-bool GpuStageChoice::operator==(const GpuStageChoice &o) const {
-    return mode == o.mode && dim_x == o.dim_x && dim_y == o.dim_y && threads_x == o.threads_x &&
-           threads_y == o.threads_y && per_thread_x == o.per_thread_x && per_thread_y == o.per_thread_y;
-}
-
 bool gpu_mappable(const Stage &st) {
     if (!st.tileable()) return false;
     for (const auto &l : st.loops) {

@@ -32,7 +32,6 @@ struct GpuStageChoice {
     int dim_x = -1, dim_y = -1;                 // Stage::loops indices of the thread x / y vars (-1 none)
     int64_t threads_x = 1, threads_y = 1;       // threads per block along them
     int64_t per_thread_x = 1, per_thread_y = 1; // points per thread along them (Kernel mode)
-    bool operator==(const GpuStageChoice &o) const;
     int64_t threads() const { return threads_x * threads_y; }
 };
 
