@@ -9,6 +9,8 @@
 #include "gpu/GpuBeamSearch.h"
 #include "gpu/GpuEmitter.h"
 #include "gpu/GpuFeaturizer.h"
+#include "refine/MeasuredTuner.h"
+#include "refine/RlRefiner.h"
 
 #include <cstring>
 #include <iostream>
@@ -144,6 +146,72 @@ AutoscheduleOutput autoschedule_gpu(const PipelineGraph &g, const Halide::Target
     return out;
 }
 
+struct RefineOutcome {
+    double seconds = 0;
+    int episodes = 0, measured = 0;
+    double measured_seconds = 0;
+    std::string note; // a comment line for the schedule header
+};
+
+// The RL refinement pass (model rewards) or, with HARL_MEASURE, measured tuning; replaces
+// res.best/res.cost only by something predicted (or measured) faster.
+RefineOutcome refine(const PipelineGraph &g, const Halide::Pipeline &p, const Halide::Target &t,
+                     const HarlOptions &opts, const MachineInfo &m, CostModel &model, SearchResult &res) {
+    RefineOutcome out;
+    if (opts.rl_budget_s <= 0 && opts.measure == 0) return out;
+    PolicyWeights policy = opts.policy.empty() ? shipped_policy() : load_policy(opts.policy);
+    SearchContext ctx;
+    ctx.parallelism = m.parallelism;
+    ctx.max_candidates = opts.max_candidates;
+    ctx.vector_registers = m.vector_registers;
+    RefineOptions ro;
+    ro.budget_s = opts.rl_budget_s;
+    ro.patience = opts.rl_patience;
+    ro.max_episodes = opts.rl_episodes;
+    ro.adapt = opts.rl_adapt;
+    ro.seed = opts.seed;
+    ro.verbose = opts.verbose;
+    std::ostringstream note;
+    if (opts.measure > 0) {
+        CorrectedCostModel corrected(model);
+        EditSpace space(g, m, corrected, ctx, opts.seed);
+        RlRefiner rl(space, policy, ro);
+        MeasureOptions mo;
+        mo.timeout_seconds = opts.measure_timeout_s;
+        CandidateMeasurer measurer(g, p, t, mo);
+        TuneResult tr = tune_with_measurements({&g, &m, &opts, &space, &corrected, &rl, &measurer}, res.best);
+        if (!opts.trace.empty()) {
+            std::string label;
+            for (const Halide::Func &f : p.outputs())
+                label += (label.empty() ? "" : "+") + f.name();
+            append_trace_csv(opts.trace, opts.tuner, label, tr.trace);
+        }
+        res.best = tr.best;
+        res.cost = space.cost(tr.best);
+        out.seconds = tr.seconds;
+        out.measured = tr.measured;
+        out.measured_seconds = tr.best_seconds;
+        note << "// Measured tuning (" << opts.tuner << "): " << tr.measured << " candidates (" << tr.failed
+             << " failed) in " << tr.seconds << " s; best measured " << tr.best_seconds * 1e3 << " ms.\n";
+        out.note = note.str();
+        return out;
+    }
+    EditSpace space(g, m, model, ctx, opts.seed);
+    RlRefiner rl(space, policy, ro);
+    RefineResult rr = rl.refine(res.best);
+    out.seconds = rr.seconds;
+    out.episodes = rr.episodes;
+    if (rr.best_cost < res.cost) {
+        res.best = rr.best;
+        res.cost = rr.best_cost;
+    }
+    note << "// RL refinement: " << rr.episodes << " episodes, " << rr.steps << " edits in " << rr.seconds
+         << " s; predicted " << rr.start_cost * 1e3 << " -> " << res.cost * 1e3 << " ms"
+         << (rr.stalled ? " (stopped: no improvement)" : "") << ".\n";
+    out.note = note.str();
+    return out;
+}
+
 } // namespace
 
 AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target &t,
@@ -165,8 +233,16 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     if (opts.verbose >= 3) std::cerr << g.describe();
     MachineInfo m = make_machine_info(t, mp);
     auto model = make_cost_model(opts, m);
-    if (m.gpu) return autoschedule_gpu(g, t, mp, opts, *model, rfactor_source);
+    if (m.gpu) {
+        if (opts.measure > 0) {
+            std::cerr << "HARL: warning: HARL_MEASURE is not supported for GPU targets yet (the RL pass and "
+                         "measured tuning refine CPU schedules); scheduling with the cost model only\n";
+        }
+        return autoschedule_gpu(g, t, mp, opts, *model, rfactor_source);
+    }
     SearchResult res = beam_search(g, opts, m, *model);
+    const double beam_cost = res.cost;
+    RefineOutcome refined = refine(g, p, t, opts, m, *model, res);
 
     std::vector<Directive> ds = make_directives(res.best);
     apply_directives(g, ds);
@@ -175,9 +251,14 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     out.predicted_seconds = res.cost;
     out.search_seconds = res.seconds;
     out.states_evaluated = res.states_evaluated;
+    out.beam_predicted_seconds = beam_cost;
+    out.rl_seconds = refined.seconds;
+    out.rl_episodes = refined.episodes;
+    out.measured = refined.measured;
+    out.measured_seconds = refined.measured_seconds;
     out.summary = res.best.describe();
     out.schedule_source = emit_schedule_source(
-        g, ds, header_comment(t, mp, opts, *model, res.cost, out.summary, rfactor_source));
+        g, ds, header_comment(t, mp, opts, *model, res.cost, out.summary, rfactor_source) + refined.note);
 
     std::vector<int> nodes, stages;
     std::vector<StageFeatures> feats = featurize_all(res.best, m, &nodes, &stages);
@@ -195,6 +276,7 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
             std::cerr << "\n";
         }
     }
+    if (opts.verbose >= 1 && !refined.note.empty()) std::cerr << "HARL: " << refined.note.substr(3);
     if (opts.verbose >= 1) {
         std::cerr << "HARL: " << g.num_nodes() << " nodes, " << res.states_evaluated << " states in "
                   << res.seconds << " s"

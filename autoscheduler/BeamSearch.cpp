@@ -110,6 +110,16 @@ SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const 
             auto cands = candidate_choices(e.state, node, c, rng);
             HARL_ASSERT(!cands.empty(), "no legal schedule for Func " << g.node(node).name);
             if (hurry && cands.size() > 8) cands.resize(8);
+            // Autotuning baseline: drop each candidate at random (keeping at least one).
+            if (opts.dropout > 0 && cands.size() > 1) {
+                std::vector<Decision> kept;
+                for (const Decision &d : cands) {
+                    if (std::uniform_real_distribution<double>(0, 1)(rng) >= opts.dropout) kept.push_back(d);
+                }
+                if (kept.empty())
+                    kept.push_back(cands[std::uniform_int_distribution<size_t>(0, cands.size() - 1)(rng)]);
+                cands = std::move(kept);
+            }
             // Data collection: sometimes replace the decision by a random legal one.
             if (opts.randomize > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < opts.randomize) {
                 auto pick = cands[std::uniform_int_distribution<size_t>(0, cands.size() - 1)(rng)];

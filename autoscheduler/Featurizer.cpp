@@ -405,8 +405,8 @@ std::vector<StageFeatures> featurize_all(const ScheduleState &s, const MachineIn
         std::vector<StageFeatures> fs = fz.node_features(node);
         for (size_t si = 0; si < fs.size(); si++) {
             all.push_back(fs[si]);
-            stage_nodes->push_back(node);
-            stage_indices->push_back((int)si);
+            if (stage_nodes) stage_nodes->push_back(node);
+            if (stage_indices) stage_indices->push_back((int)si);
         }
     }
     return all;

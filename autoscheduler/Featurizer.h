@@ -57,7 +57,8 @@ class Featurizer {
     std::map<int, Realization> memo_;
 };
 
-// Every stage's features of a state, in decision order, with the node and stage index of each.
+// Every stage's features of a state, in decision order, with the node and stage index of each
+// (either list may be null).
 std::vector<StageFeatures> featurize_all(const ScheduleState &s, const MachineInfo &m,
                                          std::vector<int> *stage_nodes, std::vector<int> *stage_indices);
 

@@ -88,6 +88,66 @@ const std::vector<OptionSpec> &specs() {
              if (v != "valid" && v != "naive") throw HarlError("HARL_GPU_INIT=" + v + ": use valid or naive");
              o.gpu_init = v;
          }},
+        {"HARL_DROPOUT", "0",
+         "probability in [0,1) of dropping each candidate of a decision (the dropout-greedy autotuning "
+         "baseline; at least one candidate is kept)",
+         [](HarlOptions &o, const std::string &v) { o.dropout = parse_double("HARL_DROPOUT", v, 0, 0.99); }},
+        {"HARL_RL_BUDGET", "5",
+         "seconds for the RL refinement pass after beam search (0 = no RL pass); it usually stops "
+         "earlier, by HARL_RL_PATIENCE",
+         [](HarlOptions &o, const std::string &v) {
+             o.rl_budget_s = parse_double("HARL_RL_BUDGET", v, 0, 1e6);
+         }},
+        {"HARL_RL_PATIENCE", "8",
+         "RL episodes in a row without improvement after which the pass stops (with HARL_MEASURE: x4, "
+         "counted in measuring rounds)",
+         [](HarlOptions &o, const std::string &v) {
+             o.rl_patience = (int)parse_int("HARL_RL_PATIENCE", v, 1, 100000);
+         }},
+        {"HARL_RL_EPISODES", "40", "most RL episodes (model rewards)",
+         [](HarlOptions &o, const std::string &v) {
+             o.rl_episodes = (int)parse_int("HARL_RL_EPISODES", v, 0, 1000000);
+         }},
+        {"HARL_RL_ADAPT", "1",
+         "1: adapt the RL policies online on this pipeline (actor-critic steps); 0: keep them fixed",
+         [](HarlOptions &o, const std::string &v) { o.rl_adapt = parse_int("HARL_RL_ADAPT", v, 0, 1) != 0; }},
+        {"HARL_POLICY", "(shipped)",
+         "RL policy file from harl-train-policy; unset = the policy built into HARL",
+         [](HarlOptions &o, const std::string &v) {
+             if (v.empty()) throw HarlError("HARL_POLICY is empty: give a policy file, or unset it");
+             o.policy = v;
+         }},
+        {"HARL_MEASURE", "0",
+         "measurement budget: compile and time this many candidates for real (JIT, in a child process with "
+         "a timeout) and return the fastest measured; 0 = cost model only",
+         [](HarlOptions &o, const std::string &v) {
+             o.measure = (int)parse_int("HARL_MEASURE", v, 0, 100000);
+         }},
+        {"HARL_MEASURE_BATCH", "4", "candidates measured per round of measured tuning",
+         [](HarlOptions &o, const std::string &v) {
+             o.measure_batch = (int)parse_int("HARL_MEASURE_BATCH", v, 1, 1024);
+         }},
+        {"HARL_MEASURE_TIMEOUT", "60",
+         "seconds per measured candidate (compile + runs); a slower, crashing or hanging one is recorded as "
+         "failed",
+         [](HarlOptions &o, const std::string &v) {
+             o.measure_timeout_s = parse_double("HARL_MEASURE_TIMEOUT", v, 1, 1e5);
+         }},
+        {"HARL_TUNER", "rl",
+         "with HARL_MEASURE: rl (HARL's RL pass proposes candidates), random (random schedules) or dropout "
+         "(dropout-greedy samples ranked by the cost model, as Adams2019 autotunes); for comparisons",
+         [](HarlOptions &o, const std::string &v) {
+             if (v != "rl" && v != "random" && v != "dropout")
+                 throw HarlError("HARL_TUNER=" + v + ": use rl, random or dropout");
+             o.tuner = v;
+         }},
+        {"HARL_TRACE", "(none)",
+         "CSV file each measured candidate is appended to (strategy, pipeline, index, wall_s, runtime_s, "
+         "best_s, predicted_s, status)",
+         [](HarlOptions &o, const std::string &v) {
+             if (v.empty()) throw HarlError("HARL_TRACE is empty: give a file, or unset it");
+             o.trace = v;
+         }},
     };
     return table;
 }

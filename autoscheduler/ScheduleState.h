@@ -66,6 +66,8 @@ class ScheduleState {
     bool decided(int node) const { return (bool)choices_.at(node); }
     // The decision for a node, or the default (root, simple tiling) for undecided nodes.
     const FuncChoice &choice(int node) const;
+    // The shared decision of a decided node (null when undecided).
+    const std::shared_ptr<const FuncChoice> &choice_ptr(int node) const { return choices_.at(node); }
     ScheduleState with(int node, std::shared_ptr<const FuncChoice> c) const;
     // Replaces the decision of an already decided Func that nothing is computed inside yet.
     ScheduleState retiled(int node, std::shared_ptr<const FuncChoice> c) const;
