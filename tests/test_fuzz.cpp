@@ -7,11 +7,15 @@
 // recompute chains of stencils exponentially. Small pipelines (up to four stages) are also run with the
 // default schedule (everything inlined) and must match too.
 #include "Autoscheduler.h"
+#include "BeamSearch.h"
 #include "RandomPipeline.h"
+#include "ScheduleEmitter.h"
 #include "TestPipelines.h"
+#include "refine/EditSpace.h"
 
 #include <cstdlib>
 #include <gtest/gtest.h>
+#include <random>
 
 namespace {
 
@@ -137,6 +141,48 @@ TEST_P(FuzzShard, RandomPipelinesUnderAdams2019MatchReference) {
     std::cout << "[ NOTE     ] Adams2019: " << checked << " seeds matched, " << rejected
               << " schedules rejected by Halide\n";
     EXPECT_GE(checked, rejected) << "most Adams2019 schedules were rejected: check the plugin";
+}
+
+// RL refinement edits (autoscheduler/refine/EditSpace.h) on random pipelines: a chain of random
+// legal edits of every kind on a randomised schedule must still compute the reference
+// (HARL_FUZZ_EDIT_SEEDS seeds, default 40).
+TEST_P(FuzzShard, RandomEditChainsMatchReference) {
+    const int seeds = env_int("HARL_FUZZ_EDIT_SEEDS", 40);
+    for (int seed = GetParam(); seed < seeds; seed += kShards) {
+        Halide::Buffer<> expected = reference(seed, 10);
+        harl::RandomPipeline rp = harl::make_random_pipeline(seed, 2, 10);
+        harl::PipelineGraph g({rp.output.function()}, target());
+        harl::MachineInfo m = harl::make_machine_info(target(), Halide::MachineParams(2, 32 << 20, 40));
+        auto model = harl::make_analytic_cost_model(m);
+        harl::HarlOptions o;
+        o.seed = seed;
+        o.randomize = 0.3;
+        o.beam_size = 1;
+        harl::ScheduleState s = harl::beam_search(g, o, m, *model).best;
+        harl::SearchContext ctx;
+        ctx.parallelism = 2;
+        ctx.vector_registers = m.vector_registers;
+        harl::EditSpace space(g, m, *model, ctx, seed);
+        std::mt19937_64 rng(seed);
+        std::string applied;
+        for (int k = 0; k < 4; k++) {
+            std::vector<int> order = g.decision_order();
+            int node = order[rng() % order.size()];
+            std::vector<harl::Edit> edits = space.edits(s, node);
+            if (edits.empty()) continue;
+            const harl::Edit &e = edits[rng() % edits.size()];
+            applied += g.node(node).name + ":" + harl::edit_kind_name(e.kind) + " ";
+            s = space.apply(s, e);
+        }
+        try {
+            harl::apply_directives(g, harl::make_directives(s));
+            std::string diff = harl_test::compare_buffers(realize(rp), expected);
+            EXPECT_EQ(diff, "") << "seed " << seed << " after edits " << applied << "\n" << s.describe();
+        } catch (const std::exception &e) {
+            ADD_FAILURE() << "seed " << seed << " after edits " << applied << ": " << e.what() << "\n"
+                          << s.describe();
+        }
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, FuzzShard, ::testing::Range(0, kShards));

@@ -2,7 +2,13 @@
 #include "../Errors.h"
 #include "../ScheduleEmitter.h"
 
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <map>
+#include <sstream>
+#include <unistd.h>
 
 namespace harl {
 namespace {
@@ -146,9 +152,65 @@ Halide::Realization make_output_buffers(const PipelineGraph &g, const Halide::Pi
     return Halide::Realization(bufs);
 }
 
+namespace {
+
+std::string output_bytes(const Halide::Realization &r) {
+    std::string bytes;
+    for (size_t i = 0; i < r.size(); i++) {
+        Halide::Buffer<> b = r[i];
+        b.copy_to_host();
+        bytes.append((const char *)b.data(), b.size_in_bytes());
+    }
+    return bytes;
+}
+
+bool close_enough(const Halide::Type &t, const char *a, const char *b) {
+    if (t.is_float() && t.bits() == 32) {
+        float x, y;
+        std::memcpy(&x, a, 4);
+        std::memcpy(&y, b, 4);
+        return (std::isnan(x) && std::isnan(y)) || std::fabs(x - y) <= 1e-3f * std::max(1.0f, std::fabs(y));
+    }
+    if (t.is_float() && t.bits() == 64) {
+        double x, y;
+        std::memcpy(&x, a, 8);
+        std::memcpy(&y, b, 8);
+        return (std::isnan(x) && std::isnan(y)) || std::fabs(x - y) <= 1e-3 * std::max(1.0, std::fabs(y));
+    }
+    return std::memcmp(a, b, t.bytes()) == 0;
+}
+
+// Empty when `got` matches `want` (outputs of the same types and sizes), else where it does not.
+std::string compare_outputs(const Halide::Realization &r, const std::string &got, const std::string &want) {
+    if (got.size() != want.size()) return "wrong output: its size differs from the first schedule's";
+    size_t off = 0;
+    for (size_t i = 0; i < r.size(); i++) {
+        const Halide::Type t = r[i].type();
+        for (size_t k = 0; k < (size_t)r[i].number_of_elements(); k++, off += t.bytes()) {
+            if (!close_enough(t, got.data() + off, want.data() + off)) {
+                return "wrong output: output " + std::to_string(i) + " element " + std::to_string(k) +
+                       " differs from the first (beam-search) schedule's";
+            }
+        }
+    }
+    return "";
+}
+
+} // namespace
+
 CandidateMeasurer::CandidateMeasurer(const PipelineGraph &g, const Halide::Pipeline &p,
                                      const Halide::Target &t, const MeasureOptions &opts)
-    : g_(g), p_(p), target_(t), opts_(opts) {}
+    : g_(g), p_(p), target_(t), opts_(opts) {
+    char tmpl[] = "/tmp/harl-reference-XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd < 0) throw HarlError("HARL_MEASURE: cannot create a temporary file in /tmp for reference outputs");
+    close(fd);
+    reference_path_ = tmpl;
+}
+
+CandidateMeasurer::~CandidateMeasurer() {
+    std::remove(reference_path_.c_str());
+}
 
 MeasureResult CandidateMeasurer::measure(const ScheduleState &s) {
     HARL_ASSERT(s.complete(), "measuring an incomplete schedule");
@@ -162,6 +224,16 @@ MeasureResult CandidateMeasurer::measure(const ScheduleState &s) {
             out = std::make_unique<Halide::Realization>(make_output_buffers(g_, p_));
             p_.compile_jit(target_);
             p_.realize(*out, target_);
+            const std::string got = output_bytes(*out);
+            if (count_ == 1) {
+                std::ofstream(reference_path_, std::ios::binary) << got;
+            } else {
+                std::ifstream in(reference_path_, std::ios::binary);
+                std::stringstream want;
+                want << in.rdbuf();
+                std::string diff = compare_outputs(*out, got, want.str());
+                if (!diff.empty()) throw std::runtime_error(diff);
+            }
         },
         [&] { p_.realize(*out, target_); }, opts_);
 }

@@ -17,6 +17,7 @@ class CandidateMeasurer {
   public:
     CandidateMeasurer(const PipelineGraph &g, const Halide::Pipeline &p, const Halide::Target &t,
                       const MeasureOptions &opts);
+    ~CandidateMeasurer();
     MeasureResult measure(const ScheduleState &s);
     int measured() const { return count_; }
 
@@ -26,6 +27,7 @@ class CandidateMeasurer {
     Halide::Target target_;
     MeasureOptions opts_;
     int count_ = 0;
+    std::string reference_path_; // outputs of the first schedule measured
 };
 
 // Binds every ImageParam/Param the pipeline's Funcs read to deterministic values of their

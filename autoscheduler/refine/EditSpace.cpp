@@ -79,6 +79,13 @@ std::vector<Edit> EditSpace::edits(const ScheduleState &s, int node) {
     std::vector<Edit> out;
     auto add = [&](const Decision &d, EditKind kind) {
         if (!d.retile && same_choice(*d.choice, cur)) return;
+        // Edits never introduce hoisted storage (sliding windows): combined with the loop nests
+        // edits reach, Halide 14 computed wrong values for some (found by the edit fuzzer).
+        if (d.choice->store_loop > d.choice->at_loop &&
+            !(cur.placement == Placement::At && cur.store_loop == d.choice->store_loop &&
+              cur.at_node == d.choice->at_node)) {
+            return;
+        }
         for (const Edit &e : out) {
             if (e.decision.retile_node == d.retile_node && same_choice(*e.decision.choice, *d.choice) &&
                 (!d.retile || same_choice(*e.decision.retile, *d.retile))) {
