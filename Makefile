@@ -5,7 +5,7 @@ JOBS ?= 2
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test bench bench-smoke collect train install clean format
+.PHONY: all deps build demo test bench bench-smoke collect train train-policy install clean format
 
 all: build
 
@@ -36,11 +36,16 @@ bench: deps $(BUILD)/Makefile
 	$(BUILD)/apps/harl_scaling 8 16 32 64 128 | tee $(BUILD)/scaling.csv
 	@echo "The same with the learned cost model (states_per_second: partial schedules scored per second, one core):"
 	HARL_COST_MODEL=learned $(BUILD)/apps/harl_scaling 8 16 32 64 128 | tee $(BUILD)/scaling_learned.csv
+	@echo "RL tuning with measurements against random and dropout-greedy sampling (same space, same budget):"
+	python3 apps/search_efficiency.py --build $(BUILD) --measurements $(EFFICIENCY_MEASUREMENTS) --apps $(EFFICIENCY_APPS) | tee $(BUILD)/search_efficiency.txt
 	@echo "GPU: invalid proposals with and without validity-driven initialisation (apps + 50 random pipelines):"
 	cmake --build $(BUILD) -j$(JOBS) --target random_pipeline.generator
 	python3 apps/gpu_validity.py --build $(BUILD) --pipelines 50 | tee $(BUILD)/gpu_validity.txt
 	@echo "GPU: every app's CUDA kernels assembled by ptxas for sm_80 and sm_90 (HARL and Li2018):"
 	python3 tests/check_cuda_ptx.py --build $(BUILD) --systems harl,li2018 | tee $(BUILD)/cuda_ptx.txt
+
+EFFICIENCY_MEASUREMENTS ?= 512
+EFFICIENCY_APPS ?= conv3x3,conv1x1,gemm,depthwise,maxpool,softmax
 
 # Training data and the learned cost model (README: "Retrain HARL for your machine"). Both are
 # resumable / repeatable; CI runs a smoke version of each (ctest Training.*).
@@ -59,6 +64,15 @@ train: deps $(BUILD)/Makefile
 	mkdir -p $(dir $(WEIGHTS))
 	$(BUILD)/training/harl-train --db $(DATASET) --out $(WEIGHTS) --minutes $(TRAIN_MINUTES)
 	@echo "Use the new weights with: HARL_WEIGHTS=$(abspath $(WEIGHTS)); ship them by copying them to cost_model/weights/harl_cpu.weights and rebuilding"
+
+# The RL refinement policies: PPO pre-training on random pipelines (cost model as environment).
+POLICY ?= data/harl_policy.weights
+POLICY_MINUTES ?= 15
+train-policy: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j$(JOBS) --target harl-train-policy
+	mkdir -p $(dir $(POLICY))
+	$(BUILD)/training/harl-train-policy --out $(POLICY) --iterations 200 --minutes $(POLICY_MINUTES) --log $(POLICY).csv
+	@echo "Use the new policy with: HARL_POLICY=$(abspath $(POLICY)); ship it by copying it to cost_model/weights/harl_policy.weights and rebuilding"
 
 install: build
 	cmake --install $(BUILD)

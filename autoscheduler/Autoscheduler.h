@@ -21,7 +21,14 @@
 //      store_at a loop of its consumer, with a tiled, vectorised, unrolled and parallel loop
 //      nest per stage (SearchSpace). Each partial schedule is featurized (Featurizer,
 //      cost_model/FeatureLayout.h) and scored by a CostModel.
-//   4. ScheduleEmitter turns the best schedule into directives, applies them, and prints them
+//   4. RL refinement (refine/RlRefiner.h) edits the complete schedule: hierarchical policies
+//      (cost_model/PolicyNet.h) pick a stage, a kind of change and an edit among the legal
+//      ones (refine/EditSpace.h); rewards are predicted speedups; the policies adapt online;
+//      exploration follows improvement; it stops when improvement stalls. The result replaces
+//      the beam schedule only if predicted faster. With HARL_MEASURE=N the candidates are
+//      compiled and timed for real in child processes (refine/MeasuredTuner.h), the cost model
+//      is refitted to the measurements, and the fastest measured schedule is returned.
+//   5. ScheduleEmitter turns the best schedule into directives, applies them, and prints them
 //      as `.schedule.h` (`-e schedule`); `-e featurization` gets the chosen schedule's features.
 //   GPU targets (cuda, opencl, ...) take steps 3-4 in autoscheduler/gpu/: GpuBeamSearch over
 //   GpuSchedule (root kernels over blocks/threads, producers in shared memory or registers),
@@ -42,6 +49,18 @@
 //                        weights built into HARL (cost_model/weights/harl_cpu.weights)
 //   HARL_GPU_INIT        default valid: GPU kernel shapes drawn from the valid region; naive:
 //                        unconstrained proposals (still checked before scoring)
+//   HARL_RL_BUDGET       default 5: seconds for the RL pass (0 = beam search only)
+//   HARL_RL_PATIENCE     default 8: episodes without improvement before the pass stops
+//   HARL_RL_EPISODES     default 40: most episodes
+//   HARL_RL_ADAPT        default 1: online actor-critic steps on this pipeline (0 = fixed policy)
+//   HARL_POLICY          policy file from harl-train-policy; unset = the shipped policy
+//                        (cost_model/weights/harl_policy.weights)
+//   HARL_MEASURE         default 0: candidates to compile and time for real (0 = model only)
+//   HARL_MEASURE_BATCH   default 4: candidates measured per round
+//   HARL_MEASURE_TIMEOUT default 60: seconds per candidate (compile + runs)
+//   HARL_TUNER           default rl: with HARL_MEASURE, rl | random | dropout (baselines)
+//   HARL_TRACE           CSV file every measurement is appended to
+//   HARL_DROPOUT         default 0: drop each candidate with this probability (baseline)
 // MACHINE PARAMS: parallelism sizes parallel loops; last_level_cache_size the LLC in the memory
 // model; balance scales the cost of DRAM traffic.
 // =============================================================================================
@@ -68,9 +87,9 @@ struct AutoscheduleOutput {
     double beam_predicted_seconds = 0; // before the RL pass / measured tuning
     double rl_seconds = 0;             // RL pass or measured tuning
     int rl_episodes = 0;
-    int measured = 0;                  // candidates measured (HARL_MEASURE)
-    double measured_seconds = 0;       // best measured runtime
-    std::string summary; // one line per Func
+    int measured = 0;            // candidates measured (HARL_MEASURE)
+    double measured_seconds = 0; // best measured runtime
+    std::string summary;         // one line per Func
 };
 
 AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target &t,

@@ -152,12 +152,16 @@ class Tuning {
 TuneResult tune_with_measurements(const TuneSetup &setup, const ScheduleState &start) {
     HARL_ASSERT(setup.options->measure > 0, "tuning without a measurement budget");
     Tuning t(setup, start);
-    if (t.measure(start) == 0) {
+    const std::string &strategy = setup.options->tuner;
+    // HARL-RL starts from the beam-search schedule: its first measurement. The baselines start
+    // from nothing, as they would on their own; the beam schedule is still run first (not
+    // counted) because its outputs are the reference every candidate is checked against.
+    const bool ok = strategy == "rl" ? t.measure(start) > 0 : setup.measurer->measure(start).ok();
+    if (!ok) {
         throw HarlError("HARL_MEASURE: the beam-search schedule itself failed to compile or run in the "
                         "measuring child process (run with HARL_VERBOSE=1 for the message); check that every "
                         "input and Param has estimates HARL can run with, or unset HARL_MEASURE");
     }
-    const std::string &strategy = setup.options->tuner;
     if (strategy == "rl")
         t.run_rl();
     else if (strategy == "random")

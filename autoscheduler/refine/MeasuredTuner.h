@@ -8,8 +8,10 @@
 //   random  - random legal schedules (every decision random), measured in order;
 //   dropout - greedy schedules with each candidate dropped at random, ranked by the corrected
 //             cost model, the best `batch` of each round measured (how Adams2019 autotunes).
-// The first measurement is always the beam-search schedule, and the result is the fastest
-// measured schedule, so it is never slower than the beam search's (as measured).
+// With `rl` the first measurement is the beam-search schedule and the result is the fastest
+// measured schedule, so it is never slower than the beam search's (as measured). The baselines
+// start from nothing, as they would on their own (the beam schedule is run once, uncounted, as
+// the output reference that every candidate is checked against).
 #pragma once
 
 #include "../../cost_model/CorrectedCostModel.h"

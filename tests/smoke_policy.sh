@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Smoke test of the RL policy workflow and measured tuning (CI runs it): usage TOOLS_DIR PLUGIN GENERATOR APPS_GENERATOR
+# Pre-trains a policy for two PPO iterations, schedules a random pipeline with it through the
+# plugin, rejects a corrupt policy file with a clear error, and runs the search-efficiency
+# comparison (HARL-RL, random, dropout greedy) with a budget of 4 measurements on one app.
+set -euo pipefail
+TOOLS=$1 PLUGIN=$2 GEN=$3 BUILD=$4 SRC=$5
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+
+"$TOOLS/harl-train-policy" --help | grep -q -- "--iterations"
+"$TOOLS/harl-train-policy" --iterations 2 --pipelines 1 --episodes 1 --episode-length 3 --eval-pipelines 1 \
+  --max-stages 5 --out "$W/p.weights" --log "$W/p.csv" | tee "$W/train.log"
+grep -q "^iteration   2" "$W/train.log"
+grep -q "held-out" "$W/train.log"
+test -s "$W/p.weights"
+
+gen() {
+  "$GEN" -g random_pipeline -f rp -o "$W/gen" -e static_library,h,schedule seed=5 max_stages=6 \
+    -p "$PLUGIN" -s HARL target=host auto_schedule=true machine_params=2,33554432,40
+}
+mkdir -p "$W/gen"
+HARL_POLICY="$W/p.weights" gen
+grep -q "RL refinement:" "$W/gen/rp.schedule.h"
+test -s "$W/gen/rp.a"
+
+head -c 100 "$W/p.weights" > "$W/bad.weights"
+if HARL_POLICY="$W/bad.weights" gen 2> "$W/err.log"; then
+  echo "a truncated policy file was accepted"; exit 1
+fi
+grep -q "bad.weights" "$W/err.log"
+
+python3 "$SRC/apps/search_efficiency.py" --build "$BUILD" --apps maxpool --measurements 4 --out "$W/eff" \
+  --shape maxpool:channels=16,width=28,height=28 | tee "$W/eff.log"
+grep -q "^maxpool" "$W/eff.log"
+[ "$(grep -c '^rl,' "$W/eff/maxpool_trace.csv")" -ge 1 ]
+[ "$(grep -c '^random,' "$W/eff/maxpool_trace.csv")" -ge 1 ]
+[ "$(grep -c '^dropout,' "$W/eff/maxpool_trace.csv")" -ge 1 ]
+echo "policy smoke: ok"
