@@ -156,8 +156,10 @@ struct RefineOutcome {
 // The RL refinement pass (model rewards) or, with HARL_MEASURE, measured tuning; replaces
 // res.best/res.cost only by something predicted (or measured) faster.
 RefineOutcome refine(const PipelineGraph &g, const Halide::Pipeline &p, const Halide::Target &t,
-                     const HarlOptions &opts, const MachineInfo &m, CostModel &model, SearchResult &res) {
+                     const Halide::MachineParams &mp, const HarlOptions &opts, const MachineInfo &m,
+                     CostModel &model, SearchResult &res) {
     RefineOutcome out;
+    const std::string mp_string = mp.to_string();
     if (opts.rl_budget_s <= 0 && opts.measure == 0) return out;
     PolicyWeights policy = opts.policy.empty() ? shipped_policy() : load_policy(opts.policy);
     SearchContext ctx;
@@ -179,13 +181,12 @@ RefineOutcome refine(const PipelineGraph &g, const Halide::Pipeline &p, const Ha
         MeasureOptions mo;
         mo.timeout_seconds = opts.measure_timeout_s;
         CandidateMeasurer measurer(g, p, t, mo);
-        TuneResult tr = tune_with_measurements({&g, &m, &opts, &space, &corrected, &rl, &measurer}, res.best);
-        if (!opts.trace.empty()) {
-            std::string label;
-            for (const Halide::Func &f : p.outputs())
-                label += (label.empty() ? "" : "+") + f.name();
-            append_trace_csv(opts.trace, opts.tuner, label, tr.trace);
-        }
+        std::string label;
+        for (const Halide::Func &f : p.outputs())
+            label += (label.empty() ? "" : "+") + f.name();
+        TuneSetup setup{&g, &m, &opts, &space, &corrected, &rl, &measurer, label, t.to_string(), mp_string};
+        TuneResult tr = tune_with_measurements(setup, res.best, res.finalists);
+        if (!opts.trace.empty()) append_trace_csv(opts.trace, opts.tuner, label, tr.trace);
         res.best = tr.best;
         res.cost = space.cost(tr.best);
         out.seconds = tr.seconds;
@@ -243,7 +244,7 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     }
     SearchResult res = beam_search(g, opts, m, *model);
     const double beam_cost = res.cost;
-    RefineOutcome refined = refine(g, p, t, opts, m, *model, res);
+    RefineOutcome refined = refine(g, p, t, mp, opts, m, *model, res);
 
     std::vector<Directive> ds = make_directives(res.best);
     apply_directives(g, ds);

@@ -60,6 +60,7 @@
 //   HARL_MEASURE_TIMEOUT default 60: seconds per candidate (compile + runs)
 //   HARL_TUNER           default rl: with HARL_MEASURE, rl | random | dropout (baselines)
 //   HARL_TRACE           CSV file every measurement is appended to
+//   HARL_SAMPLES         file measured samples are appended to (harl-collect --import)
 //   HARL_DROPOUT         default 0: drop each candidate with this probability (baseline)
 // MACHINE PARAMS: parallelism sizes parallel loops; last_level_cache_size the LLC in the memory
 // model; balance scales the cost of DRAM traffic.

@@ -96,7 +96,7 @@ SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const 
     cost_nodes(init.state, g.decision_order(), m, model, &init.node_cost);
     init.total = std::accumulate(init.node_cost.begin(), init.node_cost.end(), 0.0);
     std::vector<BeamEntry> beam = {init};
-    SearchResult res{init.state};
+    SearchResult res{init.state, 0, 0, 0, false, {}};
     bool hurry = false;
 
     while (!beam.front().state.complete()) {
@@ -171,6 +171,8 @@ SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const 
     }
     res.best = beam.front().state;
     res.cost = beam.front().total;
+    for (const BeamEntry &e : beam)
+        res.finalists.emplace_back(e.state, e.total);
     res.seconds = elapsed();
     res.budget_exhausted = hurry;
     return res;

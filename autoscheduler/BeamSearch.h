@@ -20,6 +20,9 @@ struct SearchResult {
     int states_evaluated = 0;
     double seconds = 0;
     bool budget_exhausted = false;
+    // The complete schedules of the final beam with their predicted seconds, cheapest first
+    // (best is the first): measured tuning starts from several of them.
+    std::vector<std::pair<ScheduleState, double>> finalists;
 };
 
 // Stage features of many states, predicted by one CostModel call: `add` featurizes the listed

@@ -141,6 +141,13 @@ const std::vector<OptionSpec> &specs() {
                  throw HarlError("HARL_TUNER=" + v + ": use rl, random or dropout");
              o.tuner = v;
          }},
+        {"HARL_SAMPLES", "(none)",
+         "file every measured candidate (features, runtime) is appended to; `harl-collect --db DATASET "
+         "--import FILE` adds them to a training dataset",
+         [](HarlOptions &o, const std::string &v) {
+             if (v.empty()) throw HarlError("HARL_SAMPLES is empty: give a file, or unset it");
+             o.samples = v;
+         }},
         {"HARL_TRACE", "(none)",
          "CSV file each measured candidate is appended to (strategy, pipeline, index, wall_s, runtime_s, "
          "best_s, predicted_s, status)",

@@ -1,5 +1,6 @@
 #include "ModelWeights.h"
 #include "../autoscheduler/Errors.h"
+#include "ByteReader.h"
 #include "GpuFeatureLayout.h"
 #include "Hash.h"
 
@@ -40,28 +41,18 @@ void ModelWeights::allocate() {
 }
 
 ModelWeights load_weights(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw HarlError("weights file '" + path +
-                        "' cannot be opened (missing or unreadable): check HARL_WEIGHTS, or unset it to use "
-                        "the shipped weights");
-    }
-    std::stringstream buf;
-    buf << in.rdbuf();
-    return parse_weights(buf.str(), "weights file '" + path + "'");
+    return parse_weights(
+        read_file_bytes(path, "weights file", "check HARL_WEIGHTS, or unset it to use the shipped weights"),
+        "weights file '" + path + "'");
 }
 
 ModelWeights parse_weights(const std::string &bytes, const std::string &source) {
-    auto fail = [&](const std::string &why) {
+    ByteReader in(bytes, [&](const std::string &why) {
         return HarlError(source + ": " + why +
                          " (retrain with harl-train, or unset HARL_WEIGHTS to use the shipped weights)");
-    };
-    size_t pos = 0;
-    auto take = [&](void *dst, size_t n, const char *what) {
-        if (pos + n > bytes.size()) throw fail(std::string("truncated: ends inside the ") + what);
-        std::memcpy(dst, bytes.data() + pos, n);
-        pos += n;
-    };
+    });
+    auto fail = [&](const std::string &why) { return in.fail(why); };
+    auto take = [&](void *dst, size_t n, const char *what) { in.take(dst, n, what); };
     char magic[8];
     take(magic, 8, "header");
     if (std::memcmp(magic, kMagic, 8) != 0) throw fail("not a HARL weights file (bad magic)");
@@ -101,12 +92,12 @@ ModelWeights parse_weights(const std::string &bytes, const std::string &source) 
         throw fail("payload of " + std::to_string(floats) + " floats does not match its layer sizes (" +
                    std::to_string(w.payload_floats()) + ")");
     }
-    if (bytes.size() - pos < floats * sizeof(float)) {
-        throw fail("truncated: " + std::to_string(bytes.size() - pos) + " payload bytes of " +
+    if (in.remaining() < floats * sizeof(float)) {
+        throw fail("truncated: " + std::to_string(in.remaining()) + " payload bytes of " +
                    std::to_string(floats * sizeof(float)));
     }
-    if (bytes.size() - pos > floats * sizeof(float)) throw fail("has trailing bytes after the payload");
-    if (fnv1a(bytes.data() + pos, floats * sizeof(float)) != checksum) {
+    if (in.remaining() > floats * sizeof(float)) throw fail("has trailing bytes after the payload");
+    if (fnv1a(in.here(), floats * sizeof(float)) != checksum) {
         throw fail("corrupt: payload checksum mismatch");
     }
     w.allocate();

@@ -1,5 +1,6 @@
 #include "PolicyNet.h"
 #include "../autoscheduler/Errors.h"
+#include "ByteReader.h"
 #include "Hash.h"
 
 #include <algorithm>
@@ -150,29 +151,18 @@ void save_policy(const std::string &path, const PolicyWeights &w) {
 }
 
 PolicyWeights load_policy(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw HarlError(
-            "policy file '" + path +
-            "' cannot be opened (missing or unreadable): check HARL_POLICY, or unset it to use the "
-            "shipped policy");
-    }
-    std::stringstream buf;
-    buf << in.rdbuf();
-    return parse_policy(buf.str(), "policy file '" + path + "'");
+    return parse_policy(
+        read_file_bytes(path, "policy file", "check HARL_POLICY, or unset it to use the shipped policy"),
+        "policy file '" + path + "'");
 }
 
 PolicyWeights parse_policy(const std::string &bytes, const std::string &source) {
-    auto fail = [&](const std::string &why) {
+    ByteReader in(bytes, [&](const std::string &why) {
         return HarlError(source + ": " + why +
                          " (retrain with harl-train-policy, or unset HARL_POLICY to use the shipped policy)");
-    };
-    size_t pos = 0;
-    auto take = [&](void *dst, size_t n, const char *what) {
-        if (pos + n > bytes.size()) throw fail(std::string("truncated: ends inside the ") + what);
-        std::memcpy(dst, bytes.data() + pos, n);
-        pos += n;
-    };
+    });
+    auto fail = [&](const std::string &why) { return in.fail(why); };
+    auto take = [&](void *dst, size_t n, const char *what) { in.take(dst, n, what); };
     char magic[8];
     take(magic, 8, "header");
     if (std::memcmp(magic, kPolicyMagic, 8) != 0) throw fail("not a HARL policy file (bad magic)");
@@ -211,12 +201,11 @@ PolicyWeights parse_policy(const std::string &bytes, const std::string &source) 
         throw fail("payload of " + std::to_string(floats) + " floats does not match its network sizes (" +
                    std::to_string(expect) + ")");
     }
-    if (bytes.size() - pos != floats * sizeof(float)) {
-        throw fail(bytes.size() - pos < floats * sizeof(float) ? "truncated payload"
-                                                               : "trailing bytes after the payload");
+    if (in.remaining() != floats * sizeof(float)) {
+        throw fail(in.remaining() < floats * sizeof(float) ? "truncated payload"
+                                                           : "trailing bytes after the payload");
     }
-    if (fnv1a(bytes.data() + pos, floats * sizeof(float)) != sum)
-        throw fail("corrupt: payload checksum mismatch");
+    if (fnv1a(in.here(), floats * sizeof(float)) != sum) throw fail("corrupt: payload checksum mismatch");
     for (Mlp &n : w.nets) {
         take(n.params().data(), n.num_params() * sizeof(float), "payload");
         for (float v : n.params()) {

@@ -24,6 +24,14 @@ HARL_POLICY="$W/p.weights" gen
 grep -q "RL refinement:" "$W/gen/rp.schedule.h"
 test -s "$W/gen/rp.a"
 
+# Measured tuning appends its samples; harl-collect imports them into a dataset, once.
+HARL_MEASURE=3 HARL_SAMPLES="$W/samples.bin" gen
+grep -q "Measured tuning (rl): 3 candidates" "$W/gen/rp.schedule.h"
+"$TOOLS/harl-collect" --db "$W/d.db" --import "$W/samples.bin" | tee "$W/import.log"
+grep -q "imported .*: 3 new samples" "$W/import.log"
+"$TOOLS/harl-collect" --db "$W/d.db" --import "$W/samples.bin" | grep -q ": 0 new samples"
+[ "$(sqlite3 "$W/d.db" "SELECT COUNT(*) FROM samples WHERE status='ok'")" -eq 3 ]
+
 head -c 100 "$W/p.weights" > "$W/bad.weights"
 if HARL_POLICY="$W/bad.weights" gen 2> "$W/err.log"; then
   echo "a truncated policy file was accepted"; exit 1

@@ -11,7 +11,9 @@
 #include "Hash.h"
 #include "ProgressBar.h"
 #include "RandomPipeline.h"
+#include "refine/SampleLog.h"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <csignal>
 #include <fstream>
@@ -203,6 +205,51 @@ void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::H
 
 } // namespace
 
+// Adds a HARL_SAMPLES file's records: one dataset pipeline per (label, target, machine_params),
+// candidates numbered after those already there, records already imported skipped (by a hash of
+// features and timings). Returns the samples added.
+int import_samples(harl::Dataset &db, const std::string &path) {
+    int added = 0;
+    for (const harl::MeasuredSample &m : harl::read_measured_samples(path)) {
+        uint32_t layout = 0;
+        harl::decode_featurization(m.features, &layout); // rejects malformed features
+        const std::string key = "measured-" + m.pipeline + "-" + m.target + "-" + m.machine_params;
+        if (db.pipeline_status(key).empty()) db.begin_pipeline(key, 0, 0, 0, 0, "measured by HARL_MEASURE");
+        std::ostringstream h;
+        h << std::hex << harl::fnv1a(m.features.data(), m.features.size()) << "-" << m.runtime_s << "-"
+          << m.median_s;
+        bool seen = false;
+        for (const auto &prev : db.schedule_hashes(key))
+            seen = seen || prev.second == h.str();
+        if (seen) continue;
+        std::vector<int> done = db.recorded_candidates(key);
+        const int k = done.empty() ? 0 : *std::max_element(done.begin(), done.end()) + 1;
+        harl::ScheduleRecord sr;
+        sr.pipeline = key;
+        sr.candidate = k;
+        sr.options = "HARL_MEASURE";
+        sr.source_hash = h.str();
+        harl::SampleRecord s;
+        s.pipeline = key;
+        s.candidate = k;
+        s.machine = hostname();
+        s.target = m.target;
+        s.machine_params = m.machine_params;
+        s.status = m.status;
+        s.message = m.message;
+        s.runtime_s = m.runtime_s;
+        s.median_s = m.median_s;
+        s.compile_s = m.compile_s;
+        s.runs = m.runs;
+        s.layout_version = layout;
+        s.features = m.features;
+        db.record(sr, &s);
+        db.finish_pipeline(key, "done");
+        added++;
+    }
+    return added;
+}
+
 // GPU targets are measured on the device: make sure one answers before collecting anything
 // (a tiny pipeline, JIT-compiled and run in a child process like every candidate).
 void check_device(const CollectConfig &cfg) {
@@ -239,7 +286,7 @@ int main(int argc, char **argv) {
     CollectConfig cfg;
     cfg.machine_params = default_machine_params();
     cfg.machine = hostname();
-    std::vector<std::string> merge_inputs;
+    std::vector<std::string> merge_inputs, import_inputs;
     po::options_description desc(
         "harl-collect: random pipelines -> HARL schedules -> measured training samples (SQLite)\n\n"
         "Usage: harl-collect [--db FILE] [--minutes M | --pipelines N] [--shard i/N]\n"
@@ -269,7 +316,10 @@ int main(int argc, char **argv) {
         "file locked while a candidate is timed, so collectors on one machine never time at once")(
         "search-budget", po::value(&cfg.search_budget)->default_value(cfg.search_budget),
         "seconds per HARL search")("quiet", po::bool_switch(&cfg.quiet), "no progress bar")(
-        "merge", po::value(&merge_inputs)->multitoken(), "copy these dataset files into --db and exit");
+        "merge", po::value(&merge_inputs)->multitoken(),
+        "copy these dataset files into --db and exit")("import", po::value(&import_inputs)->multitoken(),
+                                                       "add the measured candidates of HARL_MEASURE runs "
+                                                       "(files written with HARL_SAMPLES) to --db and exit");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -285,6 +335,14 @@ int main(int argc, char **argv) {
     }
     try {
         harl::Dataset db(cfg.db);
+        if (!import_inputs.empty()) {
+            for (const auto &in : import_inputs)
+                std::cout << "harl-collect: imported " << in << ": " << import_samples(db, in)
+                          << " new samples\n";
+            auto c = db.counts();
+            std::cout << cfg.db << ": " << c.pipelines_done << " pipelines, " << c.samples_ok << " samples\n";
+            return 0;
+        }
         if (!merge_inputs.empty()) {
             for (const auto &in : merge_inputs) {
                 int added = db.merge_from(in);

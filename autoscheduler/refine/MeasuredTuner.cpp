@@ -1,7 +1,9 @@
 #include "MeasuredTuner.h"
+#include "../Autoscheduler.h"
 #include "../BeamSearch.h"
 #include "../Errors.h"
 #include "../Featurizer.h"
+#include "SampleLog.h"
 
 #include <algorithm>
 #include <chrono>
@@ -32,6 +34,7 @@ class Tuning {
         tp.status = m.status_name();
         if (m.ok()) {
             tp.runtime_s = m.min_seconds;
+            by_time_.emplace_back(m.min_seconds, st);
             s_.model->add_measurement(featurize_all(st, *s_.machine, nullptr, nullptr), m.min_seconds);
             if (res_.best_seconds == 0 || m.min_seconds < res_.best_seconds) {
                 res_.best = st;
@@ -44,6 +47,22 @@ class Tuning {
                           << m.message.substr(0, 300) << "\n";
             }
         }
+        if (!s_.options->samples.empty()) {
+            std::vector<int> nodes, stages;
+            std::vector<StageFeatures> f = featurize_all(st, *s_.machine, &nodes, &stages);
+            MeasuredSample ms;
+            ms.pipeline = s_.label;
+            ms.target = s_.target;
+            ms.machine_params = s_.machine_params;
+            ms.status = m.status_name();
+            ms.message = m.message.substr(0, 2000);
+            ms.runtime_s = m.min_seconds;
+            ms.median_s = m.median_seconds;
+            ms.compile_s = m.compile_seconds;
+            ms.runs = m.runs;
+            ms.features = encode_featurization(nodes, stages, f);
+            append_measured_sample(s_.options->samples, ms);
+        }
         tp.best_s = res_.best_seconds;
         tp.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
         res_.trace.push_back(tp);
@@ -55,9 +74,16 @@ class Tuning {
         return tp.runtime_s;
     }
 
-    void run_rl() {
+    void run_rl(const std::vector<std::pair<ScheduleState, double>> &finalists) {
         RlRefiner &rl = *s_.refiner;
         RlRefiner::Schedule sched = rl.initial_schedule();
+        for (const auto &f : finalists) {
+            if (!budget_left() ||
+                (int)res_.trace.size() > std::max(s_.options->measure / 8, s_.options->measure_batch))
+                break;
+            measure(f.first);
+        }
+        s_.model->fit();
         int empty_rounds = 0;
         while (budget_left() && sched.stall < 4 * s_.options->rl_patience && empty_rounds < 8) {
             const double before = res_.best_seconds;
@@ -66,8 +92,12 @@ class Tuning {
             std::vector<Episode> eps;
             std::vector<std::pair<double, std::pair<int, int>>> pool; // predicted, (episode, visit)
             std::map<std::string, bool> in_pool;
+            // Half the episodes from the best measured schedule, half from the runner-up.
+            const ScheduleState &second = runner_up();
+            const double second_cost = s_.space->cost(second);
             for (int e = 0; e < 4; e++) {
-                eps.push_back(rl.run_episode(res_.best, start_cost, sched.length, sched.temperature));
+                eps.push_back(e < 2 ? rl.run_episode(res_.best, start_cost, sched.length, sched.temperature)
+                                    : rl.run_episode(second, second_cost, sched.length, sched.temperature));
                 for (size_t v = 0; v < eps.back().visited.size(); v++) {
                     const ScheduleState &st = eps.back().visited[v].first;
                     std::string key = st.describe();
@@ -96,6 +126,19 @@ class Tuning {
             s_.model->fit();
             rl.adapt_schedule(sched, res_.best_seconds < before * (1 - 1e-3));
         }
+    }
+
+    // The second-fastest measured schedule (the best when only one was measured).
+    const ScheduleState &runner_up() const {
+        const ScheduleState *second = &res_.best;
+        double second_s = 0;
+        for (const auto &m : by_time_) {
+            if (m.first > res_.best_seconds && (second_s == 0 || m.first < second_s)) {
+                second_s = m.first;
+                second = &m.second;
+            }
+        }
+        return *second;
     }
 
     // Candidates from whole searches: random decisions, or greedy with dropout ranked by the model.
@@ -144,12 +187,14 @@ class Tuning {
     const TuneSetup &s_;
     TuneResult res_;
     std::map<std::string, double> measured_;
+    std::vector<std::pair<double, ScheduleState>> by_time_; // successful measurements
     std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
 };
 
 } // namespace
 
-TuneResult tune_with_measurements(const TuneSetup &setup, const ScheduleState &start) {
+TuneResult tune_with_measurements(const TuneSetup &setup, const ScheduleState &start,
+                                  const std::vector<std::pair<ScheduleState, double>> &finalists) {
     HARL_ASSERT(setup.options->measure > 0, "tuning without a measurement budget");
     Tuning t(setup, start);
     const std::string &strategy = setup.options->tuner;
@@ -163,7 +208,7 @@ TuneResult tune_with_measurements(const TuneSetup &setup, const ScheduleState &s
                         "input and Param has estimates HARL can run with, or unset HARL_MEASURE");
     }
     if (strategy == "rl")
-        t.run_rl();
+        t.run_rl(finalists);
     else if (strategy == "random")
         t.run_sampling(true);
     else if (strategy == "dropout")

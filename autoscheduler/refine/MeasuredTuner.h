@@ -1,6 +1,7 @@
 // MeasuredTuner: autotuning with real measurements (HARL_MEASURE=N candidates), by one of three
 // strategies over the same search space, the same measurer and the same budget:
-//   rl      - HARL: RlRefiner episodes from the best measured schedule propose candidates; the
+//   rl      - HARL: the beam search's final beam is measured first; then RlRefiner episodes from
+//             the best and the second-best measured schedules propose candidates; the
 //             `batch` most promising unmeasured ones (by the online-corrected cost model) are
 //             compiled and timed; measured speedups are the episodes' terminal rewards for the
 //             policies; the cost model is refitted on every measurement (CorrectedCostModel);
@@ -49,9 +50,14 @@ struct TuneSetup {
     CorrectedCostModel *model;
     RlRefiner *refiner; // policies adapted by measured rewards
     CandidateMeasurer *measurer;
+    // For HARL_SAMPLES records: the pipeline's label (its outputs), target and machine_params.
+    std::string label, target, machine_params;
 };
 
-TuneResult tune_with_measurements(const TuneSetup &setup, const ScheduleState &start);
+// `start` is the beam-search schedule; `finalists` the rest of its final beam (cheapest first),
+// which HARL-RL measures first: diverse, predicted-good starting points for its episodes.
+TuneResult tune_with_measurements(const TuneSetup &setup, const ScheduleState &start,
+                                  const std::vector<std::pair<ScheduleState, double>> &finalists = {});
 
 // Appends the trace as CSV rows (strategy, pipeline label, index, wall_s, runtime_s, best_s,
 // predicted_s, status), writing a header when the file is new.
