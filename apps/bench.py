@@ -55,18 +55,18 @@ def apply_shapes(shapes):
                 raise SystemExit(f"--shape {spec}: {app} has integer params {', '.join(APPS[app]['params'])}")
             APPS[app]["params"][k] = int(v)
 
-SYSTEMS = ["harl", "harl_beam", "harl_measure64", "harl_learned", "adams2019", "mullapudi2016", "manual"]
+SYSTEMS = ["harl", "harl_rl", "harl_measure64", "harl_learned", "adams2019", "mullapudi2016", "manual"]
 # Environment of each system's generator run: harl is HARL's default (the analytic model unless
 # HARL_WEIGHTS is set), harl_learned HARL with the learned model (HARL_WEIGHTS or the shipped
 # weights) and harl_analytic with the analytic model, whatever the environment says.
-# The RL ablation: harl_beam is beam search only (no RL pass), harl (the default) beam search + the
-# RL pass with cost-model rewards, harl_measure64 beam search + RL with 64 measured candidates.
+# The RL ablation: harl (the default) is beam search only, harl_rl beam search + the RL pass with
+# cost-model rewards, harl_measure64 beam search + RL with 64 measured candidates.
 SYSTEM_ENV = {"harl_learned": {"HARL_COST_MODEL": "learned"}, "harl_analytic": {"HARL_COST_MODEL": "analytic"},
-              "harl_beam": {"HARL_RL_BUDGET": "0"}, "harl_measure64": {"HARL_MEASURE": "64"}}
+              "harl_rl": {"HARL_RL_BUDGET": "5"}, "harl_measure64": {"HARL_MEASURE": "64"}}
 
 
 def system_args(system, build):
-    if system in ("harl", "harl_learned", "harl_analytic", "harl_beam", "harl_measure64"):
+    if system in ("harl", "harl_learned", "harl_analytic", "harl_rl", "harl_measure64"):
         return ["-p", os.path.join(build, "libharl_autosched.so"), "-s", "HARL"], True
     if system == "adams2019":
         return ["-p", os.path.join(HALIDE_PLUGINS, "libautoschedule_adams2019.so"), "-s", "Adams2019"], True

@@ -72,6 +72,7 @@ def plot(app, traces, png):
     axes[1].set_xlabel("wall time (s)")
     for ax in axes:
         ax.set_ylabel("best measured runtime (ms)")
+        ax.set_yscale("log")
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(f"{app}: convergence with measurements")

@@ -160,7 +160,10 @@ RefineOutcome refine(const PipelineGraph &g, const Halide::Pipeline &p, const Ha
                      CostModel &model, SearchResult &res) {
     RefineOutcome out;
     const std::string mp_string = mp.to_string();
-    if (opts.rl_budget_s <= 0 && opts.measure == 0) return out;
+    if (opts.rl_budget_s <= 0 && opts.measure == 0) {
+        if (!opts.policy.empty()) load_policy(opts.policy); // a bad HARL_POLICY is an error even when unused
+        return out;
+    }
     PolicyWeights policy = opts.policy.empty() ? shipped_policy() : load_policy(opts.policy);
     SearchContext ctx;
     ctx.parallelism = m.parallelism;

@@ -49,7 +49,8 @@
 //                        weights built into HARL (cost_model/weights/harl_cpu.weights)
 //   HARL_GPU_INIT        default valid: GPU kernel shapes drawn from the valid region; naive:
 //                        unconstrained proposals (still checked before scoring)
-//   HARL_RL_BUDGET       default 5: seconds for the RL pass (0 = beam search only)
+//   HARL_RL_BUDGET       default 0: seconds for the RL pass with model rewards (0 = off; it
+//                        exploits cost-model errors, see README); HARL_MEASURE runs RL regardless
 //   HARL_RL_PATIENCE     default 8: episodes without improvement before the pass stops
 //   HARL_RL_EPISODES     default 40: most episodes
 //   HARL_RL_ADAPT        default 1: online actor-critic steps on this pipeline (0 = fixed policy)

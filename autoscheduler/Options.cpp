@@ -92,9 +92,10 @@ const std::vector<OptionSpec> &specs() {
          "probability in [0,1) of dropping each candidate of a decision (the dropout-greedy autotuning "
          "baseline; at least one candidate is kept)",
          [](HarlOptions &o, const std::string &v) { o.dropout = parse_double("HARL_DROPOUT", v, 0, 0.99); }},
-        {"HARL_RL_BUDGET", "5",
-         "seconds for the RL refinement pass after beam search (0 = no RL pass); it usually stops "
-         "earlier, by HARL_RL_PATIENCE",
+        {"HARL_RL_BUDGET", "0",
+         "seconds for the RL refinement pass with cost-model rewards after beam search (0 = off: in make "
+         "bench it picked slower schedules than beam search alone, the cost model being wrong where the "
+         "RL pass finds gains; HARL_MEASURE runs RL with measured rewards regardless)",
          [](HarlOptions &o, const std::string &v) {
              o.rl_budget_s = parse_double("HARL_RL_BUDGET", v, 0, 1e6);
          }},

@@ -21,13 +21,13 @@ struct HarlOptions {
     std::string gpu_init = "valid";  // HARL_GPU_INIT: valid | naive kernel-shape proposals (GPU targets)
     double dropout = 0.0; // HARL_DROPOUT: probability of dropping each candidate (autotuning baseline)
     // RL refinement (autoscheduler/refine/RlRefiner.h) and measured tuning (MeasuredTuner.h).
-    double rl_budget_s = 5.0;      // HARL_RL_BUDGET: seconds for the RL pass (0 = no RL pass)
-    int rl_patience = 8;           // HARL_RL_PATIENCE: episodes without improvement before it stops
-    int rl_episodes = 40;          // HARL_RL_EPISODES: most episodes
-    bool rl_adapt = true;          // HARL_RL_ADAPT: adapt the policies online (0/1)
-    std::string policy;            // HARL_POLICY: policy file ("" = shipped)
-    int measure = 0;               // HARL_MEASURE: candidates to compile and time (0 = model only)
-    int measure_batch = 4;         // HARL_MEASURE_BATCH: candidates measured per round
+    double rl_budget_s = 0.0; // HARL_RL_BUDGET: seconds for the model-reward RL pass (0 = off, the default)
+    int rl_patience = 8;      // HARL_RL_PATIENCE: episodes without improvement before it stops
+    int rl_episodes = 40;     // HARL_RL_EPISODES: most episodes
+    bool rl_adapt = true;     // HARL_RL_ADAPT: adapt the policies online (0/1)
+    std::string policy;       // HARL_POLICY: policy file ("" = shipped)
+    int measure = 0;          // HARL_MEASURE: candidates to compile and time (0 = model only)
+    int measure_batch = 4;    // HARL_MEASURE_BATCH: candidates measured per round
     double measure_timeout_s = 60; // HARL_MEASURE_TIMEOUT: seconds per candidate (compile + runs)
     std::string tuner = "rl";      // HARL_TUNER: rl | random | dropout (with HARL_MEASURE)
     std::string trace;             // HARL_TRACE: CSV file the measurements are appended to

@@ -20,7 +20,7 @@ gen() {
     -p "$PLUGIN" -s HARL target=host auto_schedule=true machine_params=2,33554432,40
 }
 mkdir -p "$W/gen"
-HARL_POLICY="$W/p.weights" gen
+HARL_POLICY="$W/p.weights" HARL_RL_BUDGET=5 gen
 grep -q "RL refinement:" "$W/gen/rp.schedule.h"
 test -s "$W/gen/rp.a"
 
@@ -33,7 +33,7 @@ grep -q "imported .*: 3 new samples" "$W/import.log"
 [ "$(sqlite3 "$W/d.db" "SELECT COUNT(*) FROM samples WHERE status='ok'")" -eq 3 ]
 
 head -c 100 "$W/p.weights" > "$W/bad.weights"
-if HARL_POLICY="$W/bad.weights" gen 2> "$W/err.log"; then
+if HARL_POLICY="$W/bad.weights" HARL_RL_BUDGET=5 gen 2> "$W/err.log"; then
   echo "a truncated policy file was accepted"; exit 1
 fi
 grep -q "bad.weights" "$W/err.log"
