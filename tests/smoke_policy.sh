@@ -8,7 +8,7 @@ TOOLS=$1 PLUGIN=$2 GEN=$3 BUILD=$4 SRC=$5
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
-"$TOOLS/harl-train-policy" --help | grep -q -- "--iterations"
+"$TOOLS/harl-train-policy" --help | grep -- "--iterations" > /dev/null
 "$TOOLS/harl-train-policy" --iterations 2 --pipelines 1 --episodes 1 --episode-length 3 --eval-pipelines 1 \
   --max-stages 5 --out "$W/p.weights" --log "$W/p.csv" | tee "$W/train.log"
 grep -q "^iteration   2" "$W/train.log"
