@@ -165,10 +165,7 @@ RefineOutcome refine(const PipelineGraph &g, const Halide::Pipeline &p, const Ha
         return out;
     }
     PolicyWeights policy = opts.policy.empty() ? shipped_policy() : load_policy(opts.policy);
-    SearchContext ctx;
-    ctx.parallelism = m.parallelism;
-    ctx.max_candidates = opts.max_candidates;
-    ctx.vector_registers = m.vector_registers;
+    const SearchContext ctx = SearchContext::of(m, opts.max_candidates);
     RefineOptions ro;
     ro.budget_s = opts.rl_budget_s;
     ro.patience = opts.rl_patience;

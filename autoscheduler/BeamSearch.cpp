@@ -87,10 +87,7 @@ SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const 
     auto start = clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - start).count(); };
     std::mt19937_64 rng(opts.seed * 0x9E3779B97F4A7C15ull + 1);
-    SearchContext ctx;
-    ctx.parallelism = m.parallelism;
-    ctx.max_candidates = opts.max_candidates;
-    ctx.vector_registers = m.vector_registers;
+    const SearchContext ctx = SearchContext::of(m, opts.max_candidates);
 
     BeamEntry init{ScheduleState(g, m.parallelism), std::vector<double>(g.num_nodes(), 0.0), 0};
     cost_nodes(init.state, g.decision_order(), m, model, &init.node_cost);

@@ -18,6 +18,10 @@ struct SearchContext {
     int parallelism = 8;
     int max_candidates = 48;
     int vector_registers = 16;
+    // The context of a machine (MachineInfo's parallelism and vector registers).
+    template <typename Machine> static SearchContext of(const Machine &m, int max_candidates = 48) {
+        return {m.parallelism, max_candidates, m.vector_registers};
+    }
 };
 
 // One decision for a Func. Placing a reduction inside its consumer may also retile that

@@ -159,10 +159,7 @@ TEST_P(FuzzShard, RandomEditChainsMatchReference) {
         o.randomize = 0.3;
         o.beam_size = 1;
         harl::ScheduleState s = harl::beam_search(g, o, m, *model).best;
-        harl::SearchContext ctx;
-        ctx.parallelism = 2;
-        ctx.vector_registers = m.vector_registers;
-        harl::EditSpace space(g, m, *model, ctx, seed);
+        harl::EditSpace space(g, m, *model, harl::SearchContext::of(m), seed);
         std::mt19937_64 rng(seed);
         std::string applied;
         for (int k = 0; k < 4; k++) {

@@ -39,8 +39,7 @@ Scheduled scheduled_case(const std::string &name) {
     s.g = std::make_unique<harl::PipelineGraph>(outs, Halide::get_host_target());
     s.m = harl::make_machine_info(Halide::get_host_target(), kParams);
     s.model = harl::make_analytic_cost_model(s.m);
-    s.ctx.parallelism = s.m.parallelism;
-    s.ctx.vector_registers = s.m.vector_registers;
+    s.ctx = harl::SearchContext::of(s.m);
     return s;
 }
 

@@ -55,10 +55,7 @@ Problem make_problem(uint64_t seed, const Config &cfg, const harl::MachineInfo &
 }
 
 harl::SearchContext context(const harl::MachineInfo &m) {
-    harl::SearchContext ctx;
-    ctx.parallelism = m.parallelism;
-    ctx.vector_registers = m.vector_registers;
-    return ctx;
+    return harl::SearchContext::of(m);
 }
 
 // Mean log predicted speedup of a fixed refinement (10 episodes, no adaptation) over the problems.
