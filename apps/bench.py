@@ -66,7 +66,7 @@ SYSTEM_ENV = {"harl_learned": {"HARL_COST_MODEL": "learned"}, "harl_analytic": {
 
 
 def system_args(system, build):
-    if system in ("harl", "harl_learned", "harl_analytic", "harl_rl", "harl_measure64"):
+    if system == "harl" or system in SYSTEM_ENV:  # HARL with other options
         return ["-p", os.path.join(build, "libharl_autosched.so"), "-s", "HARL"], True
     if system == "adams2019":
         return ["-p", os.path.join(HALIDE_PLUGINS, "libautoschedule_adams2019.so"), "-s", "Adams2019"], True

@@ -148,7 +148,7 @@ AutoscheduleOutput autoschedule_gpu(const PipelineGraph &g, const Halide::Target
 
 struct RefineOutcome {
     double seconds = 0;
-    int episodes = 0, measured = 0;
+    int measured = 0;
     double measured_seconds = 0;
     std::string note; // a comment line for the schedule header
 };
@@ -201,7 +201,6 @@ RefineOutcome refine(const PipelineGraph &g, const Halide::Pipeline &p, const Ha
     RlRefiner rl(space, policy, ro);
     RefineResult rr = rl.refine(res.best);
     out.seconds = rr.seconds;
-    out.episodes = rr.episodes;
     if (rr.best_cost < res.cost) {
         res.best = rr.best;
         res.cost = rr.best_cost;
@@ -243,7 +242,6 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
         return autoschedule_gpu(g, t, mp, opts, *model, rfactor_source);
     }
     SearchResult res = beam_search(g, opts, m, *model);
-    const double beam_cost = res.cost;
     RefineOutcome refined = refine(g, p, t, mp, opts, m, *model, res);
 
     std::vector<Directive> ds = make_directives(res.best);
@@ -253,9 +251,6 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     out.predicted_seconds = res.cost;
     out.search_seconds = res.seconds;
     out.states_evaluated = res.states_evaluated;
-    out.beam_predicted_seconds = beam_cost;
-    out.rl_seconds = refined.seconds;
-    out.rl_episodes = refined.episodes;
     out.measured = refined.measured;
     out.measured_seconds = refined.measured_seconds;
     out.summary = res.best.describe();

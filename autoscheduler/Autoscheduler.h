@@ -86,9 +86,6 @@ struct AutoscheduleOutput {
     double predicted_seconds = 0;
     double search_seconds = 0;
     int states_evaluated = 0;
-    double beam_predicted_seconds = 0; // before the RL pass / measured tuning
-    double rl_seconds = 0;             // RL pass or measured tuning
-    int rl_episodes = 0;
     int measured = 0;            // candidates measured (HARL_MEASURE)
     double measured_seconds = 0; // best measured runtime
     std::string summary;         // one line per Func

@@ -19,7 +19,6 @@ class CandidateMeasurer {
                       const MeasureOptions &opts);
     ~CandidateMeasurer();
     MeasureResult measure(const ScheduleState &s);
-    int measured() const { return count_; }
 
   private:
     const PipelineGraph &g_;

@@ -57,7 +57,6 @@ EditSpace::EditSpace(const PipelineGraph &g, const MachineInfo &m, CostModel &mo
 double EditSpace::cost(const ScheduleState &s, std::vector<double> *node_cost) {
     std::vector<double> nc(g_.num_nodes(), 0.0);
     cost_nodes(s, g_.decision_order(), m_, model_, &nc);
-    evaluations_++;
     if (node_cost) *node_cost = nc;
     return std::accumulate(nc.begin(), nc.end(), 0.0);
 }

@@ -39,7 +39,6 @@ class EditSpace {
     std::vector<Edit> edits(const ScheduleState &s, int node);
     // `s` with the edit applied and producers repaired where needed.
     ScheduleState apply(const ScheduleState &s, const Edit &e);
-    int cost_evaluations() const { return evaluations_; }
     const PipelineGraph &graph() const { return g_; }
 
   private:
@@ -50,7 +49,6 @@ class EditSpace {
     CostModel &model_;
     SearchContext ctx_;
     std::mt19937_64 rng_;
-    int evaluations_ = 0;
 };
 
 // Whether two decisions for a Func are the same schedule.

@@ -32,10 +32,12 @@ class Tuning {
         tp.predicted_s = s_.space->cost(st);
         MeasureResult m = s_.measurer->measure(st);
         tp.status = m.status_name();
+        std::vector<int> nodes, stages; // of the features: the HARL_SAMPLES record needs them
+        const std::vector<StageFeatures> features = featurize_all(st, *s_.machine, &nodes, &stages);
         if (m.ok()) {
             tp.runtime_s = m.min_seconds;
             by_time_.emplace_back(m.min_seconds, st);
-            s_.model->add_measurement(featurize_all(st, *s_.machine, nullptr, nullptr), m.min_seconds);
+            s_.model->add_measurement(features, m.min_seconds);
             if (res_.best_seconds == 0 || m.min_seconds < res_.best_seconds) {
                 res_.best = st;
                 res_.best_seconds = m.min_seconds;
@@ -48,8 +50,6 @@ class Tuning {
             }
         }
         if (!s_.options->samples.empty()) {
-            std::vector<int> nodes, stages;
-            std::vector<StageFeatures> f = featurize_all(st, *s_.machine, &nodes, &stages);
             MeasuredSample ms;
             ms.pipeline = s_.label;
             ms.target = s_.target;
@@ -60,7 +60,7 @@ class Tuning {
             ms.median_s = m.median_seconds;
             ms.compile_s = m.compile_seconds;
             ms.runs = m.runs;
-            ms.features = encode_featurization(nodes, stages, f);
+            ms.features = encode_featurization(nodes, stages, features);
             append_measured_sample(s_.options->samples, ms);
         }
         tp.best_s = res_.best_seconds;

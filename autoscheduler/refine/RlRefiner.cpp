@@ -75,9 +75,10 @@ Episode RlRefiner::run_episode(const ScheduleState &start, double start_cost, in
         if ((int)of_kind.size() > opts_.max_values) of_kind.resize(opts_.max_values);
         std::vector<ScheduleState> next;
         std::vector<double> after;
-        for (const Edit &e : of_kind) {
-            next.push_back(space_.apply(cur, e));
-            after.push_back(space_.cost(next.back()));
+        std::vector<std::vector<double>> after_nodes(of_kind.size()); // per-node costs, for the one taken
+        for (size_t i = 0; i < of_kind.size(); i++) {
+            next.push_back(space_.apply(cur, of_kind[i]));
+            after.push_back(space_.cost(next.back(), &after_nodes[i]));
         }
         std::vector<float> vrows = value_rows(cur, of_kind, after, cur_cost);
         std::vector<double> vp =
@@ -92,7 +93,8 @@ Episode RlRefiner::run_episode(const ScheduleState &start, double start_cost, in
         for (int k = 0; k < 3; k++)
             ep.step_of_decision.push_back(step);
 
-        const double new_cost = space_.cost(next[vi], &node_cost);
+        const double new_cost = after[vi];
+        node_cost = std::move(after_nodes[vi]);
         ep.rewards.push_back(std::log(cur_cost / std::max(new_cost, 1e-15)));
         EditHistory &h = history_[node];
         h.tries++;
@@ -125,13 +127,13 @@ void RlRefiner::finish(Episode &ep, double terminal) const {
     double g = 0;
     for (int t = n - 1; t >= 0; t--)
         ret[t] = g = ep.rewards[t] + 0.9 * g;
-    for (int t = 0; t < n; t++)
+    std::vector<double> advantage(n);
+    for (int t = 0; t < n; t++) {
         ep.critic[t].target = ret[t];
-    for (size_t i = 0; i < ep.decisions.size(); i++) {
-        const int t = ep.step_of_decision[i];
-        const double v = policy_.nets[CriticNet].forward(ep.critic[t].row, 1)[0];
-        ep.decisions[i].advantage = ret[t] - v;
+        advantage[t] = ret[t] - policy_.nets[CriticNet].forward(ep.critic[t].row, 1)[0];
     }
+    for (size_t i = 0; i < ep.decisions.size(); i++)
+        ep.decisions[i].advantage = advantage[ep.step_of_decision[i]];
 }
 
 void RlRefiner::learn(const Episode &ep) {
@@ -171,7 +173,6 @@ RefineResult RlRefiner::refine(const ScheduleState &start) {
         if (improved) {
             res.best = ep.best;
             res.best_cost = ep.best_cost;
-            res.improvements++;
         }
         if (opts_.verbose >= 2) {
             std::cerr << "HARL-RL: episode " << res.episodes << " (T=" << sched.temperature << ", "
@@ -180,7 +181,6 @@ RefineResult RlRefiner::refine(const ScheduleState &start) {
         }
         adapt_schedule(sched, improved);
     }
-    res.final_temperature = sched.temperature;
     res.seconds = elapsed();
     return res;
 }

@@ -51,8 +51,8 @@ struct Episode {
 struct RefineResult {
     ScheduleState best;
     double start_cost = 0, best_cost = 0;
-    int episodes = 0, steps = 0, improvements = 0;
-    double final_temperature = 0, seconds = 0;
+    int episodes = 0, steps = 0;
+    double seconds = 0;
     bool stalled = false; // stopped by patience (else by budget)
 };
 
