@@ -36,20 +36,36 @@ void write_all(int fd, const void *p, size_t n) {
     }
 }
 
+// Opens `path` and flock()s it (LOCK_SH or LOCK_EX); the lock goes with the descriptor.
+int lock_file(const std::string &path, int how) {
+    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) throw std::runtime_error("cannot open the timing lock " + path + ": " + std::strerror(errno));
+    while (flock(fd, how) != 0) {
+        if (errno == EINTR) continue;
+        int e = errno;
+        close(fd);
+        throw std::runtime_error("cannot lock " + path + ": " + std::strerror(e));
+    }
+    return fd;
+}
+
 [[noreturn]] void child_main(int fd, const std::function<void()> &prepare,
                              const std::function<void()> &run_once, const MeasureOptions &opts) {
     using clock = std::chrono::steady_clock;
     Report r;
     std::string msg;
     try {
+        // Compile under a shared lock, time under an exclusive one (released when the child
+        // exits). flock() converts SH to EX by releasing first, so two children never deadlock.
+        const int lock = opts.exclusive_lock_path.empty() ? -1 : lock_file(opts.exclusive_lock_path, LOCK_SH);
         auto t0 = clock::now();
         prepare();
         r.compile_s = std::chrono::duration<double>(clock::now() - t0).count();
-        if (!opts.exclusive_lock_path.empty()) {
-            int lock = open(opts.exclusive_lock_path.c_str(), O_RDWR | O_CREAT, 0666);
-            if (lock < 0 || flock(lock, LOCK_EX) != 0) { // released when the child exits
-                throw std::runtime_error("cannot lock " + opts.exclusive_lock_path + ": " +
-                                         std::strerror(errno));
+        if (lock >= 0) {
+            while (flock(lock, LOCK_EX) != 0) {
+                if (errno != EINTR)
+                    throw std::runtime_error(std::string("cannot lock ") + opts.exclusive_lock_path + ": " +
+                                             std::strerror(errno));
             }
         }
         std::vector<double> times;
@@ -108,6 +124,14 @@ bool read_until(int fd, void *p, size_t n, std::chrono::steady_clock::time_point
 }
 
 } // namespace
+
+SharedTimingLock::SharedTimingLock(const std::string &path) {
+    if (!path.empty()) fd_ = lock_file(path, LOCK_SH);
+}
+
+SharedTimingLock::~SharedTimingLock() {
+    if (fd_ >= 0) close(fd_);
+}
 
 const char *MeasureResult::status_name() const {
     switch (status) {

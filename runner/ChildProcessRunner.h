@@ -18,9 +18,24 @@ struct MeasureOptions {
     int max_runs = 20;
     double target_seconds = 0.5; // stop adding runs past this much total run time
     double timeout_seconds = 60; // compile + every run
-    // When set, the timed runs hold an exclusive flock() on this file: collectors sharing a
-    // machine then compile in parallel but never time at the same moment.
+    // When set, compilation holds a shared flock() on this file and the timed runs an
+    // exclusive one: collectors sharing a machine compile in parallel, but nothing that holds
+    // the lock (another collector's compile or search, a TimingLock) runs while one is timed.
     std::string exclusive_lock_path;
+};
+
+// A shared flock() on a timing lock file (see MeasureOptions::exclusive_lock_path), held for
+// the object's lifetime: wrap CPU-heavy work that must not overlap other processes' timed runs.
+// Not held across fork(): take it only around work in this process.
+class SharedTimingLock {
+  public:
+    explicit SharedTimingLock(const std::string &path); // empty path: no lock
+    ~SharedTimingLock();
+    SharedTimingLock(const SharedTimingLock &) = delete;
+    SharedTimingLock &operator=(const SharedTimingLock &) = delete;
+
+  private:
+    int fd_ = -1;
 };
 
 struct MeasureResult {
