@@ -4,7 +4,8 @@
 //
 // The child inherits the caller's memory (the scheduled Funcs), runs `prepare` once (JIT
 // compilation, a warm-up run), then `run_once` until it has at least `min_runs` timings and
-// either `max_runs` of them or `target_seconds` of total run time, and reports the minimum.
+// either `max_runs` of them or `target_seconds` of total run time (in `rounds` rounds), and
+// reports the minimum.
 // The parent waits at most `timeout_seconds` for all of it, then kills the child.
 #pragma once
 
@@ -18,6 +19,10 @@ struct MeasureOptions {
     int max_runs = 20;
     double target_seconds = 0.5; // stop adding runs past this much total run time
     double timeout_seconds = 60; // compile + every run
+    // Timed runs in this many rounds (runs and time split evenly), round_gap_seconds apart;
+    // the minimum over all of them is reported.
+    int rounds = 1;
+    double round_gap_seconds = 0.03;
     // When set, compilation holds a shared flock() on this file and the timed runs an
     // exclusive one: collectors sharing a machine compile in parallel, but nothing that holds
     // the lock (another collector's compile or search, a TimingLock) runs while one is timed.

@@ -19,6 +19,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -49,7 +50,8 @@ struct CollectConfig {
     std::string machine_params;
     std::string machine;
     double timeout = 60, search_budget = 2;
-    int min_runs = 3;
+    int min_runs = 3, max_runs = 1000, rounds = 5;
+    double measure_seconds = 0.5;
     bool quiet = false;
     std::string timing_lock = "/tmp/harl-collect-timing.lock";
 };
@@ -136,12 +138,13 @@ void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::H
     std::vector<std::pair<int, std::string>> hashes = db.schedule_hashes(key);
     for (int k = 0; k < cfg.schedules && !g_stop; k++) {
         if (std::find(done.begin(), done.end(), k) != done.end()) continue;
+        // Building the pipeline (its input data) and the search must not disturb timed runs.
+        auto busy = std::make_unique<harl::SharedTimingLock>(cfg.timing_lock);
         harl::RandomPipeline rp = harl::make_random_pipeline(seed, cfg.min_stages, cfg.max_stages, scale);
         harl::HarlOptions opts = candidate_options(base, seed, k, cfg.search_budget);
         Halide::Pipeline p(rp.output);
         harl::AutoscheduleOutput out;
         try {
-            harl::SharedTimingLock busy(cfg.timing_lock); // the search must not disturb timed runs
             out = harl::autoschedule(p, target, mp, opts);
         } catch (const std::exception &e) {
             if (k == 0) {
@@ -168,8 +171,12 @@ void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::H
             continue;
         }
         Halide::Buffer<float> output(rp.output_size);
+        busy.reset(); // the measuring child takes the lock itself (never across fork())
         harl::MeasureOptions mo;
         mo.min_runs = cfg.min_runs;
+        mo.max_runs = cfg.max_runs;
+        mo.rounds = cfg.rounds;
+        mo.target_seconds = cfg.measure_seconds;
         mo.timeout_seconds = cfg.timeout;
         mo.exclusive_lock_path = cfg.timing_lock;
         harl::MeasureResult m = harl::measure_in_child(
@@ -325,6 +332,13 @@ int main(int argc, char **argv) {
         "seconds per candidate (compile + runs); a slower one is killed and recorded as timeout")(
         "min-runs", po::value(&cfg.min_runs)->default_value(cfg.min_runs),
         "timed runs per candidate at least (the minimum is recorded)")(
+        "max-runs", po::value(&cfg.max_runs)->default_value(cfg.max_runs),
+        "timed runs per candidate at most")(
+        "rounds", po::value(&cfg.rounds)->default_value(cfg.rounds),
+        "timed runs come in this many rounds, a pause between them: on a shared machine the minimum over "
+        "separate rounds repeats far better than the minimum of one burst")(
+        "measure-seconds", po::value(&cfg.measure_seconds)->default_value(cfg.measure_seconds),
+        "timed run time per candidate (over all rounds), unless --max-runs come first")(
         "timing-lock", po::value(&cfg.timing_lock)->default_value(cfg.timing_lock),
         "lock file: searches and compiles hold it shared, timed runs exclusive, so nothing of another "
         "collector runs while one times (wrap other heavy work in `flock -s FILE CMD` too)")(
