@@ -180,6 +180,8 @@ RefineOutcome refine(const PipelineGraph &g, const Halide::Pipeline &p, const Ha
         RlRefiner rl(space, policy, ro);
         MeasureOptions mo;
         mo.timeout_seconds = opts.measure_timeout_s;
+        mo.rounds = 3; // separate rounds: one burst of runs can be slowed down as a whole
+        mo.max_runs = 300;
         CandidateMeasurer measurer(g, p, t, mo);
         std::string label;
         for (const Halide::Func &f : p.outputs())

@@ -1,6 +1,7 @@
 #include "ChildProcessRunner.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -37,6 +38,35 @@ void write_all(int fd, const void *p, size_t n) {
     }
 }
 
+// Descriptors of the SharedTimingLocks alive in this process. A forked child inherits them, and
+// a flock() lives until every descriptor of it is closed: the child closes its copies first, or
+// its own exclusive lock would wait for the parent's shared one forever. Lock-free slots, since
+// another thread may hold any mutex at the moment of fork().
+constexpr int kMaxSharedLocks = 64;
+std::atomic<int> g_shared_lock_fds[kMaxSharedLocks];
+
+void remember_shared_lock(int fd) {
+    for (auto &slot : g_shared_lock_fds) {
+        int empty = 0; // slots hold fd + 1, 0 when free
+        if (slot.compare_exchange_strong(empty, fd + 1)) return;
+    }
+    throw std::runtime_error("more than 64 SharedTimingLocks at once");
+}
+
+void forget_shared_lock(int fd) {
+    for (auto &slot : g_shared_lock_fds) {
+        int mine = fd + 1;
+        if (slot.compare_exchange_strong(mine, 0)) return;
+    }
+}
+
+void close_inherited_shared_locks() {
+    for (auto &slot : g_shared_lock_fds) {
+        int v = slot.exchange(0);
+        if (v > 0) close(v - 1);
+    }
+}
+
 // Opens `path` and flock()s it (LOCK_SH or LOCK_EX); the lock goes with the descriptor.
 int lock_file(const std::string &path, int how) {
     int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
@@ -55,6 +85,7 @@ int lock_file(const std::string &path, int how) {
     using clock = std::chrono::steady_clock;
     Report r;
     std::string msg;
+    close_inherited_shared_locks();
     try {
         // Compile under a shared lock, time under an exclusive one (released when the child
         // exits). flock() converts SH to EX by releasing first, so two children never deadlock.
@@ -136,11 +167,15 @@ bool read_until(int fd, void *p, size_t n, std::chrono::steady_clock::time_point
 } // namespace
 
 SharedTimingLock::SharedTimingLock(const std::string &path) {
-    if (!path.empty()) fd_ = lock_file(path, LOCK_SH);
+    if (path.empty()) return;
+    fd_ = lock_file(path, LOCK_SH);
+    remember_shared_lock(fd_);
 }
 
 SharedTimingLock::~SharedTimingLock() {
-    if (fd_ >= 0) close(fd_);
+    if (fd_ < 0) return;
+    forget_shared_lock(fd_);
+    close(fd_);
 }
 
 const char *MeasureResult::status_name() const {

@@ -31,7 +31,8 @@ struct MeasureOptions {
 
 // A shared flock() on a timing lock file (see MeasureOptions::exclusive_lock_path), held for
 // the object's lifetime: wrap CPU-heavy work that must not overlap other processes' timed runs.
-// Not held across fork(): take it only around work in this process.
+// A measuring child closes the copies it inherits, so holding one across measure_in_child()
+// delays that child's timed runs until the holder lets go, like any other process's.
 class SharedTimingLock {
   public:
     explicit SharedTimingLock(const std::string &path); // empty path: no lock

@@ -11,10 +11,12 @@
 #include "TorchCostModel.h"
 #include "Trainer.h"
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <optional>
 #include <random>
 #include <thread>
 #include <unistd.h>
@@ -334,6 +336,44 @@ TEST(ChildProcessRunner, MeasuresAndSurvivesCrashesHangsAndErrors) {
     EXPECT_EQ(error.message, "no such kernel");
 }
 
+// Rounds: runs are split over the rounds with a pause between them; the minimum is over all.
+// The timing lock: while another process holds it shared (a collector compiling or searching)
+// no timed run starts.
+TEST(ChildProcessRunner, TimesInRoundsUnderTheExclusiveLock) {
+    harl::MeasureOptions o;
+    o.timeout_seconds = 20;
+    o.min_runs = 6;
+    o.max_runs = 12;
+    o.rounds = 3;
+    o.round_gap_seconds = 0.2;
+    o.target_seconds = 1e-9; // stop each round at its share of min_runs
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = harl::measure_in_child([] {}, [] {}, o);
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_TRUE(r.ok()) << r.message;
+    EXPECT_EQ(r.runs, 6); // 2 per round
+    EXPECT_GE(wall, 0.4); // two pauses between three rounds
+
+    char dir[] = "/tmp/harl-lock-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    o.exclusive_lock_path = std::string(dir) + "/lock";
+    o.rounds = 1;
+    std::optional<harl::SharedTimingLock> busy;
+    busy.emplace(o.exclusive_lock_path);
+    std::atomic<bool> done{false};
+    std::thread measuring([&] {
+        r = harl::measure_in_child([] {}, [] {}, o);
+        done = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_FALSE(done) << "timed runs started while another process held the lock shared";
+    busy.reset();
+    measuring.join();
+    EXPECT_TRUE(r.ok()) << r.message;
+    std::remove(o.exclusive_lock_path.c_str());
+    rmdir(dir);
+}
+
 // The GPU model trains the same way on GPU-layout samples (here with runtimes from the analytic
 // GPU model times a hidden factor, since this machine has no GPU to measure on), and HARL uses
 // such weights for GPU targets only.
@@ -379,8 +419,8 @@ TEST(Trainer, GpuModelTrainsOnGpuFeaturesAndIsUsedForGpuTargets) {
     out.weights.layout_version = harl::kGpuFeatureLayoutVersion;
     auto learned = harl::evaluate_cost_model(
         val, [&](const harl::MachineInfo &mi) { return harl::make_learned_cost_model(mi, out.weights); });
-    auto analytic =
-        harl::evaluate_cost_model(val, [&](const harl::MachineInfo &mi) { return harl::make_base_cost_model(mi); });
+    auto analytic = harl::evaluate_cost_model(
+        val, [&](const harl::MachineInfo &mi) { return harl::make_base_cost_model(mi); });
     EXPECT_GT(learned.pairwise_accuracy, analytic.pairwise_accuracy);
 
     const std::string path = temp_path("gpu.weights");

@@ -171,7 +171,7 @@ void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::H
             continue;
         }
         Halide::Buffer<float> output(rp.output_size);
-        busy.reset(); // the measuring child takes the lock itself (never across fork())
+        busy.reset(); // this process only waits while its child compiles (shared) and times (exclusive)
         harl::MeasureOptions mo;
         mo.min_runs = cfg.min_runs;
         mo.max_runs = cfg.max_runs;
