@@ -41,16 +41,19 @@ std::string metrics_text(const harl::RankingMetrics &m) {
 } // namespace
 
 int main(int argc, char **argv) {
-    std::vector<std::string> dbs;
+    std::vector<std::string> dbs, train_only_dbs;
     std::string out = "harl_cpu.weights", curves, csv, machine, evaluate, plot_script = HARL_PLOT_SCRIPT;
     double val_fraction = 0.15, test_fraction = 0.15;
     bool gpu = false;
     harl::TrainConfig cfg;
     po::options_description desc(
         "harl-train: trains HARL's learned cost model on harl-collect datasets\n\n"
-        "Usage: harl-train --db harl_dataset.db [--out FILE] [--minutes M]\n\nOptions");
+        "Usage: harl-train --db harl_dataset.db [--train-db OLDER.db] [--out FILE] [--minutes M]\n\nOptions");
     desc.add_options()("help,h", "print this help")(
         "db", po::value(&dbs)->multitoken(), "dataset file(s) from harl-collect (default harl_dataset.db)")(
+        "train-db", po::value(&train_only_dbs)->multitoken(),
+        "more dataset files whose pipelines all go to training, never to validation or test (older or "
+        "noisier data that should help fit the model but not judge it)")(
         "out", po::value(&out)->default_value(out), "weights file to write")(
         "epochs", po::value(&cfg.epochs)->default_value(cfg.epochs), "training epochs")(
         "minutes", po::value(&cfg.minutes)->default_value(0), "stop after this many minutes (0: no limit)")(
@@ -100,9 +103,12 @@ int main(int argc, char **argv) {
         const uint32_t layout = gpu ? harl::kGpuFeatureLayoutVersion : harl::kFeatureLayoutVersion;
         // Load every ok sample of that layout, grouped by pipeline.
         std::map<std::string, harl::TrainingPipeline> by_key;
-        std::set<std::string> machines;
+        std::set<std::string> machines, train_only_keys;
         long samples = 0, skipped = 0;
-        for (const auto &path : dbs) {
+        std::vector<std::string> all_dbs = dbs;
+        all_dbs.insert(all_dbs.end(), train_only_dbs.begin(), train_only_dbs.end());
+        for (size_t file = 0; file < all_dbs.size(); file++) {
+            const std::string &path = all_dbs[file];
             std::ifstream probe(path);
             if (!probe)
                 throw harl::HarlError("dataset '" + path + "' does not exist (run harl-collect first)");
@@ -126,6 +132,7 @@ int main(int argc, char **argv) {
                 auto &p = by_key[r.pipeline + "@" + r.machine];
                 p.key = r.pipeline + "@" + r.machine;
                 p.samples.push_back(std::move(s));
+                if (file >= dbs.size()) train_only_keys.insert(p.key);
                 machines.insert(r.machine);
                 samples++;
             }
@@ -149,7 +156,7 @@ int main(int argc, char **argv) {
         std::vector<harl::TrainingPipeline> train, val, test;
         for (auto &kv : by_key) {
             if (kv.second.samples.size() < 2) continue; // nothing to rank
-            double u = split_point(kv.first);
+            double u = train_only_keys.count(kv.first) ? 1.0 : split_point(kv.first);
             (u < test_fraction ? test : u < test_fraction + val_fraction ? val : train).push_back(kv.second);
         }
         std::cout << "harl-train: " << samples << " samples of " << by_key.size() << " pipelines from "
