@@ -36,7 +36,7 @@ class LearnedCostModel : public CostModel {
             double d = w_.b3[0];
             for (int j = 0; j < h2_; j++)
                 d += (double)w_.w3[j] * b[j];
-            d = kMaxCorrection * std::tanh(d / kMaxCorrection);
+            d = w_.max_correction * std::tanh(d / w_.max_correction);
             (*seconds)[r] *= std::exp(d);
         }
     }

@@ -1,10 +1,11 @@
 // ModelWeights: the learned cost model's parameters and the file that stores them.
 //
-// File format (little-endian), version 1:
+// File format (little-endian), version 2:
 //   char[8]  magic "HARLWTS1"
 //   u32      format version (kWeightsFormatVersion)
 //   u32      feature layout version the model was trained with (FeatureLayout.h)
 //   u32      inputs per stage (kModelInputs), u32 hidden1, u32 hidden2
+//   f32      max_correction (version 2; version 1 files have none and mean 4)
 //   u64      payload floats
 //   u64      FNV-1a 64 checksum of the payload bytes
 //   u32      metadata bytes, then the metadata text (how and where it was trained)
@@ -22,11 +23,12 @@
 
 namespace harl {
 
-constexpr uint32_t kWeightsFormatVersion = 1;
+constexpr uint32_t kWeightsFormatVersion = 2;
 // Per stage: every feature (signed log) plus the log of the analytic model's estimate.
 constexpr int kModelInputs = kNumFeatures + 1;
-// The network's log-correction of a stage's analytic estimate is squashed into +-this.
-constexpr double kMaxCorrection = 4.0;
+// The network's log-correction of a stage's analytic estimate is squashed into
+// +-max_correction (a property of each weights file; version 1 files used this one).
+constexpr float kVersion1MaxCorrection = 4.0f;
 // Normalised inputs are clamped to +-this many standard deviations of the training data, so
 // stages far outside what the model saw (much larger layers) do not extrapolate wildly.
 constexpr float kInputClamp = 5.0f;
@@ -34,6 +36,7 @@ constexpr float kInputClamp = 5.0f;
 struct ModelWeights {
     uint32_t layout_version = kFeatureLayoutVersion;
     int inputs = kModelInputs, hidden1 = 64, hidden2 = 64;
+    float max_correction = kVersion1MaxCorrection;
     std::vector<float> mean, scale; // input normalisation: (x - mean) * scale
     std::vector<float> w1, b1, w2, b2, w3, b3;
     std::string metadata;

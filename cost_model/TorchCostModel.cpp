@@ -12,7 +12,7 @@ namespace {
 class TorchCostModel : public CostModel {
   public:
     TorchCostModel(const MachineInfo &m, const ModelWeights &w)
-        : analytic_(make_base_cost_model(m)), mlp_(w.inputs, w.hidden1, w.hidden2) {
+        : analytic_(make_base_cost_model(m)), mlp_(w.inputs, w.hidden1, w.hidden2, w.max_correction) {
         mlp_->load(w);
         mlp_->eval();
     }

@@ -54,14 +54,14 @@ torch::Tensor predict_log_runtime(StageMlp &mlp, const PipelineTensors &t) {
     return torch::log(total + 1e-12);
 }
 
-torch::Tensor pipeline_loss(const torch::Tensor &y, const PipelineTensors &t, double regression_weight) {
+torch::Tensor pipeline_loss(const torch::Tensor &y, const PipelineTensors &t, const TrainConfig &cfg) {
     torch::Tensor dt = t.log_runtime.unsqueeze(0) - t.log_runtime.unsqueeze(1); // [i][j] = t_j - t_i
     torch::Tensor dy = y.unsqueeze(0) - y.unsqueeze(1);
     // Pairs where j is measurably slower than i: want y_j > y_i.
-    torch::Tensor w = (dt > std::log(1.02)).to(torch::kFloat32) * torch::clamp(dt, 0.0, 2.0);
+    torch::Tensor w = (dt > std::log1p(cfg.min_pair_gap)).to(torch::kFloat32) * torch::clamp(dt, 0.0, 2.0);
     torch::Tensor rank = (w * torch::softplus(-dy)).sum() / torch::clamp(w.sum(), 1e-6);
     torch::Tensor reg = torch::mean(torch::square(y - t.log_runtime));
-    return rank + regression_weight * reg;
+    return rank + cfg.regression_weight * reg;
 }
 
 RankingMetrics evaluate(StageMlp &mlp, const std::vector<PipelineTensors> &set) {
@@ -93,7 +93,9 @@ TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
     for (const auto &p : val)
         va.push_back(to_tensors(p));
 
-    StageMlp mlp(kModelInputs, cfg.hidden, cfg.hidden);
+    HARL_ASSERT(cfg.max_correction > 0 && cfg.max_correction <= 20,
+                "max_correction " << cfg.max_correction << " outside (0, 20]");
+    StageMlp mlp(kModelInputs, cfg.hidden, cfg.hidden, cfg.max_correction);
     {
         // Normalise inputs with the training rows' statistics.
         std::vector<torch::Tensor> all;
@@ -130,7 +132,7 @@ TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
             int n = 0;
             for (size_t k = b; k < std::min(order.size(), b + (size_t)cfg.batch_pipelines); k++, n++) {
                 const PipelineTensors &t = tr[order[k]];
-                loss = loss + pipeline_loss(predict_log_runtime(mlp, t), t, cfg.regression_weight);
+                loss = loss + pipeline_loss(predict_log_runtime(mlp, t), t, cfg);
             }
             loss = loss / n;
             loss.backward();

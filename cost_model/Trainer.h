@@ -38,6 +38,13 @@ struct TrainConfig {
     int hidden = 32;
     int batch_pipelines = 16;
     double regression_weight = 0.1;
+    // Pairs of one pipeline whose measured runtimes differ by less than this fraction teach no
+    // order: two measurements of one schedule differ by about that much on a shared machine.
+    double min_pair_gap = 0.02;
+    // Largest factor (as a log) by which the network may change a stage's analytic estimate.
+    // Small values keep the analytic model's judgement where the training pipelines say
+    // nothing (layers far larger than they are) and let the network settle close calls.
+    double max_correction = 1.0;
     uint64_t seed = 0;
 };
 

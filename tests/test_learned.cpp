@@ -90,6 +90,18 @@ TEST(Weights, RoundTripKeepsEveryValue) {
     EXPECT_EQ(r.w1, w.w1);
     EXPECT_EQ(r.b3, w.b3);
     EXPECT_EQ(r.metadata, "test");
+
+    // The squashing bound travels with the weights; version-1 files (without it) meant 4.
+    w.max_correction = 1.5f;
+    harl::save_weights(p, w);
+    EXPECT_EQ(harl::load_weights(p).max_correction, 1.5f);
+    std::string v1 = read_file(p);
+    v1[8] = 1;       // format version
+    v1.erase(28, 4); // after magic and five u32 header fields
+    write_file(p, v1);
+    r = harl::load_weights(p);
+    EXPECT_EQ(r.max_correction, harl::kVersion1MaxCorrection);
+    EXPECT_EQ(r.w1, w.w1);
 }
 
 TEST(Weights, BadFilesGiveClearErrors) {

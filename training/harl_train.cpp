@@ -60,6 +60,11 @@ int main(int argc, char **argv) {
         "lr", po::value(&cfg.learning_rate)->default_value(cfg.learning_rate), "Adam learning rate")(
         "regression-weight", po::value(&cfg.regression_weight)->default_value(cfg.regression_weight),
         "weight of the squared log-runtime error next to the ranking loss")(
+        "max-correction", po::value(&cfg.max_correction)->default_value(cfg.max_correction),
+        "largest log-factor by which the network may change a stage's analytic estimate (weights file "
+        "records it)")(
+        "min-pair-gap", po::value(&cfg.min_pair_gap)->default_value(cfg.min_pair_gap),
+        "schedules of a pipeline measured closer than this fraction apart are not ranked by the loss")(
         "weight-decay", po::value(&cfg.weight_decay)->default_value(cfg.weight_decay), "Adam weight decay")(
         "hidden", po::value(&cfg.hidden)->default_value(cfg.hidden), "hidden units per layer")(
         "batch", po::value(&cfg.batch_pipelines)->default_value(cfg.batch_pipelines),
