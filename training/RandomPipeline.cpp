@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <stdexcept>
 
 namespace harl {
 
@@ -87,12 +88,14 @@ class Builder {
 } // namespace
 
 RandomPipeline make_random_pipeline(uint64_t seed, int min_stages, int max_stages, int scale,
-                                    bool embed_inputs) {
+                                    bool embed_inputs, int channel_scale) {
+    if (scale < 1 || channel_scale < 1)
+        throw std::invalid_argument("make_random_pipeline: scale and channel_scale must be at least 1");
     Builder b(seed, scale, embed_inputs);
     RandomPipeline rp;
     Var c = b.c, x = b.x, y = b.y;
     const int stages = b.uniform(min_stages, max_stages);
-    int C = b.uniform(1, 4) * 4, W = b.uniform(12, 40) * scale, H = b.uniform(10, 32) * scale;
+    int C = b.uniform(1, 4) * 4 * channel_scale, W = b.uniform(12, 40) * scale, H = b.uniform(10, 32) * scale;
     Type in_type = b.coin(0.6) ? Float(32) : (b.coin() ? UInt(8) : UInt(16));
     Input in = b.input(in_type, {C, W, H}, &rp);
     Func in_f("input_view");
@@ -134,7 +137,7 @@ RandomPipeline make_random_pipeline(uint64_t seed, int min_stages, int max_stage
         case 2:
         case 8: { // convolution: regular, dilated or 1x1
             int k = b.coin(0.3) ? 1 : 3, dil = (k == 3 && b.coin(0.25)) ? 2 : 1;
-            int co = b.uniform(1, 4) * 4;
+            int co = b.uniform(1, 4) * 4 * channel_scale;
             kind = k == 1 ? "conv1x1" : dil > 1 ? "conv_dilated" : "conv3x3";
             Input w = b.input(Float(32), {co, t.c, k, k}, &rp);
             Func f = b.func(kind);
@@ -149,7 +152,7 @@ RandomPipeline make_random_pipeline(uint64_t seed, int min_stages, int max_stage
         }
         case 3: { // strided convolution
             kind = "conv_strided";
-            int co = b.uniform(1, 4) * 4;
+            int co = b.uniform(1, 4) * 4 * channel_scale;
             Input w = b.input(Float(32), {co, t.c, 3, 3}, &rp);
             Func f = b.func(kind);
             RDom r(0, t.c, 0, 3, 0, 3);
@@ -256,7 +259,7 @@ RandomPipeline make_random_pipeline(uint64_t seed, int min_stages, int max_stage
         }
         default: { // channel-mixing matmul with a bias
             kind = "matmul";
-            int co = b.uniform(1, 6) * 2;
+            int co = b.uniform(1, 6) * 2 * channel_scale;
             Input w = b.input(Float(32), {co, t.c}, &rp);
             Input bias = b.input(Float(32), {co}, &rp);
             Func f = b.func(kind);

@@ -22,10 +22,11 @@ struct RandomPipeline {
     std::vector<std::string> stage_kinds; // one per stage, for reports
 };
 
-// `scale` multiplies the spatial sizes (1 = fuzzing size). With `embed_inputs` the input data
-// are constant Buffers inside the pipeline (`inputs` stays empty): how the AOT generator
-// builds it. The same seed gives the same pipeline and data either way.
+// `scale` multiplies the spatial sizes (1 = fuzzing size), `channel_scale` the channel counts
+// (4-16 at 1; DNN layers have 64-256). With `embed_inputs` the input data are constant Buffers
+// inside the pipeline (`inputs` stays empty): how the AOT generator builds it. The same seed
+// gives the same pipeline structure and data either way.
 RandomPipeline make_random_pipeline(uint64_t seed, int min_stages = 2, int max_stages = 20, int scale = 1,
-                                    bool embed_inputs = false);
+                                    bool embed_inputs = false, int channel_scale = 1);
 
 } // namespace harl

@@ -90,12 +90,16 @@ std::string schedule_hash(const std::string &source) {
     return os.str();
 }
 
-// Spatial scale of a seed's pipeline: sizes for runtimes of about 0.1-100 ms here. (Scales 2-5
-// gave a median best runtime of about 0.4 ms, far below the DNN layers HARL is used on.)
-int scale_of(uint64_t seed) {
+// Spatial and channel scale of a seed's pipeline: sizes for runtimes of about 0.1-100 ms here.
+// (Scales 2-5 with 4-16 channels gave a median best runtime of about 0.4 ms and left the model
+// guessing on DNN layers: 3 pipelines in 8 now have 4x the channels, 16-64, on smaller maps.)
+struct PipelineScale {
+    int spatial, channels;
+};
+PipelineScale scale_of(uint64_t seed) {
     std::mt19937_64 r(seed * 0x9E3779B97F4A7C15ull + 12345);
-    static const int scales[] = {2, 4, 6, 8, 12};
-    return scales[r() % 5];
+    static const PipelineScale scales[] = {{2, 1}, {4, 1}, {6, 1}, {8, 1}, {12, 1}, {2, 4}, {3, 4}, {4, 4}};
+    return scales[r() % 8];
 }
 
 // Options of candidate k of a pipeline: 0 is HARL's own pick, the rest randomised searches.
@@ -120,16 +124,19 @@ std::string describe_options(const harl::HarlOptions &o) {
 
 void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::HarlOptions &base,
                       uint64_t seed, const std::function<void(int ok, int bad)> &on_sample) {
-    const int scale = scale_of(seed);
+    const PipelineScale ps = scale_of(seed);
+    const int scale = ps.spatial;
     const std::string key = "rp" + std::to_string(kGeneratorVersion) + "-s" + std::to_string(seed) + "-x" +
-                            std::to_string(scale) + "-n" + std::to_string(cfg.min_stages) + "_" +
-                            std::to_string(cfg.max_stages);
+                            std::to_string(scale) +
+                            (ps.channels > 1 ? "c" + std::to_string(ps.channels) : "") + "-n" +
+                            std::to_string(cfg.min_stages) + "_" + std::to_string(cfg.max_stages);
     const std::string status = db.pipeline_status(key);
     if (status == "done" || status == "failed") return;
     Halide::Target target(cfg.target == "host" ? Halide::get_host_target() : Halide::Target(cfg.target));
     Halide::MachineParams mp(cfg.machine_params);
     {
-        harl::RandomPipeline rp = harl::make_random_pipeline(seed, cfg.min_stages, cfg.max_stages, scale);
+        harl::RandomPipeline rp =
+            harl::make_random_pipeline(seed, cfg.min_stages, cfg.max_stages, scale, false, ps.channels);
         std::string kinds;
         for (const auto &k : rp.stage_kinds)
             kinds += (kinds.empty() ? "" : " ") + k;
@@ -141,7 +148,8 @@ void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::H
         if (std::find(done.begin(), done.end(), k) != done.end()) continue;
         // Building the pipeline (its input data) and the search must not disturb timed runs.
         auto busy = std::make_unique<harl::SharedTimingLock>(cfg.timing_lock);
-        harl::RandomPipeline rp = harl::make_random_pipeline(seed, cfg.min_stages, cfg.max_stages, scale);
+        harl::RandomPipeline rp =
+            harl::make_random_pipeline(seed, cfg.min_stages, cfg.max_stages, scale, false, ps.channels);
         harl::HarlOptions opts = candidate_options(base, seed, k, cfg.search_budget);
         Halide::Pipeline p(rp.output);
         harl::AutoscheduleOutput out;

@@ -14,10 +14,12 @@ class RandomPipelineGenerator : public Halide::Generator<RandomPipelineGenerator
     GeneratorParam<int> min_stages{"min_stages", 2, 1, 64};
     GeneratorParam<int> max_stages{"max_stages", 20, 1, 64};
     GeneratorParam<int> scale{"scale", 1, 1, 64};
+    GeneratorParam<int> channel_scale{"channel_scale", 1, 1, 64};
     Output<Halide::Buffer<float>> output{"output", 3};
 
     void generate() {
-        harl::RandomPipeline rp = harl::make_random_pipeline(seed, min_stages, max_stages, scale, true);
+        harl::RandomPipeline rp =
+            harl::make_random_pipeline(seed, min_stages, max_stages, scale, true, channel_scale);
         output(rp.output.args()) = rp.output(rp.output.args());
         output.set_estimates({{0, rp.output_size[0]}, {0, rp.output_size[1]}, {0, rp.output_size[2]}});
         // Without an autoscheduler: every Func at root (the reference schedule of the fuzzer).
