@@ -29,7 +29,15 @@ void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNe
         if (lv.rvar) continue;
         int64_t t = ch.tile[k];
         if (k == ch.vector_var) {
-            if (t > ch.vector_width) {
+            if (t > ch.vector_width && si > 0 && guard && t % ch.vector_width == 0) {
+                // Update definitions split the vectors off first, then tile the vectors: the same
+                // loops, but Halide 14 drops the tail guard of the other order in some updates
+                // (an rfactor intermediate's vectorised scatter wrote past its allocation).
+                add(Directive(Directive::Split, {lv.name, lv.name + "_t", lv.name + "_v"}, ch.vector_width,
+                              guard));
+                add(Directive(Directive::Split, {lv.name + "_t", lv.name + "_o", lv.name + "_i"},
+                              t / ch.vector_width, guard));
+            } else if (t > ch.vector_width) {
                 add(Directive(Directive::Split, {lv.name, lv.name + "_o", lv.name + "_t"}, t, guard));
                 add(Directive(Directive::Split, {lv.name + "_t", lv.name + "_i", lv.name + "_v"},
                               ch.vector_width, guard));
