@@ -29,10 +29,12 @@ void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNe
         if (lv.rvar) continue;
         int64_t t = ch.tile[k];
         if (k == ch.vector_var) {
-            if (t > ch.vector_width && si > 0 && guard && t % ch.vector_width == 0) {
-                // Update definitions split the vectors off first, then tile the vectors: the same
-                // loops, but Halide 14 drops the tail guard of the other order in some updates
-                // (an rfactor intermediate's vectorised scatter wrote past its allocation).
+            if (t > ch.vector_width && guard && t % ch.vector_width == 0) {
+                // Guarded tails split the vector lanes off first, then tile the vectors: the same
+                // loops, but with tile-then-vector splits Halide 14 drops the tail guard when the
+                // extent is a multiple of the vector width and not of the tile (48 rows, tiles
+                // of 32: rows 48..63 written, the heap corrupted; random pipelines 40031 and
+                // 50022 in harl-collect, tests/test_emitter.cpp).
                 add(Directive(Directive::Split, {lv.name, lv.name + "_t", lv.name + "_v"}, ch.vector_width,
                               guard));
                 add(Directive(Directive::Split, {lv.name + "_t", lv.name + "_o", lv.name + "_i"},

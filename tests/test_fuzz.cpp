@@ -8,6 +8,7 @@
 // default schedule (everything inlined) and must match too.
 #include "Autoscheduler.h"
 #include "BeamSearch.h"
+#include "ChildProcessRunner.h"
 #include "RandomPipeline.h"
 #include "ScheduleEmitter.h"
 #include "TestPipelines.h"
@@ -16,6 +17,7 @@
 #include <cstdlib>
 #include <gtest/gtest.h>
 #include <random>
+#include <stdexcept>
 
 namespace {
 
@@ -183,3 +185,49 @@ TEST_P(FuzzShard, RandomEditChainsMatchReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, FuzzShard, ::testing::Range(0, kShards));
+
+// Schedules harl-collect found to corrupt memory (under Halide 14, tile-then-vector splits with
+// guarded tails lost the guard when the extent was a multiple of the vector width but not of
+// the tile). Each runs in a child process, so a regression fails the test instead of crashing
+// the test binary, and must match the compute-root reference.
+TEST(FuzzRegression, CollectedHeapCorruptionsStayFixed) {
+    struct Case {
+        uint64_t seed;
+        int scale, channel_scale, candidate;
+    };
+    for (const Case &c : {Case{40031, 8, 1, 0}, Case{40031, 8, 1, 3}, Case{50022, 2, 4, 7}}) {
+        // The options harl-collect gave that candidate (training/harl_collect.cpp, candidate_options).
+        harl::HarlOptions o;
+        o.time_budget_s = 2;
+        if (c.candidate > 0) {
+            std::mt19937_64 r(c.seed * 1000003ull + (uint64_t)c.candidate);
+            o.seed = c.seed * 1000 + (uint64_t)c.candidate;
+            o.randomize = 0.1 + 0.6 * std::uniform_real_distribution<double>(0, 1)(r);
+            static const int beams[] = {1, 2, 4, 8};
+            o.beam_size = beams[r() % 4];
+        }
+        harl::RandomPipeline rp = harl::make_random_pipeline(c.seed, 2, 8, c.scale, false, c.channel_scale);
+        Halide::Pipeline p(rp.output);
+        harl::autoschedule(p, Halide::get_host_target(), Halide::MachineParams(2, 32 << 20, 40), o);
+        harl::MeasureOptions mo;
+        mo.min_runs = mo.max_runs = 1;
+        mo.timeout_seconds = 120;
+        harl::MeasureResult m = harl::measure_in_child(
+            [&] {
+                harl::RandomPipeline ref =
+                    harl::make_random_pipeline(c.seed, 2, 8, c.scale, false, c.channel_scale);
+                ref.output.compute_root();
+                for (auto &kv : Halide::Internal::find_transitive_calls(ref.output.function()))
+                    Halide::Func(kv.second).compute_root();
+                Halide::Buffer<> want = realize(ref), got(Halide::Float(32), rp.output_size);
+                p.realize(got, target());
+                Halide::Buffer<float> w = want, g = got;
+                w.for_each_element([&](const int *at) {
+                    if (w(at) != g(at)) throw std::runtime_error("output differs from the reference");
+                });
+            },
+            [] {}, mo);
+        EXPECT_TRUE(m.ok()) << "seed " << c.seed << " scale " << c.scale << "x" << c.channel_scale
+                            << " candidate " << c.candidate << ": " << m.status_name() << " " << m.message;
+    }
+}
