@@ -29,7 +29,7 @@ void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNe
         if (lv.rvar) continue;
         int64_t t = ch.tile[k];
         if (k == ch.vector_var) {
-            const int64_t extent = k < (int)box.size() ? box[k].extent() : 0;
+            const int64_t extent = box.at(k).extent(); // loop_box: one Span per loop var
             if (t > ch.vector_width && guard && t % ch.vector_width == 0 && extent % ch.vector_width == 0 &&
                 extent % t != 0) {
                 // A guarded tail of whole vectors: split the vector lanes off first, then tile the

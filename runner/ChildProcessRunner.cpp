@@ -67,15 +67,22 @@ void close_inherited_shared_locks() {
     }
 }
 
-// Opens `path` and flock()s it (LOCK_SH or LOCK_EX); the lock goes with the descriptor.
+// flock()s `fd` (LOCK_SH or LOCK_EX; converting a held lock too), retrying on signals.
+void flock_or_throw(int fd, int how, const std::string &path) {
+    while (flock(fd, how) != 0) {
+        if (errno != EINTR) throw std::runtime_error("cannot lock " + path + ": " + std::strerror(errno));
+    }
+}
+
+// Opens `path` and flock()s it; the lock goes with the descriptor.
 int lock_file(const std::string &path, int how) {
     int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (fd < 0) throw std::runtime_error("cannot open the timing lock " + path + ": " + std::strerror(errno));
-    while (flock(fd, how) != 0) {
-        if (errno == EINTR) continue;
-        int e = errno;
+    try {
+        flock_or_throw(fd, how, path);
+    } catch (...) {
         close(fd);
-        throw std::runtime_error("cannot lock " + path + ": " + std::strerror(e));
+        throw;
     }
     return fd;
 }
@@ -93,13 +100,7 @@ int lock_file(const std::string &path, int how) {
         auto t0 = clock::now();
         prepare();
         r.compile_s = std::chrono::duration<double>(clock::now() - t0).count();
-        if (lock >= 0) {
-            while (flock(lock, LOCK_EX) != 0) {
-                if (errno != EINTR)
-                    throw std::runtime_error(std::string("cannot lock ") + opts.exclusive_lock_path + ": " +
-                                             std::strerror(errno));
-            }
-        }
+        if (lock >= 0) flock_or_throw(lock, LOCK_EX, opts.exclusive_lock_path);
         // `rounds` rounds, each with its share of the runs and of the time, a short pause
         // between them: on a shared machine a whole round can be slowed down together, and the
         // minimum over separate rounds is what repeats from one measurement to the next.

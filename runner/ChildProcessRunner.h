@@ -25,7 +25,7 @@ struct MeasureOptions {
     double round_gap_seconds = 0.03;
     // When set, compilation holds a shared flock() on this file and the timed runs an
     // exclusive one: collectors sharing a machine compile in parallel, but nothing that holds
-    // the lock (another collector's compile or search, a TimingLock) runs while one is timed.
+    // the lock (another collector's compile or search, a SharedTimingLock) runs while one is timed.
     std::string exclusive_lock_path;
 };
 

@@ -8,6 +8,7 @@
 // default schedule (everything inlined) and must match too.
 #include "Autoscheduler.h"
 #include "BeamSearch.h"
+#include "CandidateOptions.h"
 #include "ChildProcessRunner.h"
 #include "RandomPipeline.h"
 #include "ScheduleEmitter.h"
@@ -197,16 +198,8 @@ TEST(FuzzRegression, CollectedHeapCorruptionsStayFixed) {
         int scale, channel_scale, candidate;
     };
     for (const Case &c : {Case{40031, 8, 1, 0}, Case{50022, 2, 4, 7}}) {
-        // The options harl-collect gave that candidate (training/harl_collect.cpp, candidate_options).
-        harl::HarlOptions o;
-        o.time_budget_s = 2;
-        if (c.candidate > 0) {
-            std::mt19937_64 r(c.seed * 1000003ull + (uint64_t)c.candidate);
-            o.seed = c.seed * 1000 + (uint64_t)c.candidate;
-            o.randomize = 0.1 + 0.6 * std::uniform_real_distribution<double>(0, 1)(r);
-            static const int beams[] = {1, 2, 4, 8};
-            o.beam_size = beams[r() % 4];
-        }
+        // The options harl-collect gave that candidate (its default 2 s search budget).
+        const harl::HarlOptions o = harl::candidate_options(harl::HarlOptions(), c.seed, c.candidate, 2);
         harl::RandomPipeline rp = harl::make_random_pipeline(c.seed, 2, 8, c.scale, false, c.channel_scale);
         Halide::Pipeline p(rp.output);
         harl::autoschedule(p, Halide::get_host_target(), Halide::MachineParams(2, 32 << 20, 40), o);

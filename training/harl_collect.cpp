@@ -5,6 +5,7 @@
 // interruption. Shardable: `--shard i/N` on N machines or processes, then `--merge`.
 // `harl-collect --help` lists every option.
 #include "Autoscheduler.h"
+#include "CandidateOptions.h"
 #include "ChildProcessRunner.h"
 #include "Dataset.h"
 #include "Errors.h"
@@ -70,6 +71,10 @@ long long detect_llc_bytes() {
     return 16 << 20;
 }
 
+Halide::Target target_of(const CollectConfig &cfg) {
+    return cfg.target == "host" ? Halide::get_host_target() : Halide::Target(cfg.target);
+}
+
 std::string default_machine_params() {
     return std::to_string(std::max(1u, std::thread::hardware_concurrency())) + "," +
            std::to_string(detect_llc_bytes()) + ",40";
@@ -102,20 +107,6 @@ PipelineScale scale_of(uint64_t seed) {
     return scales[r() % 8];
 }
 
-// Options of candidate k of a pipeline: 0 is HARL's own pick, the rest randomised searches.
-harl::HarlOptions candidate_options(const harl::HarlOptions &base, uint64_t seed, int k, double budget) {
-    harl::HarlOptions o = base;
-    o.time_budget_s = budget;
-    o.verbose = 0;
-    if (k == 0) return o;
-    std::mt19937_64 r(seed * 1000003ull + (uint64_t)k);
-    o.seed = seed * 1000 + (uint64_t)k;
-    o.randomize = 0.1 + 0.6 * std::uniform_real_distribution<double>(0, 1)(r);
-    static const int beams[] = {1, 2, 4, 8};
-    o.beam_size = beams[r() % 4];
-    return o;
-}
-
 std::string describe_options(const harl::HarlOptions &o) {
     std::ostringstream os;
     os << "seed=" << o.seed << " randomize=" << o.randomize << " beam=" << o.beam_size;
@@ -132,7 +123,7 @@ void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::H
                             std::to_string(cfg.min_stages) + "_" + std::to_string(cfg.max_stages);
     const std::string status = db.pipeline_status(key);
     if (status == "done" || status == "failed") return;
-    Halide::Target target(cfg.target == "host" ? Halide::get_host_target() : Halide::Target(cfg.target));
+    const Halide::Target target = target_of(cfg);
     Halide::MachineParams mp(cfg.machine_params);
     {
         harl::RandomPipeline rp =
@@ -150,7 +141,7 @@ void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::H
         auto busy = std::make_unique<harl::SharedTimingLock>(cfg.timing_lock);
         harl::RandomPipeline rp =
             harl::make_random_pipeline(seed, cfg.min_stages, cfg.max_stages, scale, false, ps.channels);
-        harl::HarlOptions opts = candidate_options(base, seed, k, cfg.search_budget);
+        harl::HarlOptions opts = harl::candidate_options(base, seed, k, cfg.search_budget);
         Halide::Pipeline p(rp.output);
         harl::AutoscheduleOutput out;
         try {
@@ -271,7 +262,7 @@ int import_samples(harl::Dataset &db, const std::string &path) {
 // inherit it instead of each compiling it again (about 0.6 s of every candidate here). Nothing
 // runs: the runtime's thread pool must not exist before fork().
 void warm_jit_runtime(const CollectConfig &cfg) {
-    Halide::Target target(cfg.target == "host" ? Halide::get_host_target() : Halide::Target(cfg.target));
+    const Halide::Target target = target_of(cfg);
     if (target.has_gpu_feature()) return; // the device runtime is set up in each child
     Halide::Var x("x");
     Halide::Func warm("warm_jit_runtime");
@@ -282,7 +273,7 @@ void warm_jit_runtime(const CollectConfig &cfg) {
 // GPU targets are measured on the device: make sure one answers before collecting anything
 // (a tiny pipeline, JIT-compiled and run in a child process like every candidate).
 void check_device(const CollectConfig &cfg) {
-    Halide::Target target(cfg.target == "host" ? Halide::get_host_target() : Halide::Target(cfg.target));
+    const Halide::Target target = target_of(cfg);
     if (!target.has_gpu_feature()) return;
     Halide::Var x("x"), xo("xo"), xi("xi");
     Halide::Func probe("probe");
