@@ -20,6 +20,9 @@ n=$(sqlite3 "$W/all.db" "SELECT COUNT(*) FROM samples WHERE status='ok'")
 na=$(sqlite3 "$W/a.db" "SELECT COUNT(*) FROM samples WHERE status='ok'")
 nb=$(sqlite3 "$W/b.db" "SELECT COUNT(*) FROM samples WHERE status='ok'")
 [ "$n" -eq $((na + nb)) ] && [ "$n" -ge 4 ] || { echo "merge lost samples: $n != $na + $nb"; exit 1; }
+# Both cost models steer searches (candidate 1 is the learned model's own pick).
+nl=$(sqlite3 "$W/all.db" "SELECT COUNT(*) FROM schedules WHERE options LIKE '%model=learned%'")
+[ "$nl" -ge 1 ] || { echo "no schedule was searched with the learned model"; exit 1; }
 
 "$TOOLS/harl-train" --db "$W/all.db" --epochs 1 --out "$W/w.weights" --val-fraction 0 --test-fraction 0 \
   | tee "$W/train.log"
@@ -39,4 +42,15 @@ if HARL_WEIGHTS="$W/missing.weights" gen 2> "$W/err.log"; then
   echo "a missing weights file was accepted"; exit 1
 fi
 grep -q "missing.weights" "$W/err.log" || { cat "$W/err.log"; exit 1; }
-echo "smoke: collect, resume, merge, train, schedule with the new weights: ok"
+
+# The new weights against the analytic model on an unseen pipeline, searched and measured.
+"$TOOLS/harl-compare" --help | grep -- "--pipelines" > /dev/null
+"$TOOLS/harl-compare" --b "$W/w.weights" --pipelines 1 --max-stages 3 --passes 1 --rounds 1 \
+  --measure-seconds 0.05 --search-budget 1 --timing-lock "$W/lock" --csv "$W/cmp.csv" | tee "$W/cmp.log"
+grep -q "geometric mean B/A" "$W/cmp.log"
+[ "$(wc -l < "$W/cmp.csv")" -eq 2 ] || { cat "$W/cmp.csv"; exit 1; }
+if "$TOOLS/harl-compare" --b "$W/missing.weights" --pipelines 1 2> "$W/err.log"; then
+  echo "harl-compare accepted a missing weights file"; exit 1
+fi
+grep -q "missing.weights" "$W/err.log" || { cat "$W/err.log"; exit 1; }
+echo "smoke: collect, resume, merge, train, schedule with the new weights, compare with analytic: ok"

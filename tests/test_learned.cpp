@@ -2,6 +2,7 @@
 // C++ inference against LibTorch, ranking metrics, training on a learnable signal, the dataset
 // (resume, merge) and the child-process runner (crash, hang, exception).
 #include "Autoscheduler.h"
+#include "CandidateOptions.h"
 #include "ChildProcessRunner.h"
 #include "Dataset.h"
 #include "Errors.h"
@@ -317,6 +318,29 @@ TEST(Dataset, UnusableFileIsNamed) {
     } catch (const harl::HarlError &e) {
         EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
     }
+}
+
+TEST(CandidateOptions, EachModelPicksThenRandomisedSearchesAlternate) {
+    harl::HarlOptions base;
+    const std::vector<std::string> models = {"analytic", "learned"};
+    for (int k = 0; k < 6; k++) {
+        harl::HarlOptions o = harl::candidate_options(base, 77, k, 2, models);
+        EXPECT_EQ(o.cost_model, models[k % 2]) << "candidate " << k;
+        EXPECT_EQ(o.time_budget_s, 2);
+        if (k < 2) {
+            EXPECT_EQ(o.randomize, 0) << "candidate " << k << " is its model's own pick";
+            EXPECT_EQ(o.seed, base.seed);
+        } else {
+            EXPECT_GE(o.randomize, 0.1) << "candidate " << k;
+            EXPECT_EQ(o.seed, 77u * 1000 + k);
+        }
+    }
+    // Without a model list the base options' model steers every candidate, and only candidate 0
+    // is unrandomised (the schedules FuzzRegression replays were collected that way).
+    base.cost_model = "analytic";
+    EXPECT_EQ(harl::candidate_options(base, 77, 1, 2).cost_model, "analytic");
+    EXPECT_GE(harl::candidate_options(base, 77, 1, 2).randomize, 0.1);
+    EXPECT_EQ(harl::candidate_options(base, 77, 0, 2).randomize, 0);
 }
 
 TEST(ChildProcessRunner, MeasuresAndSurvivesCrashesHangsAndErrors) {

@@ -10,6 +10,9 @@
 #include "Dataset.h"
 #include "Errors.h"
 #include "Hash.h"
+#include "HostMachine.h"
+#include "ModelWeights.h"
+#include "PipelineScale.h"
 #include "ProgressBar.h"
 #include "RandomPipeline.h"
 #include "refine/SampleLog.h"
@@ -55,29 +58,12 @@ struct CollectConfig {
     double measure_seconds = 0.5;
     bool quiet = false;
     std::string timing_lock = "/tmp/harl-collect-timing.lock";
+    std::string cost_models = "analytic,learned";
+    std::vector<std::string> models; // cost_models, split
 };
 
-long long detect_llc_bytes() {
-    for (int idx = 4; idx >= 2; idx--) {
-        std::ifstream f("/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(idx) + "/size");
-        std::string s;
-        if (f >> s && !s.empty()) {
-            long long v = std::atoll(s.c_str());
-            if (s.back() == 'K') v *= 1024;
-            if (s.back() == 'M') v *= 1024 * 1024;
-            if (v > 0) return v;
-        }
-    }
-    return 16 << 20;
-}
-
 Halide::Target target_of(const CollectConfig &cfg) {
-    return cfg.target == "host" ? Halide::get_host_target() : Halide::Target(cfg.target);
-}
-
-std::string default_machine_params() {
-    return std::to_string(std::max(1u, std::thread::hardware_concurrency())) + "," +
-           std::to_string(detect_llc_bytes()) + ",40";
+    return harl::target_named(cfg.target);
 }
 
 std::string hostname() {
@@ -95,27 +81,16 @@ std::string schedule_hash(const std::string &source) {
     return os.str();
 }
 
-// Spatial and channel scale of a seed's pipeline: sizes for runtimes of about 0.1-100 ms here.
-// (Scales 2-5 with 4-16 channels gave a median best runtime of about 0.4 ms and left the model
-// guessing on DNN layers: 3 pipelines in 8 now have 4x the channels, 16-64, on smaller maps.)
-struct PipelineScale {
-    int spatial, channels;
-};
-PipelineScale scale_of(uint64_t seed) {
-    std::mt19937_64 r(seed * 0x9E3779B97F4A7C15ull + 12345);
-    static const PipelineScale scales[] = {{2, 1}, {4, 1}, {6, 1}, {8, 1}, {12, 1}, {2, 4}, {3, 4}, {4, 4}};
-    return scales[r() % 8];
-}
-
 std::string describe_options(const harl::HarlOptions &o) {
     std::ostringstream os;
-    os << "seed=" << o.seed << " randomize=" << o.randomize << " beam=" << o.beam_size;
+    os << "seed=" << o.seed << " randomize=" << o.randomize << " beam=" << o.beam_size
+       << " model=" << o.cost_model;
     return os.str();
 }
 
 void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::HarlOptions &base,
                       uint64_t seed, const std::function<void(int ok, int bad)> &on_sample) {
-    const PipelineScale ps = scale_of(seed);
+    const harl::PipelineScale ps = harl::pipeline_scale_of(seed);
     const int scale = ps.spatial;
     const std::string key = "rp" + std::to_string(kGeneratorVersion) + "-s" + std::to_string(seed) + "-x" +
                             std::to_string(scale) +
@@ -141,7 +116,7 @@ void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::H
         auto busy = std::make_unique<harl::SharedTimingLock>(cfg.timing_lock);
         harl::RandomPipeline rp =
             harl::make_random_pipeline(seed, cfg.min_stages, cfg.max_stages, scale, false, ps.channels);
-        harl::HarlOptions opts = harl::candidate_options(base, seed, k, cfg.search_budget);
+        harl::HarlOptions opts = harl::candidate_options(base, seed, k, cfg.search_budget, cfg.models);
         Halide::Pipeline p(rp.output);
         harl::AutoscheduleOutput out;
         try {
@@ -258,16 +233,22 @@ int import_samples(harl::Dataset &db, const std::string &path) {
     return added;
 }
 
-// Builds Halide's JIT runtime in this process once, so that the forked measuring children
-// inherit it instead of each compiling it again (about 0.6 s of every candidate here). Nothing
-// runs: the runtime's thread pool must not exist before fork().
-void warm_jit_runtime(const CollectConfig &cfg) {
-    const Halide::Target target = target_of(cfg);
-    if (target.has_gpu_feature()) return; // the device runtime is set up in each child
-    Halide::Var x("x");
-    Halide::Func warm("warm_jit_runtime");
-    warm(x) = x;
-    warm.compile_jit(target);
+// "analytic,learned" -> {"analytic", "learned"}; a learned model's weights must load now, not
+// fail every one of its candidates later.
+std::vector<std::string> parse_cost_models(const std::string &list) {
+    std::vector<std::string> models;
+    std::stringstream ss(list);
+    for (std::string m; std::getline(ss, m, ',');) {
+        if (m != "analytic" && m != "learned")
+            throw harl::HarlError("--cost-models " + list + ": '" + m + "' is not analytic or learned");
+        models.push_back(m);
+    }
+    if (models.empty()) throw harl::HarlError("--cost-models: give at least one of analytic, learned");
+    if (std::find(models.begin(), models.end(), "learned") != models.end()) {
+        const char *w = std::getenv("HARL_WEIGHTS");
+        if (w && *w) harl::load_weights(w); // throws, naming the file and the problem
+    }
+    return models;
 }
 
 // GPU targets are measured on the device: make sure one answers before collecting anything
@@ -304,7 +285,7 @@ void check_device(const CollectConfig &cfg) {
 
 int main(int argc, char **argv) {
     CollectConfig cfg;
-    cfg.machine_params = default_machine_params();
+    cfg.machine_params = harl::default_machine_params();
     cfg.machine = hostname();
     std::vector<std::string> merge_inputs, import_inputs;
     po::options_description desc(
@@ -343,7 +324,11 @@ int main(int argc, char **argv) {
         "lock file: searches and compiles hold it shared, timed runs exclusive, so nothing of another "
         "collector runs while one times (wrap other heavy work in `flock -s FILE CMD` too)")(
         "search-budget", po::value(&cfg.search_budget)->default_value(cfg.search_budget),
-        "seconds per HARL search")("quiet", po::bool_switch(&cfg.quiet), "no progress bar")(
+        "seconds per HARL search")(
+        "cost-models", po::value(&cfg.cost_models)->default_value(cfg.cost_models),
+        "models steering the searches, candidate k using the (k mod n)-th: analytic, "
+        "learned (HARL_WEIGHTS, else the shipped weights); each model's own pick "
+        "comes first, then randomised searches")("quiet", po::bool_switch(&cfg.quiet), "no progress bar")(
         "merge", po::value(&merge_inputs)->multitoken(),
         "copy these dataset files into --db and exit")("import", po::value(&import_inputs)->multitoken(),
                                                        "add the measured candidates of HARL_MEASURE runs "
@@ -390,8 +375,9 @@ int main(int argc, char **argv) {
         if (cfg.pipelines <= 0 && cfg.minutes <= 0) {
             throw harl::HarlError("give --minutes or --pipelines (how long to collect)");
         }
+        cfg.models = parse_cost_models(cfg.cost_models);
         check_device(cfg);
-        warm_jit_runtime(cfg);
+        harl::warm_jit_runtime(target_of(cfg));
         std::vector<std::string> unknown;
         harl::HarlOptions base = harl::HarlOptions::from_environment(&unknown);
         for (const auto &u : unknown)

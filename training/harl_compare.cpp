@@ -1,0 +1,244 @@
+// harl-compare: does a cost model pick faster schedules than another one on pipelines neither
+// has seen? Schedules random pipelines (seeds no collection uses by default) with HARL twice,
+// once per model, measures both schedules on this machine in alternating passes (the same
+// child-process protocol as harl-collect) and reports the runtime ratio per pipeline and its
+// geometric mean. This is the search-in-the-loop check of a retrained model: ranking metrics
+// on a dataset say how well it orders given schedules, this says whether the search, steered by
+// it, ends up anywhere better. `harl-compare --help` lists every option.
+#include "Autoscheduler.h"
+#include "ChildProcessRunner.h"
+#include "Errors.h"
+#include "HostMachine.h"
+#include "PipelineScale.h"
+#include "RandomPipeline.h"
+
+#include <algorithm>
+#include <boost/program_options.hpp>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+namespace po = boost::program_options;
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) {
+    g_stop = 1;
+}
+
+struct CompareConfig {
+    std::string model_a = "analytic", model_b = "shipped";
+    int pipelines = 30;
+    long long first_seed = 9000000;
+    int min_stages = 2, max_stages = 8;
+    std::string target = "host";
+    std::string machine_params;
+    int passes = 2, rounds = 3;
+    double measure_seconds = 0.3, timeout = 60, search_budget = 10;
+    std::string timing_lock = "/tmp/harl-collect-timing.lock";
+    std::string csv;
+};
+
+// A model argument: "analytic", "shipped" (the weights built into HARL) or a weights file.
+harl::HarlOptions options_for_model(const harl::HarlOptions &base, const std::string &model,
+                                    double budget_s) {
+    harl::HarlOptions o = base;
+    o.time_budget_s = budget_s;
+    o.verbose = 0;
+    if (model == "analytic") {
+        o.cost_model = "analytic";
+    } else {
+        o.cost_model = "learned";
+        o.weights = model == "shipped" ? "" : model;
+    }
+    return o;
+}
+
+struct Scheduled {
+    std::unique_ptr<harl::RandomPipeline> rp;
+    std::unique_ptr<Halide::Pipeline> pipeline;
+    std::string body; // the schedule without its header comment
+    double best_s = INFINITY;
+    std::string failure;
+};
+
+std::string schedule_body(const std::string &source) {
+    size_t at = source.find("Decisions:");
+    return at == std::string::npos ? source : source.substr(at);
+}
+
+Scheduled schedule(const CompareConfig &cfg, uint64_t seed, const harl::HarlOptions &opts) {
+    const harl::PipelineScale ps = harl::pipeline_scale_of(seed);
+    Scheduled s;
+    harl::SharedTimingLock busy(cfg.timing_lock);
+    s.rp = std::make_unique<harl::RandomPipeline>(
+        harl::make_random_pipeline(seed, cfg.min_stages, cfg.max_stages, ps.spatial, false, ps.channels));
+    s.pipeline = std::make_unique<Halide::Pipeline>(s.rp->output);
+    harl::AutoscheduleOutput out = harl::autoschedule(*s.pipeline, harl::target_named(cfg.target),
+                                                      Halide::MachineParams(cfg.machine_params), opts);
+    s.body = schedule_body(out.schedule_source);
+    return s;
+}
+
+void measure(const CompareConfig &cfg, Scheduled *s) {
+    if (!s->failure.empty()) return;
+    const Halide::Target target = harl::target_named(cfg.target);
+    Halide::Buffer<float> output(s->rp->output_size);
+    harl::MeasureOptions mo;
+    mo.min_runs = 3;
+    mo.max_runs = 1000;
+    mo.rounds = cfg.rounds;
+    mo.target_seconds = cfg.measure_seconds;
+    mo.timeout_seconds = cfg.timeout;
+    mo.exclusive_lock_path = cfg.timing_lock;
+    Halide::Pipeline &p = *s->pipeline;
+    harl::MeasureResult m = harl::measure_in_child(
+        [&] {
+            p.compile_jit(target);
+            p.realize(output);
+        },
+        [&] { p.realize(output); }, mo);
+    if (m.ok()) {
+        s->best_s = std::min(s->best_s, m.min_seconds);
+    } else {
+        std::string why = m.message.substr(0, m.message.find('\n'));
+        s->failure = std::string(m.status_name()) + (why.empty() ? "" : ": " + why);
+    }
+}
+
+struct Summary {
+    int compared = 0, same = 0, b_wins = 0, a_wins = 0, failed = 0;
+    double log_ratio_sum = 0;
+};
+
+} // namespace
+
+int main(int argc, char **argv) {
+    CompareConfig cfg;
+    cfg.machine_params = harl::default_machine_params();
+    po::options_description desc(
+        "harl-compare: schedules random pipelines with two cost models and measures which schedules "
+        "run faster here\n\nUsage: harl-compare [--a analytic] [--b WEIGHTS|shipped] [--pipelines "
+        "N]\n\nOptions");
+    desc.add_options()("help,h", "print this help")(
+        "a", po::value(&cfg.model_a)->default_value(cfg.model_a),
+        "baseline model: analytic, shipped (HARL's built-in weights) or a weights file")(
+        "b", po::value(&cfg.model_b)->default_value(cfg.model_b),
+        "model to judge, same choices")("pipelines", po::value(&cfg.pipelines)->default_value(cfg.pipelines),
+                                        "random pipelines to compare on")(
+        "first-seed", po::value(&cfg.first_seed)->default_value(cfg.first_seed),
+        "first pipeline seed (the default range is one harl-collect's defaults never reach, so the models "
+        "have not been trained on these pipelines)")(
+        "min-stages", po::value(&cfg.min_stages)->default_value(cfg.min_stages),
+        "fewest stages per pipeline")("max-stages", po::value(&cfg.max_stages)->default_value(cfg.max_stages),
+                                      "most stages per pipeline")(
+        "target", po::value(&cfg.target)->default_value(cfg.target), "Halide target string (CPU)")(
+        "machine-params", po::value(&cfg.machine_params)->default_value(cfg.machine_params),
+        "parallelism,last-level-cache bytes,balance (as for generators)")(
+        "passes", po::value(&cfg.passes)->default_value(cfg.passes),
+        "times each schedule is measured, alternating A,B then B,A; the minimum counts")(
+        "rounds", po::value(&cfg.rounds)->default_value(cfg.rounds), "timed rounds per measurement")(
+        "measure-seconds", po::value(&cfg.measure_seconds)->default_value(cfg.measure_seconds),
+        "timed run time per measurement")("timeout", po::value(&cfg.timeout)->default_value(cfg.timeout),
+                                          "seconds per measurement (compile + runs)")(
+        "search-budget", po::value(&cfg.search_budget)->default_value(cfg.search_budget),
+        "seconds per HARL search")("timing-lock", po::value(&cfg.timing_lock)->default_value(cfg.timing_lock),
+                                   "lock file shared with harl-collect: timed runs hold it exclusive")(
+        "csv", po::value(&cfg.csv), "write one row per pipeline to this CSV file");
+    po::variables_map vm;
+    try {
+        po::store(po::parse_command_line(argc, argv, desc), vm);
+        po::notify(vm);
+    } catch (const std::exception &e) {
+        std::cerr << "harl-compare: " << e.what() << " (see --help)\n";
+        return 2;
+    }
+    if (vm.count("help")) {
+        std::cout << desc;
+        return 0;
+    }
+    try {
+        if (cfg.pipelines < 1 || cfg.passes < 1 || cfg.rounds < 1)
+            throw harl::HarlError("--pipelines, --passes and --rounds must be at least 1");
+        if (cfg.min_stages < 1 || cfg.max_stages < cfg.min_stages)
+            throw harl::HarlError("--min-stages/--max-stages: need 1 <= min <= max");
+        const Halide::Target target = harl::target_named(cfg.target);
+        if (target.has_gpu_feature())
+            throw harl::HarlError("--target " + cfg.target + ": harl-compare measures CPU schedules only");
+        for (const std::string &m : {cfg.model_a, cfg.model_b}) {
+            if (m != "analytic" && m != "shipped" && !std::ifstream(m))
+                throw harl::HarlError("model '" + m + "': not analytic, shipped or a readable weights file");
+        }
+        harl::warm_jit_runtime(target);
+        const harl::HarlOptions base = harl::HarlOptions::from_environment();
+        const harl::HarlOptions opts_a = options_for_model(base, cfg.model_a, cfg.search_budget);
+        const harl::HarlOptions opts_b = options_for_model(base, cfg.model_b, cfg.search_budget);
+        std::signal(SIGINT, on_signal);
+        std::signal(SIGTERM, on_signal);
+        std::ofstream csv;
+        if (!cfg.csv.empty()) {
+            csv.open(cfg.csv);
+            if (!csv) throw harl::HarlError("--csv " + cfg.csv + ": cannot write it");
+            csv << "seed,stages,a_ms,b_ms,b_over_a,same_schedule,status\n";
+        }
+        std::printf("harl-compare: A = %s, B = %s, %d pipelines from seed %lld\n", cfg.model_a.c_str(),
+                    cfg.model_b.c_str(), cfg.pipelines, cfg.first_seed);
+        Summary sum;
+        for (int i = 0; i < cfg.pipelines && !g_stop; i++) {
+            const uint64_t seed = (uint64_t)(cfg.first_seed + i);
+            Scheduled a, b;
+            try {
+                a = schedule(cfg, seed, opts_a);
+                b = schedule(cfg, seed, opts_b);
+            } catch (const std::exception &e) {
+                std::printf("seed %llu: not scheduled (%s)\n", (unsigned long long)seed, e.what());
+                sum.failed++;
+                continue;
+            }
+            const bool same = a.body == b.body;
+            for (int pass = 0; pass < cfg.passes && !g_stop; pass++) {
+                Scheduled &first = pass % 2 == 0 ? a : b, &second = pass % 2 == 0 ? b : a;
+                measure(cfg, &first);
+                if (!same) measure(cfg, &second);
+            }
+            if (same) b.best_s = a.best_s, b.failure = a.failure;
+            if (g_stop) break;
+            const std::string status = !a.failure.empty()   ? "A " + a.failure
+                                       : !b.failure.empty() ? "B " + b.failure
+                                                            : "ok";
+            const double ratio = b.best_s / a.best_s;
+            const int stages = (int)a.rp->stage_kinds.size();
+            if (status == "ok") {
+                sum.compared++;
+                sum.log_ratio_sum += std::log(ratio);
+                sum.same += same;
+                sum.b_wins += !same && ratio < 0.95;
+                sum.a_wins += !same && ratio > 1.05;
+            } else {
+                sum.failed++;
+            }
+            std::printf("seed %llu (%d stages): A %.4f ms, B %.4f ms, B/A %.3f%s%s\n",
+                        (unsigned long long)seed, stages, a.best_s * 1e3, b.best_s * 1e3, ratio,
+                        same ? " (same schedule)" : "", status == "ok" ? "" : ("  [" + status + "]").c_str());
+            std::fflush(stdout);
+            if (csv) {
+                csv << seed << "," << stages << "," << a.best_s * 1e3 << "," << b.best_s * 1e3 << "," << ratio
+                    << "," << same << ",\"" << status << "\"\n";
+                csv.flush();
+            }
+        }
+        if (sum.compared == 0) throw harl::HarlError("no pipeline was measured with both models");
+        std::printf("harl-compare: %d pipelines measured with both (%d failed): geometric mean B/A %.3f; "
+                    "B faster by >5%% on %d, A faster by >5%% on %d, same schedule on %d\n",
+                    sum.compared, sum.failed, std::exp(sum.log_ratio_sum / sum.compared), sum.b_wins,
+                    sum.a_wins, sum.same);
+        return 0;
+    } catch (const std::exception &e) {
+        std::cerr << "harl-compare: error: " << e.what() << "\n";
+        return 1;
+    }
+}
