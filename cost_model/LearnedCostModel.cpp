@@ -36,7 +36,7 @@ class LearnedCostModel : public CostModel {
             double d = w_.b3[0];
             for (int j = 0; j < h2_; j++)
                 d += (double)w_.w3[j] * b[j];
-            d = w_.max_correction * std::tanh(d / w_.max_correction);
+            d = bounded_correction(d, w_.max_correction, w_.max_discount);
             (*seconds)[r] *= std::exp(d);
         }
     }

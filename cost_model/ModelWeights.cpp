@@ -59,7 +59,7 @@ ModelWeights parse_weights(const std::string &bytes, const std::string &source) 
     uint32_t fmt, layout, inputs, h1, h2, meta_len;
     uint64_t floats, checksum;
     take(&fmt, 4, "header");
-    if (fmt != 1 && fmt != kWeightsFormatVersion) {
+    if (fmt < 1 || fmt > kWeightsFormatVersion) {
         throw fail("format version " + std::to_string(fmt) + ", this HARL reads version " +
                    std::to_string(kWeightsFormatVersion));
     }
@@ -70,6 +70,9 @@ ModelWeights parse_weights(const std::string &bytes, const std::string &source) 
     float max_correction = kVersion1MaxCorrection;
     if (fmt >= 2) take(&max_correction, 4, "header");
     if (!(max_correction > 0 && max_correction <= 20)) throw fail("corrupt header (max_correction)");
+    float max_discount = max_correction;
+    if (fmt >= 3) take(&max_discount, 4, "header");
+    if (!(max_discount > 0 && max_discount <= 20)) throw fail("corrupt header (max_discount)");
     take(&floats, 8, "header");
     take(&checksum, 8, "header");
     take(&meta_len, 4, "header");
@@ -90,6 +93,7 @@ ModelWeights parse_weights(const std::string &bytes, const std::string &source) 
     w.hidden1 = (int)h1;
     w.hidden2 = (int)h2;
     w.max_correction = max_correction;
+    w.max_discount = max_discount;
     w.metadata.resize(meta_len);
     take(w.metadata.data(), meta_len, "metadata");
     if (floats != w.payload_floats()) {
@@ -136,6 +140,7 @@ void save_weights(const std::string &path, const ModelWeights &w) {
         out.write(kMagic, 8);
         out.write((const char *)hdr, sizeof(hdr));
         out.write((const char *)&w.max_correction, 4);
+        out.write((const char *)&w.max_discount, 4);
         out.write((const char *)&floats, 8);
         out.write((const char *)&checksum, 8);
         out.write((const char *)&meta_len, 4);

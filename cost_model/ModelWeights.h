@@ -1,11 +1,12 @@
 // ModelWeights: the learned cost model's parameters and the file that stores them.
 //
-// File format (little-endian), version 2:
+// File format (little-endian), version 3:
 //   char[8]  magic "HARLWTS1"
 //   u32      format version (kWeightsFormatVersion)
 //   u32      feature layout version the model was trained with (FeatureLayout.h)
 //   u32      inputs per stage (kModelInputs), u32 hidden1, u32 hidden2
 //   f32      max_correction (version 2; version 1 files have none and mean 4)
+//   f32      max_discount (version 3; older files have none and mean max_correction)
 //   u64      payload floats
 //   u64      FNV-1a 64 checksum of the payload bytes
 //   u32      metadata bytes, then the metadata text (how and where it was trained)
@@ -17,13 +18,14 @@
 
 #include "FeatureLayout.h"
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace harl {
 
-constexpr uint32_t kWeightsFormatVersion = 2;
+constexpr uint32_t kWeightsFormatVersion = 3;
 // Per stage: every feature (signed log) plus the log of the analytic model's estimate.
 constexpr int kModelInputs = kNumFeatures + 1;
 // The network's log-correction of a stage's analytic estimate is squashed into
@@ -36,7 +38,13 @@ constexpr float kInputClamp = 5.0f;
 struct ModelWeights {
     uint32_t layout_version = kFeatureLayoutVersion;
     int inputs = kModelInputs, hidden1 = 64, hidden2 = 64;
+    // A stage's log-correction lies in [-max_discount, max_correction]: the network may call a
+    // stage at most e^max_discount times faster than the analytic estimate, and at most
+    // e^max_correction times slower. A search exploits errors that make schedules look fast, so
+    // a smaller max_discount limits the damage of optimistic errors on schedules unlike the
+    // training data, while penalties (what the analytic model misses) keep their full range.
     float max_correction = kVersion1MaxCorrection;
+    float max_discount = kVersion1MaxCorrection;
     std::vector<float> mean, scale; // input normalisation: (x - mean) * scale
     std::vector<float> w1, b1, w2, b2, w3, b3;
     std::string metadata;
@@ -52,6 +60,13 @@ ModelWeights parse_weights(const std::string &bytes, const std::string &source);
 // The weights built into HARL (cost_model/weights/, embedded at build time).
 ModelWeights shipped_weights();
 void save_weights(const std::string &path, const ModelWeights &w);
+
+// The bounded log-correction of a stage from the network's raw output: each side squashed by
+// tanh into its own bound, slope 1 at 0 on both.
+inline double bounded_correction(double raw, double max_correction, double max_discount) {
+    const double bound = raw >= 0 ? max_correction : max_discount;
+    return bound * std::tanh(raw / bound);
+}
 
 // Model input of one stage: signed log of every feature, then log of the analytic estimate.
 void model_inputs(const StageFeatures &f, double analytic_seconds, float *out);

@@ -3,7 +3,7 @@
 //
 // A stage's predicted seconds = analytic estimate * exp(correction), where the correction is
 // a 3-layer MLP of the normalised stage inputs (ModelWeights.h: signed-log features and the
-// log analytic estimate), squashed to [-max_correction, max_correction]. The last layer starts
+// log analytic estimate), squashed to [-max_discount, max_correction]. The last layer starts
 // at zero, so an untrained model is the analytic model; training learns where it is wrong.
 #pragma once
 
@@ -14,8 +14,9 @@
 namespace harl {
 
 struct StageMlpImpl : torch::nn::Module {
-    StageMlpImpl(int inputs, int hidden1, int hidden2, double max_correction)
-        : max_correction(max_correction), fc1(register_module("fc1", torch::nn::Linear(inputs, hidden1))),
+    StageMlpImpl(int inputs, int hidden1, int hidden2, double max_correction, double max_discount)
+        : max_correction(max_correction), max_discount(max_discount),
+          fc1(register_module("fc1", torch::nn::Linear(inputs, hidden1))),
           fc2(register_module("fc2", torch::nn::Linear(hidden1, hidden2))),
           fc3(register_module("fc3", torch::nn::Linear(hidden2, 1))) {
         mean = register_buffer("mean", torch::zeros({inputs}));
@@ -30,7 +31,11 @@ struct StageMlpImpl : torch::nn::Module {
         torch::Tensor x = torch::clamp((raw - mean) * scale, -kInputClamp, kInputClamp);
         x = torch::relu(fc1(x));
         x = torch::relu(fc2(x));
-        return max_correction * torch::tanh(fc3(x).squeeze(1) / max_correction);
+        torch::Tensor raw_correction = fc3(x).squeeze(1);
+        // bounded_correction() of ModelWeights.h, on tensors.
+        return torch::where(raw_correction >= 0,
+                            max_correction * torch::tanh(raw_correction / max_correction),
+                            max_discount * torch::tanh(raw_correction / max_discount));
     }
 
     void load(const ModelWeights &w) {
@@ -54,6 +59,7 @@ struct StageMlpImpl : torch::nn::Module {
         w.hidden1 = (int)fc1->weight.size(0);
         w.hidden2 = (int)fc2->weight.size(0);
         w.max_correction = (float)max_correction;
+        w.max_discount = (float)max_discount;
         auto get = [](const torch::Tensor &t) {
             torch::Tensor c = t.detach().contiguous().to(torch::kFloat32).view({-1});
             return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
@@ -69,7 +75,7 @@ struct StageMlpImpl : torch::nn::Module {
         return w;
     }
 
-    double max_correction;
+    double max_correction, max_discount;
     torch::nn::Linear fc1, fc2, fc3;
     torch::Tensor mean, scale;
 };

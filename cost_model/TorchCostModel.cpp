@@ -12,7 +12,8 @@ namespace {
 class TorchCostModel : public CostModel {
   public:
     TorchCostModel(const MachineInfo &m, const ModelWeights &w)
-        : analytic_(make_base_cost_model(m)), mlp_(w.inputs, w.hidden1, w.hidden2, w.max_correction) {
+        : analytic_(make_base_cost_model(m)),
+          mlp_(w.inputs, w.hidden1, w.hidden2, w.max_correction, w.max_discount) {
         mlp_->load(w);
         mlp_->eval();
     }

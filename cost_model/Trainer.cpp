@@ -95,7 +95,9 @@ TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
 
     HARL_ASSERT(cfg.max_correction > 0 && cfg.max_correction <= 20,
                 "max_correction " << cfg.max_correction << " outside (0, 20]");
-    StageMlp mlp(kModelInputs, cfg.hidden, cfg.hidden, cfg.max_correction);
+    const double max_discount = cfg.max_discount > 0 ? cfg.max_discount : cfg.max_correction;
+    HARL_ASSERT(max_discount <= 20, "max_discount " << max_discount << " outside (0, 20]");
+    StageMlp mlp(kModelInputs, cfg.hidden, cfg.hidden, cfg.max_correction, max_discount);
     {
         // Normalise inputs with the training rows' statistics.
         std::vector<torch::Tensor> all;

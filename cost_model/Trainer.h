@@ -45,6 +45,9 @@ struct TrainConfig {
     // Smaller bounds keep more of the analytic model's judgement on layers far outside the
     // training pipelines; in make bench, 1.0 did not beat 4.0 (training/README.md).
     double max_correction = 4.0;
+    // Largest log-factor by which it may call a stage faster than the analytic estimate
+    // (ModelWeights::max_discount); 0 or less: max_correction.
+    double max_discount = 0;
     uint64_t seed = 0;
 };
 

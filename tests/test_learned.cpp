@@ -92,17 +92,59 @@ TEST(Weights, RoundTripKeepsEveryValue) {
     EXPECT_EQ(r.b3, w.b3);
     EXPECT_EQ(r.metadata, "test");
 
-    // The squashing bound travels with the weights; version-1 files (without it) meant 4.
+    // The squashing bounds travel with the weights; version-2 files (without max_discount)
+    // meant max_correction on both sides, version-1 files (without either) 4.
     w.max_correction = 1.5f;
+    w.max_discount = 0.5f;
     harl::save_weights(p, w);
     EXPECT_EQ(harl::load_weights(p).max_correction, 1.5f);
-    std::string v1 = read_file(p);
-    v1[8] = 1;       // format version
-    v1.erase(28, 4); // after magic and five u32 header fields
+    EXPECT_EQ(harl::load_weights(p).max_discount, 0.5f);
+    std::string v2 = read_file(p);
+    v2[8] = 2;       // format version
+    v2.erase(32, 4); // after magic, five u32 header fields and max_correction
+    write_file(p, v2);
+    r = harl::load_weights(p);
+    EXPECT_EQ(r.max_correction, 1.5f);
+    EXPECT_EQ(r.max_discount, 1.5f);
+    EXPECT_EQ(r.w1, w.w1);
+    std::string v1 = v2;
+    v1[8] = 1;
+    v1.erase(28, 4);
     write_file(p, v1);
     r = harl::load_weights(p);
     EXPECT_EQ(r.max_correction, harl::kVersion1MaxCorrection);
+    EXPECT_EQ(r.max_discount, harl::kVersion1MaxCorrection);
     EXPECT_EQ(r.w1, w.w1);
+}
+
+TEST(Weights, CorrectionBoundsAreAsymmetric) {
+    EXPECT_NEAR(harl::bounded_correction(100, 2, 0.5), 2, 1e-9);
+    EXPECT_NEAR(harl::bounded_correction(-100, 2, 0.5), -0.5, 1e-9);
+    EXPECT_NEAR(harl::bounded_correction(1e-4, 2, 0.5), 1e-4, 1e-8); // slope 1 at 0
+    EXPECT_NEAR(harl::bounded_correction(-1e-4, 2, 0.5), -1e-4, 1e-8);
+    // A network whose raw output is a large constant: the learned model's estimate is the
+    // analytic one times e^max_correction for a positive output, e^-max_discount for a negative.
+    harl::ModelWeights w = random_weights(5);
+    w.max_correction = 2.0f;
+    w.max_discount = 0.25f;
+    std::fill(w.w3.begin(), w.w3.end(), 0.0f);
+    harl::MachineInfo m;
+    auto analytic = harl::make_analytic_cost_model(m);
+    for (float bias : {50.0f, -50.0f}) {
+        w.b3[0] = bias;
+        auto learned = harl::make_learned_cost_model(m, w);
+        auto torch = harl::make_torch_cost_model(m, w);
+        for (const auto &stages : real_features(1, 2)) {
+            std::vector<double> a, l, t;
+            analytic->predict(stages, &a);
+            learned->predict(stages, &l);
+            torch->predict(stages, &t);
+            for (size_t i = 0; i < a.size(); i++) {
+                EXPECT_NEAR(l[i] / a[i], std::exp(bias > 0 ? 2.0 : -0.25), 1e-4) << "stage " << i;
+                EXPECT_NEAR(t[i] / a[i], std::exp(bias > 0 ? 2.0 : -0.25), 1e-4) << "stage " << i;
+            }
+        }
+    }
 }
 
 TEST(Weights, BadFilesGiveClearErrors) {
@@ -171,6 +213,8 @@ TEST(Weights, ShippedWeightsLoadAndSchedule) {
 
 TEST(LearnedModel, CppInferenceMatchesLibTorch) {
     harl::ModelWeights w = random_weights(3);
+    w.max_correction = 1.0f; // both sides of the squashing, with different bounds
+    w.max_discount = 0.3f;
     harl::MachineInfo m;
     auto cpp = harl::make_learned_cost_model(m, w);
     auto torch = harl::make_torch_cost_model(m, w);

@@ -60,6 +60,10 @@ int main(int argc, char **argv) {
         "lr", po::value(&cfg.learning_rate)->default_value(cfg.learning_rate), "Adam learning rate")(
         "regression-weight", po::value(&cfg.regression_weight)->default_value(cfg.regression_weight),
         "weight of the squared log-runtime error next to the ranking loss")(
+        "max-discount", po::value(&cfg.max_discount)->default_value(cfg.max_discount),
+        "largest log-factor by which the network may call a stage faster than its analytic estimate (0: "
+        "--max-correction); smaller values keep the search from exploiting optimistic errors (recorded in "
+        "the weights file)")(
         "max-correction", po::value(&cfg.max_correction)->default_value(cfg.max_correction),
         "largest log-factor by which the network may change a stage's analytic estimate (weights file "
         "records it)")(
