@@ -30,13 +30,16 @@ void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNe
         int64_t t = ch.tile[k];
         if (k == ch.vector_var) {
             const int64_t extent = box.at(k).extent(); // loop_box: one Span per loop var
-            if (t > ch.vector_width && guard && t % ch.vector_width == 0 && extent % ch.vector_width == 0 &&
-                extent % t != 0) {
-                // A guarded tail of whole vectors: split the vector lanes off first, then tile the
-                // vectors (the same loops). In the usual tile-then-vector order Halide 14 drops
-                // that tail's guard (48 rows in tiles of 32: rows 48..63 written, the heap
-                // corrupted; random pipelines 40031 and 50022 in harl-collect,
-                // FuzzRegression in tests/test_fuzz.cpp). Only here: in general this order
+            if (t > ch.vector_width && guard && t % ch.vector_width == 0 && extent % t != 0) {
+                // A guarded tail tile: split the vector lanes off first, then tile the vectors
+                // (the same loops). In the usual tile-then-vector order, when Halide 14 knows the
+                // extent as a constant that is a multiple of the vector width but not of the
+                // tile, it drops the tail tile's guard (184 rows in tiles of 32: rows 184..191
+                // written, the heap corrupted; random pipelines 40031 and 50022 in harl-collect,
+                // FuzzRegression in tests/test_fuzz.cpp). The region HARL estimates can exceed
+                // Halide's by a row (its access maps are affine fits, so y/2 over 0..479 reaches
+                // 240), so this does not require `extent` itself to be a multiple of the vector
+                // width. Only for tiles with a tail: where tiles divide the extent this order
                 // makes Halide guard the steady state too (conv3x3 3x slower).
                 add(Directive(Directive::Split, {lv.name, lv.name + "_t", lv.name + "_v"}, ch.vector_width,
                               guard));
