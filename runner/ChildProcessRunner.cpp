@@ -19,7 +19,10 @@
 namespace harl {
 namespace {
 
-// What the child writes to the pipe: a fixed header, then the message bytes.
+// What the child writes to the pipe: one byte before and after each wait for the timing lock
+// (the parent stops the timeout's clock in between), kReportFollows, then a fixed header, then
+// the message bytes.
+constexpr char kLockWaitBegins = 'w', kLockWaitEnds = 'g', kReportFollows = 'r';
 struct Report {
     int ok = 0;
     int runs = 0;
@@ -93,14 +96,22 @@ int lock_file(const std::string &path, int how) {
     Report r;
     std::string msg;
     close_inherited_shared_locks();
+    // Waiting for other processes is not this candidate's time: tell the parent.
+    auto waiting = [&](const std::function<void()> &wait) {
+        write_all(fd, &kLockWaitBegins, 1);
+        wait();
+        write_all(fd, &kLockWaitEnds, 1);
+    };
     try {
         // Compile under a shared lock, time under an exclusive one (released when the child
         // exits). flock() converts SH to EX by releasing first, so two children never deadlock.
-        const int lock = opts.exclusive_lock_path.empty() ? -1 : lock_file(opts.exclusive_lock_path, LOCK_SH);
+        int lock = -1;
+        if (!opts.exclusive_lock_path.empty())
+            waiting([&] { lock = lock_file(opts.exclusive_lock_path, LOCK_SH); });
         auto t0 = clock::now();
         prepare();
         r.compile_s = std::chrono::duration<double>(clock::now() - t0).count();
-        if (lock >= 0) flock_or_throw(lock, LOCK_EX, opts.exclusive_lock_path);
+        if (lock >= 0) waiting([&] { flock_or_throw(lock, LOCK_EX, opts.exclusive_lock_path); });
         // `rounds` rounds, each with its share of the runs and of the time, a short pause
         // between them: on a shared machine a whole round can be slowed down together, and the
         // minimum over separate rounds is what repeats from one measurement to the next.
@@ -132,11 +143,15 @@ int lock_file(const std::string &path, int how) {
     }
     if (msg.size() > 4000) msg.resize(4000);
     r.message_len = (int)msg.size();
+    write_all(fd, &kReportFollows, 1);
     write_all(fd, &r, sizeof(r));
     write_all(fd, msg.data(), msg.size());
     close(fd);
     _exit(0); // no static destructors: the parent owns them
 }
+
+// A wait for the timing lock longer than this is reported as a timeout (something holds it).
+constexpr int kMaxLockWaitSeconds = 3600;
 
 // Reads exactly n bytes unless the deadline passes or the child closes the pipe.
 bool read_until(int fd, void *p, size_t n, std::chrono::steady_clock::time_point deadline, bool *timed_out) {
@@ -213,11 +228,24 @@ MeasureResult measure_in_child(const std::function<void()> &prepare, const std::
         child_main(fds[1], prepare, run_once, opts);
     }
     close(fds[1]);
-    auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::milliseconds((long long)(opts.timeout_seconds * 1000));
+    using clock = std::chrono::steady_clock;
+    auto deadline = clock::now() + std::chrono::milliseconds((long long)(opts.timeout_seconds * 1000));
     Report r;
-    bool timed_out = false;
-    bool got = read_until(fds[0], &r, sizeof(r), deadline, &timed_out);
+    bool timed_out = false, lock_timed_out = false;
+    // Lock waits move the deadline back by their length, up to kMaxLockWait each.
+    const auto max_lock_wait = std::chrono::seconds(kMaxLockWaitSeconds);
+    char tag = 0;
+    bool got = true;
+    while (got && tag != kReportFollows) {
+        got = read_until(fds[0], &tag, 1, deadline, &timed_out);
+        if (got && tag == kLockWaitBegins) {
+            const auto began = clock::now();
+            got = read_until(fds[0], &tag, 1, began + max_lock_wait, &lock_timed_out);
+            timed_out = lock_timed_out;
+            deadline += clock::now() - began;
+        }
+    }
+    if (got) got = read_until(fds[0], &r, sizeof(r), deadline, &timed_out);
     std::string msg;
     if (got && r.message_len > 0) {
         msg.resize((size_t)r.message_len);
@@ -230,7 +258,10 @@ MeasureResult measure_in_child(const std::function<void()> &prepare, const std::
     }
     if (timed_out) {
         res.status = MeasureResult::Status::TimedOut;
-        res.message = "no result within " + std::to_string(opts.timeout_seconds) + " s (killed)";
+        res.message = lock_timed_out ? "waited more than " + std::to_string(kMaxLockWaitSeconds) +
+                                           " s for the timing lock " + opts.exclusive_lock_path + " (killed)"
+                                     : "no result within " + std::to_string(opts.timeout_seconds) +
+                                           " s, not counting waits for the timing lock (killed)";
     } else if (!got) {
         res.status = MeasureResult::Status::Crashed;
         res.message =

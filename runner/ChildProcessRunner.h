@@ -6,7 +6,8 @@
 // compilation, a warm-up run), then `run_once` until it has at least `min_runs` timings and
 // either `max_runs` of them or `target_seconds` of total run time (in `rounds` rounds), and
 // reports the minimum.
-// The parent waits at most `timeout_seconds` for all of it, then kills the child.
+// The parent waits at most `timeout_seconds` for all of it, then kills the child. Waits for the
+// timing lock (below) do not count: other processes' work is not the candidate's.
 #pragma once
 
 #include <functional>
@@ -18,7 +19,7 @@ struct MeasureOptions {
     int min_runs = 3;
     int max_runs = 20;
     double target_seconds = 0.5; // stop adding runs past this much total run time
-    double timeout_seconds = 60; // compile + every run
+    double timeout_seconds = 60; // compile + every run, not counting waits for the timing lock
     // Timed runs in this many rounds (runs and time split evenly), round_gap_seconds apart;
     // the minimum over all of them is reported.
     int rounds = 1;

@@ -450,6 +450,19 @@ TEST(ChildProcessRunner, TimesInRoundsUnderTheExclusiveLock) {
     busy.reset();
     measuring.join();
     EXPECT_TRUE(r.ok()) << r.message;
+
+    // Waiting for the lock does not use up the candidate's timeout; a candidate that is slow
+    // itself still times out.
+    o.timeout_seconds = 0.5;
+    busy.emplace(o.exclusive_lock_path);
+    std::thread waiting_long([&] { r = harl::measure_in_child([] {}, [] {}, o); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    busy.reset();
+    waiting_long.join();
+    EXPECT_TRUE(r.ok()) << r.message;
+    r = harl::measure_in_child([] { std::this_thread::sleep_for(std::chrono::seconds(3)); }, [] {}, o);
+    EXPECT_EQ(r.status, harl::MeasureResult::Status::TimedOut) << r.message;
+    EXPECT_NE(r.message.find("not counting waits"), std::string::npos) << r.message;
     std::remove(o.exclusive_lock_path.c_str());
     rmdir(dir);
 }
