@@ -48,7 +48,7 @@ grep -q "missing.weights" "$W/err.log" || { cat "$W/err.log"; exit 1; }
 "$TOOLS/harl-compare" --b "$W/w.weights" --pipelines 1 --max-stages 3 --passes 1 --rounds 1 \
   --measure-seconds 0.05 --search-budget 1 --timing-lock "$W/lock" --csv "$W/cmp.csv" | tee "$W/cmp.log"
 grep -q "geometric mean B/A" "$W/cmp.log"
-[ "$(wc -l < "$W/cmp.csv")" -eq 2 ] || { cat "$W/cmp.csv"; exit 1; }
+[ "$(wc -l < "$W/cmp.csv")" -eq 3 ] || { cat "$W/cmp.csv"; exit 1; }
 if "$TOOLS/harl-compare" --b "$W/missing.weights" --pipelines 1 2> "$W/err.log"; then
   echo "harl-compare accepted a missing weights file"; exit 1
 fi

@@ -20,6 +20,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <vector>
 
 namespace po = boost::program_options;
 
@@ -31,7 +32,8 @@ void on_signal(int) {
 }
 
 struct CompareConfig {
-    std::string model_a = "analytic", model_b = "shipped";
+    std::string model_a = "analytic";
+    std::vector<std::string> models_b = {"shipped"};
     int pipelines = 30;
     long long first_seed = 9000000;
     int min_stages = 2, max_stages = 8;
@@ -127,9 +129,10 @@ int main(int argc, char **argv) {
     desc.add_options()("help,h", "print this help")(
         "a", po::value(&cfg.model_a)->default_value(cfg.model_a),
         "baseline model: analytic, shipped (HARL's built-in weights) or a weights file")(
-        "b", po::value(&cfg.model_b)->default_value(cfg.model_b),
-        "model to judge, same choices")("pipelines", po::value(&cfg.pipelines)->default_value(cfg.pipelines),
-                                        "random pipelines to compare on")(
+        "b", po::value(&cfg.models_b)->multitoken()->default_value(cfg.models_b, "shipped"),
+        "model(s) to judge, same choices; several are each compared with A on the same pipelines")(
+        "pipelines", po::value(&cfg.pipelines)->default_value(cfg.pipelines),
+        "random pipelines to compare on")(
         "first-seed", po::value(&cfg.first_seed)->default_value(cfg.first_seed),
         "first pipeline seed (the default range is one harl-collect's defaults never reach, so the models "
         "have not been trained on these pipelines)")(
@@ -169,73 +172,103 @@ int main(int argc, char **argv) {
         const Halide::Target target = harl::target_named(cfg.target);
         if (target.has_gpu_feature())
             throw harl::HarlError("--target " + cfg.target + ": harl-compare measures CPU schedules only");
-        for (const std::string &m : {cfg.model_a, cfg.model_b}) {
+        std::vector<std::string> models = {cfg.model_a};
+        models.insert(models.end(), cfg.models_b.begin(), cfg.models_b.end());
+        for (const std::string &m : models) {
             if (m != "analytic" && m != "shipped" && !std::ifstream(m))
                 throw harl::HarlError("model '" + m + "': not analytic, shipped or a readable weights file");
         }
         harl::warm_jit_runtime(target);
         const harl::HarlOptions base = harl::HarlOptions::from_environment();
-        const harl::HarlOptions opts_a = options_for_model(base, cfg.model_a, cfg.search_budget);
-        const harl::HarlOptions opts_b = options_for_model(base, cfg.model_b, cfg.search_budget);
+        std::vector<harl::HarlOptions> opts;
+        for (const std::string &m : models)
+            opts.push_back(options_for_model(base, m, cfg.search_budget));
         std::signal(SIGINT, on_signal);
         std::signal(SIGTERM, on_signal);
         std::ofstream csv;
         if (!cfg.csv.empty()) {
             csv.open(cfg.csv);
             if (!csv) throw harl::HarlError("--csv " + cfg.csv + ": cannot write it");
-            csv << "seed,stages,a_ms,b_ms,b_over_a,same_schedule,status\n";
+            csv << "seed,stages,model,ms,over_a,same_schedule_as_a,status\n";
         }
-        std::printf("harl-compare: A = %s, B = %s, %d pipelines from seed %lld\n", cfg.model_a.c_str(),
-                    cfg.model_b.c_str(), cfg.pipelines, cfg.first_seed);
-        Summary sum;
+        std::printf("harl-compare: A = %s, %d pipelines from seed %lld\n", cfg.model_a.c_str(), cfg.pipelines,
+                    cfg.first_seed);
+        for (size_t m = 1; m < models.size(); m++)
+            std::printf("  B%zu = %s\n", m, models[m].c_str());
+        std::vector<Summary> sums(models.size());
         for (int i = 0; i < cfg.pipelines && !g_stop; i++) {
             const uint64_t seed = (uint64_t)(cfg.first_seed + i);
-            Scheduled a, b;
+            std::vector<Scheduled> runs(models.size());
+            std::vector<size_t> same_as(models.size()); // the first model with the same schedule
             try {
-                a = schedule(cfg, seed, opts_a);
-                b = schedule(cfg, seed, opts_b);
+                for (size_t m = 0; m < models.size(); m++) {
+                    runs[m] = schedule(cfg, seed, opts[m]);
+                    same_as[m] = m;
+                    for (size_t e = 0; e < m && same_as[m] == m; e++) {
+                        if (runs[e].body == runs[m].body) same_as[m] = e;
+                    }
+                }
             } catch (const std::exception &e) {
                 std::printf("seed %llu: not scheduled (%s)\n", (unsigned long long)seed, e.what());
-                sum.failed++;
+                for (auto &sum : sums)
+                    sum.failed++;
                 continue;
             }
-            const bool same = a.body == b.body;
+            // Each distinct schedule once per pass, in alternating order.
             for (int pass = 0; pass < cfg.passes && !g_stop; pass++) {
-                Scheduled &first = pass % 2 == 0 ? a : b, &second = pass % 2 == 0 ? b : a;
-                measure(cfg, &first);
-                if (!same) measure(cfg, &second);
+                for (size_t j = 0; j < models.size(); j++) {
+                    const size_t m = pass % 2 == 0 ? j : models.size() - 1 - j;
+                    if (same_as[m] == m) measure(cfg, &runs[m]);
+                }
             }
-            if (same) b.best_s = a.best_s, b.failure = a.failure;
             if (g_stop) break;
-            const std::string status = !a.failure.empty()   ? "A " + a.failure
-                                       : !b.failure.empty() ? "B " + b.failure
-                                                            : "ok";
-            const double ratio = b.best_s / a.best_s;
+            for (size_t m = 0; m < models.size(); m++) {
+                runs[m].best_s = runs[same_as[m]].best_s;
+                runs[m].failure = runs[same_as[m]].failure;
+            }
+            const Scheduled &a = runs[0];
             const int stages = (int)a.rp->stage_kinds.size();
-            if (status == "ok") {
-                sum.compared++;
-                sum.log_ratio_sum += std::log(ratio);
-                sum.same += same;
-                sum.b_wins += !same && ratio < 0.95;
-                sum.a_wins += !same && ratio > 1.05;
-            } else {
-                sum.failed++;
+            std::printf("seed %llu (%d stages): A %.4f ms", (unsigned long long)seed, stages, a.best_s * 1e3);
+            for (size_t m = 0; m < models.size(); m++) {
+                const Scheduled &b = runs[m];
+                const bool same = same_as[m] == 0;
+                const std::string status = !a.failure.empty()   ? "A " + a.failure
+                                           : !b.failure.empty() ? "B " + b.failure
+                                                                : "ok";
+                const double ratio = b.best_s / a.best_s;
+                if (m > 0) {
+                    Summary &sum = sums[m];
+                    if (status == "ok") {
+                        sum.compared++;
+                        sum.log_ratio_sum += std::log(ratio);
+                        sum.same += same;
+                        sum.b_wins += !same && ratio < 0.95;
+                        sum.a_wins += !same && ratio > 1.05;
+                    } else {
+                        sum.failed++;
+                    }
+                    std::printf(", B%zu %.4f ms (B/A %.3f%s)%s", m, b.best_s * 1e3, ratio,
+                                same ? ", same" : "", status == "ok" ? "" : (" [" + status + "]").c_str());
+                }
+                if (csv) {
+                    csv << seed << "," << stages << ",\"" << models[m] << "\"," << b.best_s * 1e3 << ","
+                        << ratio << "," << same << ",\"" << status << "\"\n";
+                }
             }
-            std::printf("seed %llu (%d stages): A %.4f ms, B %.4f ms, B/A %.3f%s%s\n",
-                        (unsigned long long)seed, stages, a.best_s * 1e3, b.best_s * 1e3, ratio,
-                        same ? " (same schedule)" : "", status == "ok" ? "" : ("  [" + status + "]").c_str());
+            std::printf("\n");
             std::fflush(stdout);
-            if (csv) {
-                csv << seed << "," << stages << "," << a.best_s * 1e3 << "," << b.best_s * 1e3 << "," << ratio
-                    << "," << same << ",\"" << status << "\"\n";
-                csv.flush();
-            }
+            if (csv) csv.flush();
         }
-        if (sum.compared == 0) throw harl::HarlError("no pipeline was measured with both models");
-        std::printf("harl-compare: %d pipelines measured with both (%d failed): geometric mean B/A %.3f; "
-                    "B faster by >5%% on %d, A faster by >5%% on %d, same schedule on %d\n",
-                    sum.compared, sum.failed, std::exp(sum.log_ratio_sum / sum.compared), sum.b_wins,
-                    sum.a_wins, sum.same);
+        for (size_t m = 1; m < models.size(); m++) {
+            const Summary &sum = sums[m];
+            if (sum.compared == 0)
+                throw harl::HarlError("no pipeline was measured with both A and " + models[m]);
+            std::printf(
+                "harl-compare: B%zu = %s: %d pipelines measured with both (%d failed): geometric mean "
+                "B/A %.3f; B faster by >5%% on %d, A faster by >5%% on %d, same schedule on %d\n",
+                m, models[m].c_str(), sum.compared, sum.failed, std::exp(sum.log_ratio_sum / sum.compared),
+                sum.b_wins, sum.a_wins, sum.same);
+        }
         return 0;
     } catch (const std::exception &e) {
         std::cerr << "harl-compare: error: " << e.what() << "\n";
