@@ -19,29 +19,41 @@ class LearnedCostModel : public CostModel {
         HARL_ASSERT(w.payload_floats() == w.mean.size() + w.scale.size() + w.w1.size() + w.b1.size() +
                                               w.w2.size() + w.b2.size() + w.w3.size() + w.b3.size(),
                     "weights tensors do not match their shape");
-        w1t_ = transpose(w.w1, h1_, in_);
-        w2t_ = transpose(w.w2, h2_, h1_);
+        for (int k = 0; k < w.members; k++) {
+            const ModelWeights one = w.member(k);
+            members_.push_back({transpose(one.w1, h1_, in_), one.b1, transpose(one.w2, h2_, h1_), one.b2,
+                                one.w3, one.b3[0]});
+        }
     }
     std::string name() const override { return "learned"; }
 
     void predict(const std::vector<StageFeatures> &stages, std::vector<double> *seconds) override {
         analytic_->predict(stages, seconds);
         std::vector<float> x(in_), a(h1_), b(h2_);
+        std::vector<double> c(members_.size());
         for (size_t r = 0; r < stages.size(); r++) {
             model_inputs(stages[r], (*seconds)[r], x.data());
             for (int i = 0; i < in_; i++)
                 x[i] = std::clamp((x[i] - w_.mean[i]) * w_.scale[i], -kInputClamp, kInputClamp);
-            layer(x.data(), in_, w1t_.data(), w_.b1.data(), h1_, a.data());
-            layer(a.data(), h1_, w2t_.data(), w_.b2.data(), h2_, b.data());
-            double d = w_.b3[0];
-            for (int j = 0; j < h2_; j++)
-                d += (double)w_.w3[j] * b[j];
-            d = bounded_correction(d, w_.max_correction, w_.max_discount);
-            (*seconds)[r] *= std::exp(d);
+            for (size_t k = 0; k < members_.size(); k++) {
+                const Member &m = members_[k];
+                layer(x.data(), in_, m.w1t.data(), m.b1.data(), h1_, a.data());
+                layer(a.data(), h1_, m.w2t.data(), m.b2.data(), h2_, b.data());
+                double d = m.b3;
+                for (int j = 0; j < h2_; j++)
+                    d += (double)m.w3[j] * b[j];
+                c[k] = bounded_correction(d, w_.max_correction, w_.max_discount);
+            }
+            (*seconds)[r] *= std::exp(combine_corrections(c.data(), (int)c.size(), w_.pessimism));
         }
     }
 
   private:
+    // One network of the ensemble, its dense layers stored input-major (wt[i * n + j]).
+    struct Member {
+        std::vector<float> w1t, b1, w2t, b2, w3;
+        float b3;
+    };
     static std::vector<float> transpose(const std::vector<float> &w, int rows, int cols) {
         std::vector<float> t(w.size());
         for (int r = 0; r < rows; r++)
@@ -65,7 +77,7 @@ class LearnedCostModel : public CostModel {
     std::unique_ptr<CostModel> analytic_;
     ModelWeights w_;
     int in_, h1_, h2_;
-    std::vector<float> w1t_, w2t_;
+    std::vector<Member> members_;
 };
 
 } // namespace

@@ -19,8 +19,8 @@ std::vector<std::vector<float> *> tensors(ModelWeights &w) {
 }
 
 std::vector<size_t> tensor_sizes(const ModelWeights &w) {
-    size_t in = (size_t)w.inputs, h1 = (size_t)w.hidden1, h2 = (size_t)w.hidden2;
-    return {in, in, h1 * in, h1, h2 * h1, h2, h2, 1};
+    size_t in = (size_t)w.inputs, h1 = (size_t)w.hidden1, h2 = (size_t)w.hidden2, m = (size_t)w.members;
+    return {in, in, m * h1 * in, m * h1, m * h2 * h1, m * h2, m * h2, m};
 }
 
 } // namespace
@@ -38,6 +38,40 @@ void ModelWeights::allocate() {
     for (size_t i = 0; i < ts.size(); i++)
         ts[i]->assign(sizes[i], 0.0f);
     scale.assign(sizes[1], 1.0f);
+}
+
+ModelWeights ModelWeights::member(int k) const {
+    HARL_ASSERT(k >= 0 && k < members, "member " << k << " of an ensemble of " << members);
+    ModelWeights w = *this;
+    w.members = 1;
+    w.pessimism = 0;
+    auto full = tensors(const_cast<ModelWeights &>(*this));
+    auto one = tensors(w);
+    auto sizes = tensor_sizes(w);
+    for (size_t i = 2; i < one.size(); i++) // W1..b3; mean and scale are shared
+        one[i]->assign(full[i]->begin() + (long)(k * sizes[i]),
+                       full[i]->begin() + (long)((k + 1) * sizes[i]));
+    return w;
+}
+
+ModelWeights ModelWeights::ensemble(const std::vector<ModelWeights> &members, float pessimism) {
+    HARL_ASSERT(!members.empty(), "an ensemble needs members");
+    ModelWeights w = members[0];
+    w.members = (int)members.size();
+    w.pessimism = pessimism;
+    auto all = tensors(w);
+    for (size_t i = 2; i < all.size(); i++)
+        all[i]->clear();
+    for (const ModelWeights &m : members) {
+        HARL_ASSERT(m.members == 1 && m.hidden1 == w.hidden1 && m.hidden2 == w.hidden2 &&
+                        m.max_correction == w.max_correction && m.max_discount == w.max_discount &&
+                        m.mean == w.mean && m.scale == w.scale,
+                    "ensemble members must be single networks of one shape, bounds and normalisation");
+        auto one = tensors(const_cast<ModelWeights &>(m));
+        for (size_t i = 2; i < all.size(); i++)
+            all[i]->insert(all[i]->end(), one[i]->begin(), one[i]->end());
+    }
+    return w;
 }
 
 ModelWeights load_weights(const std::string &path) {
@@ -73,6 +107,14 @@ ModelWeights parse_weights(const std::string &bytes, const std::string &source) 
     float max_discount = max_correction;
     if (fmt >= 3) take(&max_discount, 4, "header");
     if (!(max_discount > 0 && max_discount <= 20)) throw fail("corrupt header (max_discount)");
+    uint32_t members = 1;
+    float pessimism = 0;
+    if (fmt >= 4) {
+        take(&members, 4, "header");
+        take(&pessimism, 4, "header");
+    }
+    if (members < 1 || members > 64) throw fail("corrupt header (members)");
+    if (!(std::fabs(pessimism) <= 10)) throw fail("corrupt header (pessimism)");
     take(&floats, 8, "header");
     take(&checksum, 8, "header");
     take(&meta_len, 4, "header");
@@ -94,6 +136,8 @@ ModelWeights parse_weights(const std::string &bytes, const std::string &source) 
     w.hidden2 = (int)h2;
     w.max_correction = max_correction;
     w.max_discount = max_discount;
+    w.members = (int)members;
+    w.pessimism = pessimism;
     w.metadata.resize(meta_len);
     take(w.metadata.data(), meta_len, "metadata");
     if (floats != w.payload_floats()) {
@@ -141,6 +185,9 @@ void save_weights(const std::string &path, const ModelWeights &w) {
         out.write((const char *)hdr, sizeof(hdr));
         out.write((const char *)&w.max_correction, 4);
         out.write((const char *)&w.max_discount, 4);
+        const uint32_t members = (uint32_t)w.members;
+        out.write((const char *)&members, 4);
+        out.write((const char *)&w.pessimism, 4);
         out.write((const char *)&floats, 8);
         out.write((const char *)&checksum, 8);
         out.write((const char *)&meta_len, 4);

@@ -1,17 +1,19 @@
 // ModelWeights: the learned cost model's parameters and the file that stores them.
 //
-// File format (little-endian), version 3:
+// File format (little-endian), version 4:
 //   char[8]  magic "HARLWTS1"
 //   u32      format version (kWeightsFormatVersion)
 //   u32      feature layout version the model was trained with (FeatureLayout.h)
 //   u32      inputs per stage (kModelInputs), u32 hidden1, u32 hidden2
 //   f32      max_correction (version 2; version 1 files have none and mean 4)
 //   f32      max_discount (version 3; older files have none and mean max_correction)
+//   u32      members, f32 pessimism (version 4; older files hold one member, pessimism 0)
 //   u64      payload floats
 //   u64      FNV-1a 64 checksum of the payload bytes
 //   u32      metadata bytes, then the metadata text (how and where it was trained)
 //   float[]  payload: input mean, input scale, W1 (hidden1 x inputs), b1, W2 (hidden2 x
-//            hidden1), b2, W3 (1 x hidden2), b3
+//            hidden1), b2, W3 (1 x hidden2), b3; with several members, each of W1..b3 holds
+//            every member's tensor, member after member
 // load_weights() checks every field and names the file and the problem (missing, truncated,
 // corrupt, trained for another feature layout or shape) in the HarlError it throws.
 #pragma once
@@ -25,7 +27,7 @@
 
 namespace harl {
 
-constexpr uint32_t kWeightsFormatVersion = 3;
+constexpr uint32_t kWeightsFormatVersion = 4;
 // Per stage: every feature (signed log) plus the log of the analytic model's estimate.
 constexpr int kModelInputs = kNumFeatures + 1;
 // The network's log-correction of a stage's analytic estimate is squashed into
@@ -45,6 +47,12 @@ struct ModelWeights {
     // training data, while penalties (what the analytic model misses) keep their full range.
     float max_correction = kVersion1MaxCorrection;
     float max_discount = kVersion1MaxCorrection;
+    // An ensemble: `members` networks trained alike from different seeds. A stage's correction
+    // is their mean plus `pessimism` times their standard deviation: where the members disagree
+    // the model was not taught, and a positive pessimism makes such schedules look slower
+    // instead of letting the search chase whichever member is most optimistic.
+    int members = 1;
+    float pessimism = 0;
     std::vector<float> mean, scale; // input normalisation: (x - mean) * scale
     std::vector<float> w1, b1, w2, b2, w3, b3;
     std::string metadata;
@@ -52,7 +60,24 @@ struct ModelWeights {
     size_t payload_floats() const;
     // Sizes every tensor for the shape (zeros; scale ones).
     void allocate();
+    // Member k alone (members = 1, pessimism 0), sharing the input normalisation.
+    ModelWeights member(int k) const;
+    // One ensemble of single-member weights trained alike (same shape, bounds, normalisation).
+    static ModelWeights ensemble(const std::vector<ModelWeights> &members, float pessimism);
 };
+
+// The ensemble's correction from its members' bounded corrections.
+inline double combine_corrections(const double *c, int members, double pessimism) {
+    double mean = 0;
+    for (int k = 0; k < members; k++)
+        mean += c[k];
+    mean /= members;
+    if (members < 2 || pessimism == 0) return mean;
+    double var = 0;
+    for (int k = 0; k < members; k++)
+        var += (c[k] - mean) * (c[k] - mean);
+    return mean + pessimism * std::sqrt(var / (members - 1));
+}
 
 ModelWeights load_weights(const std::string &path);
 // The same checks on bytes in memory; `source` names them in errors.

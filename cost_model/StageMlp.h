@@ -7,6 +7,7 @@
 // at zero, so an untrained model is the analytic model; training learns where it is wrong.
 #pragma once
 
+#include "../autoscheduler/Errors.h"
 #include "ModelWeights.h"
 
 #include <torch/torch.h>
@@ -38,7 +39,9 @@ struct StageMlpImpl : torch::nn::Module {
                             max_discount * torch::tanh(raw_correction / max_discount));
     }
 
+    // One network: a member of an ensemble (ModelWeights::member).
     void load(const ModelWeights &w) {
+        HARL_ASSERT(w.members == 1, "StageMlp::load takes one member, not an ensemble of " << w.members);
         torch::NoGradGuard g;
         auto copy = [](torch::Tensor t, const std::vector<float> &v) {
             t.copy_(torch::from_blob((void *)v.data(), {(long)v.size()}, torch::kFloat32).view(t.sizes()));

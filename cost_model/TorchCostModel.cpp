@@ -11,11 +11,13 @@ namespace {
 
 class TorchCostModel : public CostModel {
   public:
-    TorchCostModel(const MachineInfo &m, const ModelWeights &w)
-        : analytic_(make_base_cost_model(m)),
-          mlp_(w.inputs, w.hidden1, w.hidden2, w.max_correction, w.max_discount) {
-        mlp_->load(w);
-        mlp_->eval();
+    TorchCostModel(const MachineInfo &m, const ModelWeights &w) : analytic_(make_base_cost_model(m)), w_(w) {
+        for (int k = 0; k < w.members; k++) {
+            StageMlp mlp(w.inputs, w.hidden1, w.hidden2, w.max_correction, w.max_discount);
+            mlp->load(w.member(k));
+            mlp->eval();
+            members_.push_back(mlp);
+        }
     }
     std::string name() const override { return "learned"; }
 
@@ -28,15 +30,21 @@ class TorchCostModel : public CostModel {
             model_inputs(stages[i], (*seconds)[i], &inputs_[(size_t)i * kModelInputs]);
         c10::InferenceMode guard;
         torch::Tensor x = torch::from_blob(inputs_.data(), {n, (long)kModelInputs}, torch::kFloat32);
-        torch::Tensor d = mlp_->forward(x).contiguous();
-        const float *dp = d.data_ptr<float>();
-        for (long i = 0; i < n; i++)
-            (*seconds)[i] *= std::exp((double)dp[i]);
+        std::vector<torch::Tensor> d;
+        for (auto &mlp : members_)
+            d.push_back(mlp->forward(x).to(torch::kFloat64).contiguous());
+        std::vector<double> c(members_.size());
+        for (long i = 0; i < n; i++) {
+            for (size_t k = 0; k < d.size(); k++)
+                c[k] = d[k].data_ptr<double>()[i];
+            (*seconds)[i] *= std::exp(combine_corrections(c.data(), (int)c.size(), w_.pessimism));
+        }
     }
 
   private:
     std::unique_ptr<CostModel> analytic_;
-    StageMlp mlp_;
+    ModelWeights w_;
+    std::vector<StageMlp> members_;
     std::vector<float> inputs_;
 };
 

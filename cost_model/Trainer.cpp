@@ -81,22 +81,16 @@ double score(const RankingMetrics &m) {
 
 } // namespace
 
-TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
-                             const std::vector<TrainingPipeline> &val, const TrainConfig &cfg,
-                             const std::function<void(const EpochReport &)> &on_epoch) {
-    if (train.empty()) throw HarlError("no training pipelines (collect samples with harl-collect first)");
-    torch::manual_seed(cfg.seed);
-    std::mt19937_64 rng(cfg.seed);
-    std::vector<PipelineTensors> tr, va;
-    for (const auto &p : train)
-        tr.push_back(to_tensors(p));
-    for (const auto &p : val)
-        va.push_back(to_tensors(p));
+namespace {
 
-    HARL_ASSERT(cfg.max_correction > 0 && cfg.max_correction <= 20,
-                "max_correction " << cfg.max_correction << " outside (0, 20]");
+// Trains one network from `seed`; returns it at its best validation epoch.
+ModelWeights train_member(const std::vector<PipelineTensors> &tr, const std::vector<PipelineTensors> &va,
+                          const TrainConfig &cfg, int member, TrainOutput *out,
+                          const std::function<void(const EpochReport &)> &on_epoch) {
+    const uint64_t seed = cfg.seed + (uint64_t)member;
+    torch::manual_seed(seed);
+    std::mt19937_64 rng(seed);
     const double max_discount = cfg.max_discount > 0 ? cfg.max_discount : cfg.max_correction;
-    HARL_ASSERT(max_discount <= 20, "max_discount " << max_discount << " outside (0, 20]");
     StageMlp mlp(kModelInputs, cfg.hidden, cfg.hidden, cfg.max_correction, max_discount);
     {
         // Normalise inputs with the training rows' statistics.
@@ -111,8 +105,8 @@ TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
     torch::optim::Adam opt(mlp->parameters(),
                            torch::optim::AdamOptions(cfg.learning_rate).weight_decay(cfg.weight_decay));
 
-    TrainOutput out;
-    out.weights = mlp->save();
+    ModelWeights best_weights = mlp->save();
+    int best_epoch = 0;
     double best = -1e9;
     auto start = std::chrono::steady_clock::now();
     std::vector<size_t> order(tr.size());
@@ -144,19 +138,45 @@ TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
         }
         mlp->eval();
         EpochReport rep;
+        rep.member = member;
         rep.epoch = epoch;
         rep.train_loss = loss_sum / std::max(1, batches);
         rep.validation = evaluate(mlp, va.empty() ? tr : va);
         rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        out.history.push_back(rep);
+        out->history.push_back(rep);
         if (score(rep.validation) > best) {
             best = score(rep.validation);
-            out.best_epoch = epoch;
-            out.weights = mlp->save();
+            best_epoch = epoch;
+            best_weights = mlp->save();
         }
         if (on_epoch) on_epoch(rep);
-        if (cfg.minutes > 0 && rep.seconds > cfg.minutes * 60) break;
+        if (cfg.minutes > 0 && rep.seconds > cfg.minutes * 60 / cfg.members) break;
     }
+    out->best_epochs.push_back(best_epoch);
+    return best_weights;
+}
+
+} // namespace
+
+TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
+                             const std::vector<TrainingPipeline> &val, const TrainConfig &cfg,
+                             const std::function<void(const EpochReport &)> &on_epoch) {
+    if (train.empty()) throw HarlError("no training pipelines (collect samples with harl-collect first)");
+    HARL_ASSERT(cfg.max_correction > 0 && cfg.max_correction <= 20,
+                "max_correction " << cfg.max_correction << " outside (0, 20]");
+    HARL_ASSERT(cfg.max_discount <= 20, "max_discount " << cfg.max_discount << " outside (0, 20]");
+    HARL_ASSERT(cfg.members >= 1 && cfg.members <= 64, "members " << cfg.members << " outside [1, 64]");
+    HARL_ASSERT(std::fabs(cfg.pessimism) <= 10, "pessimism " << cfg.pessimism << " outside [-10, 10]");
+    std::vector<PipelineTensors> tr, va;
+    for (const auto &p : train)
+        tr.push_back(to_tensors(p));
+    for (const auto &p : val)
+        va.push_back(to_tensors(p));
+    TrainOutput out;
+    std::vector<ModelWeights> members;
+    for (int k = 0; k < cfg.members; k++)
+        members.push_back(train_member(tr, va, cfg, k, &out, on_epoch));
+    out.weights = ModelWeights::ensemble(members, (float)cfg.pessimism);
     return out;
 }
 

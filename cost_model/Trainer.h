@@ -48,10 +48,15 @@ struct TrainConfig {
     // Largest log-factor by which it may call a stage faster than the analytic estimate
     // (ModelWeights::max_discount); 0 or less: max_correction.
     double max_discount = 0;
+    // Networks in the ensemble (ModelWeights::members), each trained alike from its own seed
+    // (seed + k) and its own best validation epoch, and the pessimism their spread adds.
+    int members = 1;
+    double pessimism = 0;
     uint64_t seed = 0;
 };
 
 struct EpochReport {
+    int member = 0; // of the ensemble
     int epoch = 0;
     double train_loss = 0;
     RankingMetrics validation;
@@ -59,9 +64,9 @@ struct EpochReport {
 };
 
 struct TrainOutput {
-    ModelWeights weights; // of the best validation epoch
-    int best_epoch = 0;
-    std::vector<EpochReport> history;
+    ModelWeights weights;             // every member at its best validation epoch
+    std::vector<int> best_epochs;     // per member
+    std::vector<EpochReport> history; // every member's epochs, member after member
 };
 
 TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,

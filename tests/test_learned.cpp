@@ -13,6 +13,7 @@
 #include "Trainer.h"
 
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -100,8 +101,8 @@ TEST(Weights, RoundTripKeepsEveryValue) {
     EXPECT_EQ(harl::load_weights(p).max_correction, 1.5f);
     EXPECT_EQ(harl::load_weights(p).max_discount, 0.5f);
     std::string v2 = read_file(p);
-    v2[8] = 2;       // format version
-    v2.erase(32, 4); // after magic, five u32 header fields and max_correction
+    v2[8] = 2;        // format version
+    v2.erase(32, 12); // max_discount, members, pessimism: after magic, five u32 fields and max_correction
     write_file(p, v2);
     r = harl::load_weights(p);
     EXPECT_EQ(r.max_correction, 1.5f);
@@ -115,6 +116,62 @@ TEST(Weights, RoundTripKeepsEveryValue) {
     EXPECT_EQ(r.max_correction, harl::kVersion1MaxCorrection);
     EXPECT_EQ(r.max_discount, harl::kVersion1MaxCorrection);
     EXPECT_EQ(r.w1, w.w1);
+}
+
+// Ensembles: members travel in one file, each recoverable alone; the C++ and LibTorch inference
+// combine them the same way (mean, plus pessimism times their spread).
+TEST(Weights, EnsembleRoundTripsAndCombinesItsMembers) {
+    std::vector<harl::ModelWeights> members = {random_weights(11), random_weights(12), random_weights(13)};
+    for (auto &m : members) {
+        m.mean = members[0].mean; // trained alike: one input normalisation
+        m.max_correction = 1.0f;
+        m.max_discount = 0.4f;
+    }
+    harl::ModelWeights w = harl::ModelWeights::ensemble(members, 0.5f);
+    EXPECT_EQ(w.members, 3);
+    std::string p = temp_path("ens.weights");
+    harl::save_weights(p, w);
+    harl::ModelWeights r = harl::load_weights(p);
+    EXPECT_EQ(r.members, 3);
+    EXPECT_EQ(r.pessimism, 0.5f);
+    for (int k = 0; k < 3; k++) {
+        EXPECT_EQ(r.member(k).w1, members[k].w1) << "member " << k;
+        EXPECT_EQ(r.member(k).b3, members[k].b3) << "member " << k;
+    }
+    const double c[3] = {0.1, 0.2, 0.6};
+    EXPECT_NEAR(harl::combine_corrections(c, 3, 0), 0.3, 1e-12);
+    EXPECT_NEAR(harl::combine_corrections(c, 3, 2), 0.3 + 2 * std::sqrt(0.07), 1e-12);
+    EXPECT_NEAR(harl::combine_corrections(c, 1, 2), 0.1, 1e-12); // one member: no spread
+
+    harl::MachineInfo m;
+    auto cpp = harl::make_learned_cost_model(m, r);
+    auto torch = harl::make_torch_cost_model(m, r);
+    std::vector<std::unique_ptr<harl::CostModel>> singles;
+    for (int k = 0; k < 3; k++)
+        singles.push_back(harl::make_learned_cost_model(m, r.member(k)));
+    auto analytic = harl::make_analytic_cost_model(m);
+    int compared = 0;
+    for (const auto &stages : real_features(2, 2)) {
+        std::vector<double> a, b, base;
+        cpp->predict(stages, &a);
+        torch->predict(stages, &b);
+        analytic->predict(stages, &base);
+        std::vector<std::vector<double>> one(3);
+        for (int k = 0; k < 3; k++)
+            singles[k]->predict(stages, &one[k]);
+        for (size_t i = 0; i < a.size(); i++, compared++) {
+            EXPECT_NEAR(a[i] / b[i], 1.0, 1e-3) << "stage " << i;
+            double ck[3];
+            for (int k = 0; k < 3; k++)
+                ck[k] = std::log(one[k][i] / base[i]);
+            EXPECT_NEAR(std::log(a[i] / base[i]), harl::combine_corrections(ck, 3, 0.5), 1e-4)
+                << "stage " << i;
+        }
+    }
+    EXPECT_GT(compared, 4);
+
+    std::vector<harl::ModelWeights> mismatched = {members[0], random_weights(14)};
+    EXPECT_THROW(harl::ModelWeights::ensemble(mismatched, 0), std::exception); // other normalisation
 }
 
 TEST(Weights, CorrectionBoundsAreAsymmetric) {
@@ -294,11 +351,16 @@ TEST(Trainer, LearnsAHiddenFactorOnHeldOutPipelines) {
     cfg.hidden = 16;
     cfg.batch_pipelines = 2;
     cfg.learning_rate = 3e-3;
+    cfg.members = 2; // an ensemble: each member trained alike, from its own seed
     int epochs = 0;
     harl::TrainOutput out =
         harl::train_cost_model(train, val, cfg, [&](const harl::EpochReport &) { epochs++; });
-    EXPECT_EQ(epochs, 60);
-    ASSERT_EQ(out.history.size(), 60u);
+    EXPECT_EQ(epochs, 120);
+    ASSERT_EQ(out.history.size(), 120u);
+    EXPECT_EQ(out.history.back().member, 1);
+    EXPECT_EQ(out.best_epochs.size(), 2u);
+    EXPECT_EQ(out.weights.members, 2);
+    EXPECT_NE(out.weights.member(0).w1, out.weights.member(1).w1);
     EXPECT_LT(out.history.back().train_loss, out.history.front().train_loss);
     auto learned = harl::evaluate_cost_model(
         val, [&](const harl::MachineInfo &mi) { return harl::make_learned_cost_model(mi, out.weights); });

@@ -12,6 +12,7 @@
 #include "Trainer.h"
 
 #include <boost/program_options.hpp>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -71,6 +72,11 @@ int main(int argc, char **argv) {
         "schedules of a pipeline measured closer than this fraction apart are not ranked by the loss")(
         "weight-decay", po::value(&cfg.weight_decay)->default_value(cfg.weight_decay), "Adam weight decay")(
         "hidden", po::value(&cfg.hidden)->default_value(cfg.hidden), "hidden units per layer")(
+        "members", po::value(&cfg.members)->default_value(cfg.members),
+        "networks in the ensemble, trained alike from seeds seed..seed+members-1 (the search uses their "
+        "mean correction)")("pessimism", po::value(&cfg.pessimism)->default_value(cfg.pessimism),
+                            "times the members' standard deviation added to a stage's log-correction: "
+                            "schedules the members disagree on look slower (recorded in the weights file)")(
         "batch", po::value(&cfg.batch_pipelines)->default_value(cfg.batch_pipelines),
         "pipelines per mini-batch")("seed", po::value(&cfg.seed)->default_value(0), "random seed")(
         "val-fraction", po::value(&val_fraction)->default_value(val_fraction),
@@ -106,6 +112,10 @@ int main(int argc, char **argv) {
         if (cfg.epochs < 1 || cfg.hidden < 1 || cfg.batch_pipelines < 1) {
             throw harl::HarlError("--epochs, --hidden and --batch must be positive");
         }
+        if (cfg.members < 1 || cfg.members > 64) throw harl::HarlError("--members must be in 1..64");
+        if (std::fabs(cfg.pessimism) > 10) throw harl::HarlError("--pessimism must be in -10..10");
+        if (cfg.max_correction <= 0 || cfg.max_correction > 20 || cfg.max_discount > 20)
+            throw harl::HarlError("--max-correction must be in (0, 20], --max-discount at most 20");
         if (val_fraction < 0 || test_fraction < 0 || val_fraction + test_fraction >= 1) {
             throw harl::HarlError("--val-fraction and --test-fraction must be >= 0 and sum to less than 1");
         }
@@ -178,14 +188,15 @@ int main(int argc, char **argv) {
                                   "with harl-collect");
         }
         std::ofstream csv_out(csv);
-        csv_out << "epoch,seconds,train_loss,val_pairwise,val_pairwise_5pct,val_kendall_tau,val_top1_10pct\n";
+        csv_out << "member,epoch,seconds,train_loss,val_pairwise,val_pairwise_5pct,val_kendall_tau,val_top1_"
+                   "10pct\n";
         harl::TrainOutput res = harl::train_cost_model(train, val, cfg, [&](const harl::EpochReport &e) {
-            std::cout << "epoch " << std::setw(4) << e.epoch << "  loss " << std::fixed
-                      << std::setprecision(4) << e.train_loss
-                      << "  validation: " << metrics_text(e.validation) << "  (" << std::setprecision(1)
-                      << e.seconds << " s)\n"
+            std::cout << (cfg.members > 1 ? "member " + std::to_string(e.member) + " " : "") << "epoch "
+                      << std::setw(4) << e.epoch << "  loss " << std::fixed << std::setprecision(4)
+                      << e.train_loss << "  validation: " << metrics_text(e.validation) << "  ("
+                      << std::setprecision(1) << e.seconds << " s)\n"
                       << std::flush;
-            csv_out << e.epoch << "," << e.seconds << "," << e.train_loss << ","
+            csv_out << e.member << "," << e.epoch << "," << e.seconds << "," << e.train_loss << ","
                     << e.validation.pairwise_accuracy << "," << e.validation.pairwise_accuracy_5pct << ","
                     << e.validation.mean_kendall_tau << "," << e.validation.top1_within_10pct << "\n"
                     << std::flush;
@@ -194,16 +205,18 @@ int main(int argc, char **argv) {
         std::time_t now = std::time(nullptr);
         std::strftime(date, sizeof(date), "%Y-%m-%d", std::gmtime(&now));
         std::ostringstream meta;
+        std::string best;
+        for (int e : res.best_epochs)
+            best += (best.empty() ? "" : ",") + std::to_string(e);
         meta << "harl-train " << date << ": " << samples << " samples, " << train.size()
-             << " training pipelines, " << res.history.size() << " epochs (best " << res.best_epoch
-             << "), machines:";
+             << " training pipelines, " << cfg.members << " member(s), " << res.history.size()
+             << " epochs (best " << best << "), machines:";
         for (const auto &m : machines)
             meta << " " << m;
         res.weights.metadata = meta.str();
         res.weights.layout_version = layout;
         harl::save_weights(out, res.weights);
-        std::cout << "harl-train: wrote " << out << " (epoch " << res.best_epoch << "); curves in " << csv
-                  << "\n";
+        std::cout << "harl-train: wrote " << out << " (epoch " << best << "); curves in " << csv << "\n";
 
         const auto &report = test.empty() ? val : test;
         const char *which = test.empty() ? "validation" : "held-out test";

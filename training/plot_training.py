@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Draws harl-train's per-epoch CSV as a PNG: training loss, and validation ranking metrics."""
+"""Draws harl-train's per-epoch CSV as a PNG: training loss, and validation ranking metrics
+(of the ensemble's first member when it has several; the loss of every member)."""
 import csv
 import sys
 
@@ -14,9 +15,16 @@ def main(csv_path, png_path):
         rows = list(csv.DictReader(f))
     if not rows:
         sys.exit(f"{csv_path}: no epochs")
-    epoch = [int(r["epoch"]) for r in rows]
+    members = sorted({int(r.get("member", 0)) for r in rows})
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    a.plot(epoch, [float(r["train_loss"]) for r in rows])
+    for m in members:
+        mine = [r for r in rows if int(r.get("member", 0)) == m]
+        a.plot([int(r["epoch"]) for r in mine], [float(r["train_loss"]) for r in mine],
+               label=f"member {m}" if len(members) > 1 else None)
+    if len(members) > 1:
+        a.legend(loc="upper right")
+    rows = [r for r in rows if int(r.get("member", 0)) == members[0]]
+    epoch = [int(r["epoch"]) for r in rows]
     a.set_xlabel("epoch")
     a.set_ylabel("training loss")
     a.set_title("training loss")
