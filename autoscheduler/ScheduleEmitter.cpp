@@ -1,6 +1,7 @@
 #include "ScheduleEmitter.h"
 #include "Errors.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -24,6 +25,7 @@ void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNe
     // beyond an input buffer: outputs' pure stages shift the last tile inwards (Halide's default),
     // everything else guards its tail.
     const bool guard = !(n.is_output && si == 0);
+    int vector_first = -1; // the loop var whose vector lanes were split off first
     for (int k = 0; k < (int)st.loops.size(); k++) {
         const LoopVar &lv = st.loops[k];
         if (lv.rvar) continue;
@@ -41,6 +43,7 @@ void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNe
                 // 240), so this does not require `extent` itself to be a multiple of the vector
                 // width. Only for tiles with a tail: where tiles divide the extent this order
                 // makes Halide guard the steady state too (conv3x3 3x slower).
+                vector_first = k;
                 add(Directive(Directive::Split, {lv.name, lv.name + "_t", lv.name + "_v"}, ch.vector_width,
                               guard));
                 add(Directive(Directive::Split, {lv.name + "_t", lv.name + "_o", lv.name + "_i"},
@@ -81,7 +84,12 @@ void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNe
         }
     }
     if (re.vars.size() > 1) add(re);
-    if (fused) {
+    // Halide 14 infers loose bounds for the other dimensions of a loop fused with the outer
+    // tiles of a vector-first split (random pipeline 61001: an input read at -2). Such a stage
+    // runs only the outermost loop of the group in parallel instead.
+    const bool fuse =
+        fused && std::find(fused->vars.begin(), fused->vars.end(), vector_first) == fused->vars.end();
+    if (fuse) {
         std::string cur = fused_parts[0];
         for (size_t i = 1; i < fused_parts.size(); i++) {
             std::string name = i + 1 == fused_parts.size() ? fused->name : fused->name + std::to_string(i);
@@ -90,7 +98,8 @@ void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNe
         }
     }
     for (const auto &l : nest.loops) {
-        if (l.parallel) add(Directive(Directive::Parallel, {l.name}));
+        if (l.parallel)
+            add(Directive(Directive::Parallel, {&l == fused && !fuse ? fused_parts.back() : l.name}));
         if (l.vectorized) add(Directive(Directive::Vectorize, {l.name}));
         if (l.unrolled) add(Directive(Directive::Unroll, {l.name}));
     }

@@ -227,3 +227,54 @@ TEST(FuzzRegression, CollectedHeapCorruptionsStayFixed) {
                             << " candidate " << c.candidate << ": " << m.status_name() << " " << m.message;
     }
 }
+
+// Random pipeline 61001 (scale 3, 4x channels) under the learned model's round-1 weights read an
+// input at -2: Halide 14 infers loose bounds for the other dimension of a loop fused with the
+// outer tiles of a vector-first split. The emitter runs only the outermost loop of such a group
+// in parallel: no Fuse for that stage, and the schedule computes the reference.
+TEST(FuzzRegression, VectorFirstTilesAreNotFused) {
+    Halide::ImageParam in(Halide::Float(32), 2, "in");
+    Halide::Func f("f"), out("out");
+    Halide::Var x("x"), y("y");
+    f(x, y) = in(x, y) + 1;
+    out(x, y) = f(x, y) * 2;
+    in.dim(0).set_estimate(0, 40);
+    in.dim(1).set_estimate(0, 6);
+    out.set_estimate(x, 0, 40).set_estimate(y, 0, 6);
+    harl::PipelineGraph g({out.function()}, target());
+    harl::ScheduleState s(g, 2);
+    int fn = -1;
+    while (!s.complete()) {
+        const int n = s.next_node();
+        auto c = std::make_shared<harl::FuncChoice>(s.choice(n));
+        if (g.node(n).name == "f") {
+            fn = n;
+            c->placement = harl::Placement::Root;
+            harl::StageChoice &st = c->stages[0];
+            st.tile = {16, 1}; // 40 columns: a tail tile, so the vector lanes are split off first
+            st.vector_var = 0;
+            st.vector_width = 8;
+            st.unroll = false;
+            st.parallel_loops = 2; // the outer tiles of x fused with y
+        }
+        s = s.with(n, c);
+    }
+    ASSERT_GE(fn, 0);
+    const std::vector<harl::Directive> ds = harl::make_directives(s);
+    bool parallel = false;
+    for (const harl::Directive &d : ds) {
+        if (d.node != fn) continue;
+        EXPECT_NE(d.op, harl::Directive::Fuse);
+        if (d.op == harl::Directive::Parallel) {
+            parallel = true;
+            EXPECT_EQ(d.vars.at(0), "y") << "the outermost loop of the group runs in parallel";
+        }
+    }
+    EXPECT_TRUE(parallel);
+    harl::apply_directives(g, ds);
+    Halide::Buffer<float> input(40, 6), got(40, 6);
+    input.for_each_element([&](int i, int j) { input(i, j) = (float)(i * 7 + j); });
+    in.set(input);
+    out.realize(got, target());
+    got.for_each_element([&](int i, int j) { EXPECT_EQ(got(i, j), 2 * (input(i, j) + 1)) << i << "," << j; });
+}
