@@ -12,8 +12,14 @@ using namespace Halide;
 
 namespace {
 
+// A fused loop a stage does not fuse after all (below): producers computed at it go to the
+// innermost of its parts, which iterates the same (outer tile, ...) combinations.
+struct Unfused {
+    std::string fused, innermost;
+};
+
 void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNest &nest, const Region &box,
-                      int node, std::vector<Directive> *out) {
+                      int node, std::vector<Directive> *out, Unfused *unfused) {
     if (!ch.scheduled) return;
     const Stage &st = n.stages[si];
     auto add = [&](Directive d) {
@@ -89,6 +95,7 @@ void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNe
     // runs only the outermost loop of the group in parallel instead.
     const bool fuse =
         fused && std::find(fused->vars.begin(), fused->vars.end(), vector_first) == fused->vars.end();
+    if (fused && !fuse) *unfused = {fused->name, fused_parts[0]};
     if (fuse) {
         std::string cur = fused_parts[0];
         for (size_t i = 1; i < fused_parts.size(); i++) {
@@ -111,6 +118,7 @@ std::vector<Directive> make_directives(const ScheduleState &s) {
     HARL_ASSERT(s.complete(), "emitting an incomplete schedule");
     const PipelineGraph &g = s.graph();
     std::vector<Directive> out;
+    std::map<int, Unfused> unfused; // per node, of its stage 0 (the one producers are computed in)
     // Nests are needed for names of fused/split loops; regions do not matter for names, so any
     // box works. Use the root region.
     for (int node = 0; node < g.num_nodes(); node++) {
@@ -144,8 +152,15 @@ std::vector<Directive> make_directives(const ScheduleState &s) {
         for (size_t si = 0; si < n.stages.size(); si++) {
             const Region box = n.stages[si].loop_box(n.root);
             LoopNest nest = build_loop_nest(n.stages[si], c.stages[si], box);
-            stage_directives(n, (int)si, c.stages[si], nest, box, node, &out);
+            Unfused u;
+            stage_directives(n, (int)si, c.stages[si], nest, box, node, &out, &u);
+            if (si == 0 && !u.fused.empty()) unfused[node] = u;
         }
+    }
+    for (Directive &d : out) {
+        if (d.op != Directive::ComputeAt && d.op != Directive::StoreAt) continue;
+        auto it = unfused.find(d.target_node);
+        if (it != unfused.end() && d.vars.at(0) == it->second.fused) d.vars[0] = it->second.innermost;
     }
     return out;
 }

@@ -231,22 +231,38 @@ TEST(FuzzRegression, CollectedHeapCorruptionsStayFixed) {
 // Random pipeline 61001 (scale 3, 4x channels) under the learned model's round-1 weights read an
 // input at -2: Halide 14 infers loose bounds for the other dimension of a loop fused with the
 // outer tiles of a vector-first split. The emitter runs only the outermost loop of such a group
-// in parallel: no Fuse for that stage, and the schedule computes the reference.
+// in parallel: no Fuse for that stage, a producer computed at the group's loop goes to its
+// innermost part (random pipeline 61016 failed to compile before), and the schedule computes
+// the reference.
 TEST(FuzzRegression, VectorFirstTilesAreNotFused) {
     Halide::ImageParam in(Halide::Float(32), 2, "in");
-    Halide::Func f("f"), out("out");
+    Halide::Func p("p"), f("f"), out("out");
     Halide::Var x("x"), y("y");
-    f(x, y) = in(x, y) + 1;
+    p(x, y) = in(x, y) * 3;
+    f(x, y) = p(x, y) + 1;
     out(x, y) = f(x, y) * 2;
     in.dim(0).set_estimate(0, 40);
     in.dim(1).set_estimate(0, 6);
     out.set_estimate(x, 0, 40).set_estimate(y, 0, 6);
     harl::PipelineGraph g({out.function()}, target());
     harl::ScheduleState s(g, 2);
-    int fn = -1;
+    int fn = -1, pn = -1;
     while (!s.complete()) {
         const int n = s.next_node();
         auto c = std::make_shared<harl::FuncChoice>(s.choice(n));
+        if (g.node(n).name == "p") {
+            ASSERT_GE(fn, 0) << "consumers are decided first";
+            pn = n;
+            const harl::Stage &fs = g.node(fn).stages[0];
+            harl::LoopNest nest =
+                harl::build_loop_nest(fs, s.choice(fn).stages[0], fs.loop_box(g.node(fn).root));
+            for (size_t l = 0; l < nest.loops.size(); l++) {
+                if (nest.loops[l].vars.size() > 1) c->at_loop = (int)l; // the parallel group
+            }
+            ASSERT_GE(c->at_loop, 0);
+            c->placement = harl::Placement::At;
+            c->at_node = fn;
+        }
         if (g.node(n).name == "f") {
             fn = n;
             c->placement = harl::Placement::Root;
@@ -260,9 +276,11 @@ TEST(FuzzRegression, VectorFirstTilesAreNotFused) {
         s = s.with(n, c);
     }
     ASSERT_GE(fn, 0);
+    ASSERT_GE(pn, 0);
     const std::vector<harl::Directive> ds = harl::make_directives(s);
     bool parallel = false;
     for (const harl::Directive &d : ds) {
+        if (d.node == pn && d.op == harl::Directive::ComputeAt) EXPECT_EQ(d.vars.at(0), "x_o");
         if (d.node != fn) continue;
         EXPECT_NE(d.op, harl::Directive::Fuse);
         if (d.op == harl::Directive::Parallel) {
@@ -276,5 +294,6 @@ TEST(FuzzRegression, VectorFirstTilesAreNotFused) {
     input.for_each_element([&](int i, int j) { input(i, j) = (float)(i * 7 + j); });
     in.set(input);
     out.realize(got, target());
-    got.for_each_element([&](int i, int j) { EXPECT_EQ(got(i, j), 2 * (input(i, j) + 1)) << i << "," << j; });
+    got.for_each_element(
+        [&](int i, int j) { EXPECT_EQ(got(i, j), 2 * (3 * input(i, j) + 1)) << i << "," << j; });
 }
