@@ -14,6 +14,7 @@ import argparse
 import csv
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -173,6 +174,9 @@ def main():
     ap.add_argument("--check-only", action="store_true", help="check outputs, one timing round")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per generator run")
     ap.add_argument("--shape", action="append", default=[], help="APP:param=value,... to change an app's shape")
+    ap.add_argument("--weights", action="append", default=[],
+                    help="NAME=FILE: adds system harl_NAME, HARL with the learned model and these weights "
+                         "(to compare retrained weights in one run)")
     args = ap.parse_args()
     apply_shapes(args.shape)
     args.build = os.path.abspath(args.build)
@@ -180,6 +184,12 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     apps = [a for a in args.apps.split(",") if a]
     systems = [s for s in args.systems.split(",") if s]
+    for spec in args.weights:
+        name, _, path = spec.partition("=")
+        if not re.fullmatch(r"[A-Za-z0-9_]+", name) or not os.path.isfile(path):
+            raise SystemExit(f"--weights {spec}: expected NAME=FILE, NAME letters, digits and _, FILE readable")
+        SYSTEM_ENV["harl_" + name] = {"HARL_COST_MODEL": "learned", "HARL_WEIGHTS": os.path.abspath(path)}
+        systems.append("harl_" + name)
     for a in apps:
         if a not in APPS:
             raise SystemExit(f"unknown app {a}; known: {', '.join(APPS)}")
