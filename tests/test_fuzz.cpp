@@ -280,7 +280,9 @@ TEST(FuzzRegression, VectorFirstTilesAreNotFused) {
     const std::vector<harl::Directive> ds = harl::make_directives(s);
     bool parallel = false;
     for (const harl::Directive &d : ds) {
-        if (d.node == pn && d.op == harl::Directive::ComputeAt) EXPECT_EQ(d.vars.at(0), "x_o");
+        if (d.node == pn && d.op == harl::Directive::ComputeAt) {
+            EXPECT_EQ(d.vars.at(0), "x_o");
+        }
         if (d.node != fn) continue;
         EXPECT_NE(d.op, harl::Directive::Fuse);
         if (d.op == harl::Directive::Parallel) {
