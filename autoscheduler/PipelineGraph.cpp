@@ -399,9 +399,21 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                 loop_names.push_back(lv.name);
             }
             std::map<std::string, Box> boxes;
+            std::map<std::string, std::vector<bool>> data_dependent;
             ClampStripper stripper;
             for (const Expr &e : exprs) {
                 Expr clean = stripper.mutate(substitute_var_estimates(e));
+                for_each_call(clean, [&](const Call *c) {
+                    if (c->call_type != Call::Halide && c->call_type != Call::Image) return;
+                    std::vector<bool> &dd = data_dependent[c->name];
+                    dd.resize(std::max(dd.size(), c->args.size()), false);
+                    for (size_t i = 0; i < c->args.size(); i++) {
+                        for_each_call(c->args[i], [&](const Call *inner) {
+                            if (inner->call_type == Call::Halide || inner->call_type == Call::Image)
+                                dd[i] = true;
+                        });
+                    }
+                });
                 for (auto &kv : boxes_required(clean, scope)) {
                     auto it = boxes.find(kv.first);
                     boxes[kv.first] = it == boxes.end() ? kv.second : box_union(it->second, kv.second);
@@ -426,6 +438,8 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                 AccessMap am;
                 am.producer = p;
                 am.calls = counter.calls.count(kv.first) ? counter.calls.at(kv.first) : 1;
+                am.data_dependent = data_dependent[kv.first];
+                am.data_dependent.resize(kv.second.size(), false);
                 for (const auto &iv : kv.second.bounds) {
                     am.min.push_back(fit_affine(iv.has_lower_bound() ? iv.min : Expr(), loop_names, rng));
                     am.max.push_back(fit_affine(iv.has_upper_bound() ? iv.max : Expr(), loop_names, rng));

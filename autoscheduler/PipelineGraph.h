@@ -43,6 +43,9 @@ struct AccessMap {
     int producer = -1;                 // node index
     int calls = 0;                     // call sites of the producer in this stage
     std::vector<AffineBound> min, max; // one per producer dimension
+    // Per producer dimension: read at an index that loads data (a lookup table, a histogram).
+    // The region is then only a bound; Halide may realize fewer points (it knows value ranges).
+    std::vector<bool> data_dependent;
     // Producer dimension `d`'s required region for a consumer loop box. `fallback` is the
     // producer's root region (used for unbounded dimensions).
     Region apply(const std::vector<Span> &loop_box, const Region &fallback) const;

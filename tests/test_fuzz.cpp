@@ -190,7 +190,9 @@ INSTANTIATE_TEST_SUITE_P(Seeds, FuzzShard, ::testing::Range(0, kShards));
 // Schedules harl-collect found to corrupt memory (under Halide 14, tile-then-vector splits with
 // guarded tails lost the guard when Halide knew the extent as a multiple of the vector width but
 // not of the tile). Candidates 3 and 7 of seed 40031 did so where HARL's estimated extent was a
-// row larger than Halide's (185 vs 184 rows below a 2x upsample). Each runs in a child process,
+// row larger than Halide's (185 vs 184 rows below a 2x upsample); HARL's own picks for 61022 and
+// 61023 look 256 histogram bins up at a data-dependent index that Halide bounds to 128 (a stack
+// buffer overrun). Each runs in a child process,
 // so a regression fails the test instead of crashing the test binary, and must match the
 // compute-root reference.
 TEST(FuzzRegression, CollectedHeapCorruptionsStayFixed) {
@@ -198,8 +200,8 @@ TEST(FuzzRegression, CollectedHeapCorruptionsStayFixed) {
         uint64_t seed;
         int scale, channel_scale, candidate;
     };
-    for (const Case &c :
-         {Case{40031, 8, 1, 0}, Case{40031, 8, 1, 3}, Case{40031, 8, 1, 7}, Case{50022, 2, 4, 7}}) {
+    for (const Case &c : {Case{40031, 8, 1, 0}, Case{40031, 8, 1, 3}, Case{40031, 8, 1, 7},
+                          Case{50022, 2, 4, 7}, Case{61022, 8, 1, 0}, Case{61023, 4, 4, 0}}) {
         // The options harl-collect gave that candidate (its default 2 s search budget).
         const harl::HarlOptions o = harl::candidate_options(harl::HarlOptions(), c.seed, c.candidate, 2);
         harl::RandomPipeline rp = harl::make_random_pipeline(c.seed, 2, 8, c.scale, false, c.channel_scale);
