@@ -36,6 +36,9 @@ bench: deps $(BUILD)/Makefile
 	$(BUILD)/apps/harl_scaling 8 16 32 64 128 | tee $(BUILD)/scaling.csv
 	@echo "The same with the learned cost model (states_per_second: partial schedules scored per second, one core):"
 	HARL_COST_MODEL=learned $(BUILD)/apps/harl_scaling 8 16 32 64 128 | tee $(BUILD)/scaling_learned.csv
+	@echo "The learned model against the analytic one on random pipelines neither has seen (runtime of HARL's picks):"
+	cmake --build $(BUILD) -j$(JOBS) --target harl-compare
+	$(BUILD)/training/harl-compare --b shipped --pipelines $(COMPARE_PIPELINES) --csv $(BUILD)/compare.csv | tee $(BUILD)/compare.txt
 	@echo "RL tuning with measurements against random and dropout-greedy sampling (same space, same budget):"
 	python3 apps/search_efficiency.py --build $(BUILD) --measurements $(EFFICIENCY_MEASUREMENTS) --apps $(EFFICIENCY_APPS) | tee $(BUILD)/search_efficiency.txt
 	@echo "GPU: invalid proposals with and without validity-driven initialisation (apps + 50 random pipelines):"
@@ -44,6 +47,7 @@ bench: deps $(BUILD)/Makefile
 	@echo "GPU: every app's CUDA kernels assembled by ptxas for sm_80 and sm_90 (HARL and Li2018):"
 	python3 tests/check_cuda_ptx.py --build $(BUILD) --systems harl,li2018 | tee $(BUILD)/cuda_ptx.txt
 
+COMPARE_PIPELINES ?= 30
 EFFICIENCY_MEASUREMENTS ?= 512
 EFFICIENCY_APPS ?= conv3x3,conv1x1,gemm,depthwise,maxpool,softmax
 
