@@ -27,9 +27,8 @@ constexpr uint32_t kFeatureLayoutVersion = 1;
     X(op_fdiv)                                                                                               \
     X(op_iadd)                                                                                               \
     X(op_imul)                                                                                               \
-    X(op_idiv)                                                                                               \
-    X(op_cmp_select) X(op_math) X(op_cast) X(op_load) X(bytes_per_point) X(native_lanes) X(is_update)        \
-        X(num_rvars) X(root_points) X(num_producers) /* schedule features */                                 \
+    X(op_idiv) X(op_cmp_select) X(op_math) X(op_cast) X(op_load) X(bytes_per_point) X(native_lanes)          \
+        X(is_update) X(num_rvars) X(root_points) X(num_producers) /* schedule features */                    \
         X(computed_at) X(realizations) X(points_per_realization) X(points_total) X(redundancy)               \
             X(ops_per_point) X(vector_width) X(vector_utilization) X(parallel_tasks) X(parallel_efficiency)  \
                 X(parallel_launches) X(loop_iterations_total) X(unrolled_body) X(dense_vector_loads)         \
