@@ -118,6 +118,15 @@ std::string header_comment(const Halide::Target &t, const Halide::MachineParams 
     return hdr.str();
 }
 
+} // namespace
+
+std::string schedule_body(const std::string &schedule_source) {
+    const size_t end = schedule_source.find("\n\n"); // header_comment() ends with a blank line
+    return end == std::string::npos ? schedule_source : schedule_source.substr(end);
+}
+
+namespace {
+
 AutoscheduleOutput autoschedule_gpu(const PipelineGraph &g, const Halide::Target &t,
                                     const Halide::MachineParams &mp, const HarlOptions &opts,
                                     CostModel &model, const std::string &rfactor_source) {

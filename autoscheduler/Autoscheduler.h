@@ -80,6 +80,10 @@
 
 namespace harl {
 
+// A schedule source without its header comment (seed, beam, cost model, predicted runtime,
+// decisions): equal bodies are the same schedule, whichever search found it.
+std::string schedule_body(const std::string &schedule_source);
+
 struct AutoscheduleOutput {
     std::string schedule_source;
     std::vector<uint8_t> featurization;

@@ -438,8 +438,11 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                 AccessMap am;
                 am.producer = p;
                 am.calls = counter.calls.count(kv.first) ? counter.calls.at(kv.first) : 1;
-                am.data_dependent = data_dependent[kv.first];
-                am.data_dependent.resize(kv.second.size(), false);
+                std::vector<bool> &by_data = nodes_[p].indexed_by_data;
+                const std::vector<bool> &here = data_dependent[kv.first];
+                by_data.resize(kv.second.size(), false);
+                for (size_t d = 0; d < here.size() && d < by_data.size(); d++)
+                    by_data[d] = by_data[d] || here[d];
                 for (const auto &iv : kv.second.bounds) {
                     am.min.push_back(fit_affine(iv.has_lower_bound() ? iv.min : Expr(), loop_names, rng));
                     am.max.push_back(fit_affine(iv.has_upper_bound() ? iv.max : Expr(), loop_names, rng));

@@ -43,9 +43,6 @@ struct AccessMap {
     int producer = -1;                 // node index
     int calls = 0;                     // call sites of the producer in this stage
     std::vector<AffineBound> min, max; // one per producer dimension
-    // Per producer dimension: read at an index that loads data (a lookup table, a histogram).
-    // The region is then only a bound; Halide may realize fewer points (it knows value ranges).
-    std::vector<bool> data_dependent;
     // Producer dimension `d`'s required region for a consumer loop box. `fallback` is the
     // producer's root region (used for unbounded dimensions).
     Region apply(const std::vector<Span> &loop_box, const Region &fallback) const;
@@ -108,7 +105,11 @@ struct Node {
     std::vector<Stage> stages;  // empty for inputs
     std::vector<int> consumers; // nodes with a stage that loads this node (no duplicates)
     std::vector<int> producers;
-    Region root;             // region needed when computed at root, from the estimates
+    Region root; // region needed when computed at root, from the estimates
+    // Per dimension: some consumer reads it at an index that loads data (a lookup table, a
+    // histogram). `root` is then only a bound there; Halide may realize fewer points (it knows
+    // value ranges).
+    std::vector<bool> indexed_by_data;
     bool can_inline = false; // pure Func, not an output
 };
 

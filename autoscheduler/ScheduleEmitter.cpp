@@ -18,26 +18,8 @@ struct Unfused {
     std::string fused, innermost;
 };
 
-// Pure dimensions of `node` that a consumer reads at a data-dependent index: HARL's region there
-// is only a bound, and Halide may realize fewer points (random pipeline 61022 looked its 256
-// histogram bins up at a uint16 input's quarter plus 128: Halide allocated 128).
-std::vector<bool> inexact_dims(const PipelineGraph &g, int node) {
-    std::vector<bool> inexact(g.node(node).dims, false);
-    for (const Node &c : g.nodes()) {
-        for (const Stage &st : c.stages) {
-            for (const AccessMap &am : st.loads) {
-                if (am.producer != node) continue;
-                for (size_t d = 0; d < inexact.size() && d < am.data_dependent.size(); d++)
-                    inexact[d] = inexact[d] || am.data_dependent[d];
-            }
-        }
-    }
-    return inexact;
-}
-
 void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNest &nest, const Region &box,
-                      const std::vector<bool> &inexact, int node, std::vector<Directive> *out,
-                      Unfused *unfused) {
+                      int node, std::vector<Directive> *out, Unfused *unfused) {
     if (!ch.scheduled) return;
     const Stage &st = n.stages[si];
     auto add = [&](Directive d) {
@@ -56,7 +38,8 @@ void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNe
         int64_t t = ch.tile[k];
         if (k == ch.vector_var) {
             const int64_t extent = box.at(k).extent(); // loop_box: one Span per loop var
-            const bool exact = lv.pure_dim < 0 || lv.pure_dim >= (int)inexact.size() || !inexact[lv.pure_dim];
+            const bool exact = lv.pure_dim < 0 || lv.pure_dim >= (int)n.indexed_by_data.size() ||
+                               !n.indexed_by_data[lv.pure_dim];
             if (t > ch.vector_width && guard && t % ch.vector_width == 0 && (extent % t != 0 || !exact)) {
                 // A guarded tail tile: split the vector lanes off first, then tile the vectors
                 // (the same loops). In the usual tile-then-vector order, when Halide 14 knows the
@@ -67,9 +50,10 @@ void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNe
                 // Halide's by a row (its access maps are affine fits, so y/2 over 0..479 reaches
                 // 240), so this does not require `extent` itself to be a multiple of the vector
                 // width, and where a consumer reads the dimension at a data-dependent index
-                // (inexact_dims) a tail is assumed. Only for tiles with a tail: where tiles divide
-                // the extent this order makes Halide guard the steady state too (conv3x3 3x
-                // slower).
+                // (Node::indexed_by_data: random pipeline 61022 looked its 256 histogram bins up
+                // at a uint16 input's quarter plus 128, Halide allocated 128) a tail is assumed. Only for
+                // tiles with a tail: where tiles divide the extent this order makes Halide guard the steady
+                // state too (conv3x3 3x slower).
                 vector_first = k;
                 add(Directive(Directive::Split, {lv.name, lv.name + "_t", lv.name + "_v"}, ch.vector_width,
                               guard));
@@ -170,12 +154,11 @@ std::vector<Directive> make_directives(const ScheduleState &s) {
                 out.push_back(sd);
             }
         }
-        const std::vector<bool> inexact = inexact_dims(g, node);
         for (size_t si = 0; si < n.stages.size(); si++) {
             const Region box = n.stages[si].loop_box(n.root);
             LoopNest nest = build_loop_nest(n.stages[si], c.stages[si], box);
             Unfused u;
-            stage_directives(n, (int)si, c.stages[si], nest, box, inexact, node, &out, &u);
+            stage_directives(n, (int)si, c.stages[si], nest, box, node, &out, &u);
             if (si == 0 && !u.fused.empty()) unfused[node] = u;
         }
     }

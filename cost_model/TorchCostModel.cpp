@@ -11,7 +11,8 @@ namespace {
 
 class TorchCostModel : public CostModel {
   public:
-    TorchCostModel(const MachineInfo &m, const ModelWeights &w) : analytic_(make_base_cost_model(m)), w_(w) {
+    TorchCostModel(const MachineInfo &m, const ModelWeights &w)
+        : analytic_(make_base_cost_model(m)), pessimism_(w.pessimism) {
         for (int k = 0; k < w.members; k++) {
             StageMlp mlp(w.inputs, w.hidden1, w.hidden2, w.max_correction, w.max_discount);
             mlp->load(w.member(k));
@@ -37,13 +38,13 @@ class TorchCostModel : public CostModel {
         for (long i = 0; i < n; i++) {
             for (size_t k = 0; k < d.size(); k++)
                 c[k] = d[k].data_ptr<double>()[i];
-            (*seconds)[i] *= std::exp(combine_corrections(c.data(), (int)c.size(), w_.pessimism));
+            (*seconds)[i] *= std::exp(combine_corrections(c.data(), (int)c.size(), pessimism_));
         }
     }
 
   private:
     std::unique_ptr<CostModel> analytic_;
-    ModelWeights w_;
+    double pessimism_;
     std::vector<StageMlp> members_;
     std::vector<float> inputs_;
 };

@@ -74,10 +74,9 @@ std::string hostname() {
 
 // FNV-1a of the schedule body (the header comment differs between candidates).
 std::string schedule_hash(const std::string &source) {
-    size_t body = source.find("\n\n");
-    if (body == std::string::npos) body = 0;
+    const std::string body = harl::schedule_body(source);
     std::ostringstream os;
-    os << std::hex << harl::fnv1a(source.data() + body, source.size() - body);
+    os << std::hex << harl::fnv1a(body.data(), body.size());
     return os.str();
 }
 

@@ -9,6 +9,7 @@
 #include "ChildProcessRunner.h"
 #include "Errors.h"
 #include "HostMachine.h"
+#include "ModelWeights.h"
 #include "PipelineScale.h"
 #include "RandomPipeline.h"
 
@@ -68,11 +69,6 @@ struct Scheduled {
     std::string failure;
 };
 
-std::string schedule_body(const std::string &source) {
-    size_t at = source.find("Decisions:");
-    return at == std::string::npos ? source : source.substr(at);
-}
-
 Scheduled schedule(const CompareConfig &cfg, uint64_t seed, const harl::HarlOptions &opts) {
     const harl::PipelineScale ps = harl::pipeline_scale_of(seed);
     Scheduled s;
@@ -82,7 +78,7 @@ Scheduled schedule(const CompareConfig &cfg, uint64_t seed, const harl::HarlOpti
     s.pipeline = std::make_unique<Halide::Pipeline>(s.rp->output);
     harl::AutoscheduleOutput out = harl::autoschedule(*s.pipeline, harl::target_named(cfg.target),
                                                       Halide::MachineParams(cfg.machine_params), opts);
-    s.body = schedule_body(out.schedule_source);
+    s.body = harl::schedule_body(out.schedule_source);
     return s;
 }
 
@@ -175,8 +171,8 @@ int main(int argc, char **argv) {
         std::vector<std::string> models = {cfg.model_a};
         models.insert(models.end(), cfg.models_b.begin(), cfg.models_b.end());
         for (const std::string &m : models) {
-            if (m != "analytic" && m != "shipped" && !std::ifstream(m))
-                throw harl::HarlError("model '" + m + "': not analytic, shipped or a readable weights file");
+            if (m != "analytic" && m != "shipped")
+                harl::load_weights(m); // throws, naming the file and the problem
         }
         harl::warm_jit_runtime(target);
         const harl::HarlOptions base = harl::HarlOptions::from_environment();
