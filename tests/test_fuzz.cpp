@@ -185,6 +185,36 @@ TEST_P(FuzzShard, RandomEditChainsMatchReference) {
     }
 }
 
+// DNN layer stacks (make_random_layers: pre-padded inputs read without clamps, zero padding,
+// valid convolutions that shrink the map): HARL's pick with each cost model and one randomised
+// search per seed, as harl-collect asks for them, must compute the compute-root reference
+// (HARL_FUZZ_LAYER_SEEDS seeds, default 24, at most 30 MFLOP each). An unclamped input read
+// outside the buffer is an error Halide reports before running, so it fails here too.
+TEST_P(FuzzShard, RandomLayerStacksMatchReference) {
+    const int seeds = env_int("HARL_FUZZ_LAYER_SEEDS", 24);
+    const std::vector<std::string> models = {"analytic", "learned"};
+    for (int seed = GetParam(); seed < seeds; seed += kShards) {
+        harl::RandomPipeline ref = harl::make_random_layers(seed, 30);
+        const std::string kinds = kinds_of(ref);
+        ref.output.compute_root();
+        for (auto &kv : Halide::Internal::find_transitive_calls(ref.output.function()))
+            Halide::Func(kv.second).compute_root();
+        const Halide::Buffer<> expected = realize(ref);
+        for (int k = 0; k < 3; k++) {
+            harl::RandomPipeline rp = harl::make_random_layers(seed, 30);
+            const harl::HarlOptions o = harl::candidate_options(harl::HarlOptions(), seed, k, 1, models);
+            try {
+                harl::autoschedule(Halide::Pipeline(rp.output), target(),
+                                   Halide::MachineParams(2, 32 << 20, 40), o);
+                EXPECT_EQ(harl_test::compare_buffers(realize(rp), expected), "")
+                    << "seed " << seed << " candidate " << k << ": " << kinds;
+            } catch (const std::exception &e) {
+                ADD_FAILURE() << "seed " << seed << " candidate " << k << " (" << kinds << "): " << e.what();
+            }
+        }
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Seeds, FuzzShard, ::testing::Range(0, kShards));
 
 // Schedules harl-collect found to corrupt memory (under Halide 14, tile-then-vector splits with

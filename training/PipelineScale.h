@@ -1,26 +1,50 @@
-// The sizes harl-collect and harl-compare draw for a random pipeline seed: a spatial scale and
-// a channel multiplier (make_random_pipeline's `scale` and `channel_scale`), so that runtimes
-// land around 0.1-100 ms on a desktop-class CPU. Scales 2-5 with 4-16 channels gave a median
-// best runtime of about 0.4 ms and left the learned model guessing on DNN layers, so 3 seeds in
-// 10 get 4x the channels (16-64) on smaller maps and 2 in 10 8x (32-128) on the smallest, like
-// the later layers of a network.
+// What harl-collect and harl-compare build for a random pipeline seed. 3 seeds in 10 give a
+// stack of DNN layers (make_random_layers), sized by its own draw; the others a general random
+// pipeline with a spatial scale and a channel multiplier (make_random_pipeline's `scale` and
+// `channel_scale`), so that runtimes land around 0.1-100 ms on a desktop-class CPU. Scales 2-5
+// with 4-16 channels gave a median best runtime of about 0.4 ms and left the learned model
+// guessing on DNN layers, so 3 of those 10 get 4x the channels (16-64) on smaller maps and 2 in
+// 10 8x (32-128) on the smallest, like the later layers of a network. The general pipelines
+// clamp every access and pad with repeat-edge boundaries, which DNN code does not; the layer
+// stacks cover that.
 #pragma once
+
+#include "RandomPipeline.h"
 
 #include <cstdint>
 #include <random>
+#include <stdexcept>
 #include <string>
 
 namespace harl {
 
 struct PipelineScale {
     int spatial, channels;
+    bool layers; // a DNN layer stack; spatial and channels do not apply
 };
 
 inline PipelineScale pipeline_scale_of(uint64_t seed) {
     std::mt19937_64 r(seed * 0x9E3779B97F4A7C15ull + 12345);
-    static const PipelineScale scales[] = {{2, 1}, {4, 1}, {6, 1}, {8, 1}, {12, 1},
-                                           {2, 4}, {3, 4}, {4, 4}, {1, 8}, {2, 8}};
-    return scales[r() % 10];
+    static const PipelineScale scales[] = {{2, 1, false},  {4, 1, false}, {6, 1, false}, {8, 1, false},
+                                           {12, 1, false}, {2, 4, false}, {3, 4, false}, {4, 4, false},
+                                           {1, 8, false},  {2, 8, false}};
+    PipelineScale ps = scales[r() % 10];
+    ps.layers = r() % 10 < 3;
+    return ps;
+}
+
+// The pipeline of a seed, as pipeline_scale_of draws it.
+inline RandomPipeline pipeline_of_seed(uint64_t seed, int min_stages, int max_stages) {
+    const PipelineScale ps = pipeline_scale_of(seed);
+    return ps.layers ? make_random_layers(seed)
+                     : make_random_pipeline(seed, min_stages, max_stages, ps.spatial, false, ps.channels);
+}
+
+// Whether a seed belongs to the tools' --family choice: all, layers or general (the others).
+inline bool seed_in_family(uint64_t seed, const std::string &family) {
+    if (family != "all" && family != "layers" && family != "general")
+        throw std::invalid_argument("--family " + family + ": expected all, layers or general");
+    return family == "all" || pipeline_scale_of(seed).layers == (family == "layers");
 }
 
 } // namespace harl

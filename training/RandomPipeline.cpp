@@ -1,4 +1,5 @@
 #include "RandomPipeline.h"
+#include "RandomInput.h"
 
 #include <algorithm>
 #include <random>
@@ -10,22 +11,7 @@ using namespace Halide;
 
 namespace {
 
-// An input of the pipeline: an ImageParam bound to its data, or the data itself embedded as a
-// constant Buffer (for AOT compilation by the generator, which then needs no inputs). Every
-// access is clamped to the input's extent, so a schedule that computes a producer past the
-// needed region (a tile larger than the image, shifted inwards below 0) stays in bounds, as
-// in real pipelines with boundary conditions.
-struct Input {
-    ImageParam param;
-    Buffer<> data;
-    std::vector<int> sizes;
-    template <typename... Args> Expr operator()(Args &&...args) const {
-        std::vector<Expr> at = {Expr(args)...};
-        for (size_t d = 0; d < at.size(); d++)
-            at[d] = clamp(at[d], 0, sizes[d] - 1);
-        return param.defined() ? Expr(param(at)) : data(at);
-    }
-};
+using Input = RandomInput;
 
 // A tensor value of the pipeline: (c, x, y) with its sizes and element type.
 struct Tensor {
@@ -43,31 +29,7 @@ class Builder {
     bool coin(double p = 0.5) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
 
     Input input(Type t, std::vector<int> sizes, RandomPipeline *rp) {
-        std::string name = "in" + std::to_string(counter_inputs_++);
-        Buffer<> b(t, sizes, name); // dense: fill its elements in memory order
-        std::mt19937 r((uint32_t)rng_());
-        uint8_t *host = b.raw_buffer()->host;
-        for (size_t i = 0; i < b.number_of_elements(); i++) {
-            uint32_t v = r();
-            if (t == Float(32))
-                ((float *)host)[i] = (v % 2000) / 1000.0f - 1.0f;
-            else if (t == UInt(8))
-                host[i] = (uint8_t)v;
-            else if (t == UInt(16))
-                ((uint16_t *)host)[i] = (uint16_t)(v % 4096);
-            else
-                ((int16_t *)host)[i] = (int16_t)(v % 512 - 256);
-        }
-        if (embed_) return Input{ImageParam(), b, sizes};
-        ImageParam p(t, (int)sizes.size(), name);
-        Region est;
-        for (int s : sizes)
-            est.push_back({0, s});
-        p.set_estimates(est);
-        p.set(b);
-        rp->inputs.push_back(p);
-        rp->input_data.push_back(b);
-        return Input{p, Buffer<>(), sizes};
+        return make_random_input("in" + std::to_string(counter_inputs_++), t, sizes, embed_, rng_, rp);
     }
 
     Expr as_float(const Tensor &t, Expr c, Expr x, Expr y) {

@@ -29,4 +29,11 @@ struct RandomPipeline {
 RandomPipeline make_random_pipeline(uint64_t seed, int min_stages = 2, int max_stages = 20, int scale = 1,
                                     bool embed_inputs = false, int channel_scale = 1);
 
+// A random stack of 1-3 DNN layers (RandomLayers.cpp): convolutions 1x1/3x3/5x5 (some strided)
+// with bias and ReLU/ReLU6, depthwise convolutions, max/average pooling and residual additions,
+// float with channels innermost (8-256), a pre-padded input read without clamping, "same" or
+// "valid" padding. The map (7-112 pixels a side) shrinks until the stack needs at most about
+// `max_mflops` million floating-point operations.
+RandomPipeline make_random_layers(uint64_t seed, double max_mflops = 400, bool embed_inputs = false);
+
 } // namespace harl

@@ -35,6 +35,7 @@ namespace {
 
 // Bump when RandomPipeline changes what a seed produces: keys of old pipelines then differ.
 constexpr int kGeneratorVersion = 2; // 2: every input access clamped to the input
+constexpr int kLayersVersion = 1;    // the same for make_random_layers (keys "dl<version>-s<seed>")
 
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) {
@@ -59,6 +60,7 @@ struct CollectConfig {
     bool quiet = false;
     std::string timing_lock = "/tmp/harl-collect-timing.lock";
     std::string cost_models = "analytic,learned";
+    std::string family = "all";      // all, layers (DNN layer stacks only) or general
     std::vector<std::string> models; // cost_models, split
 };
 
@@ -90,22 +92,23 @@ std::string describe_options(const harl::HarlOptions &o) {
 void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::HarlOptions &base,
                       uint64_t seed, const std::function<void(int ok, int bad)> &on_sample) {
     const harl::PipelineScale ps = harl::pipeline_scale_of(seed);
-    const int scale = ps.spatial;
-    const std::string key = "rp" + std::to_string(kGeneratorVersion) + "-s" + std::to_string(seed) + "-x" +
-                            std::to_string(scale) +
-                            (ps.channels > 1 ? "c" + std::to_string(ps.channels) : "") + "-n" +
-                            std::to_string(cfg.min_stages) + "_" + std::to_string(cfg.max_stages);
+    const int scale = ps.layers ? 0 : ps.spatial;
+    const std::string key =
+        ps.layers ? "dl" + std::to_string(kLayersVersion) + "-s" + std::to_string(seed)
+                  : "rp" + std::to_string(kGeneratorVersion) + "-s" + std::to_string(seed) + "-x" +
+                        std::to_string(scale) + (ps.channels > 1 ? "c" + std::to_string(ps.channels) : "") +
+                        "-n" + std::to_string(cfg.min_stages) + "_" + std::to_string(cfg.max_stages);
     const std::string status = db.pipeline_status(key);
     if (status == "done" || status == "failed") return;
     const Halide::Target target = target_of(cfg);
     Halide::MachineParams mp(cfg.machine_params);
     {
-        harl::RandomPipeline rp =
-            harl::make_random_pipeline(seed, cfg.min_stages, cfg.max_stages, scale, false, ps.channels);
+        harl::RandomPipeline rp = harl::pipeline_of_seed(seed, cfg.min_stages, cfg.max_stages);
         std::string kinds;
         for (const auto &k : rp.stage_kinds)
             kinds += (kinds.empty() ? "" : " ") + k;
-        db.begin_pipeline(key, seed, kGeneratorVersion, scale, (int)rp.stage_kinds.size(), kinds);
+        db.begin_pipeline(key, seed, ps.layers ? kLayersVersion : kGeneratorVersion, scale,
+                          (int)rp.stage_kinds.size(), kinds);
     }
     std::vector<int> done = db.recorded_candidates(key);
     std::vector<std::pair<int, std::string>> hashes = db.schedule_hashes(key);
@@ -113,8 +116,7 @@ void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::H
         if (std::find(done.begin(), done.end(), k) != done.end()) continue;
         // Building the pipeline (its input data) and the search must not disturb timed runs.
         auto busy = std::make_unique<harl::SharedTimingLock>(cfg.timing_lock);
-        harl::RandomPipeline rp =
-            harl::make_random_pipeline(seed, cfg.min_stages, cfg.max_stages, scale, false, ps.channels);
+        harl::RandomPipeline rp = harl::pipeline_of_seed(seed, cfg.min_stages, cfg.max_stages);
         harl::HarlOptions opts = harl::candidate_options(base, seed, k, cfg.search_budget, cfg.models);
         Halide::Pipeline p(rp.output);
         harl::AutoscheduleOutput out;
@@ -299,6 +301,9 @@ int main(int argc, char **argv) {
         "shard", po::value(&cfg.shard)->default_value(cfg.shard),
         "i/N: collect the seeds s with s % N == i (run N collectors, then --merge)")(
         "first-seed", po::value(&cfg.first_seed)->default_value(0), "first pipeline seed")(
+        "family", po::value(&cfg.family)->default_value(cfg.family),
+        "which seeds to collect: all (3 in 10 are DNN layer stacks), layers (only those) or general "
+        "(only the others)")(
         "schedules", po::value(&cfg.schedules)->default_value(cfg.schedules),
         "schedules per pipeline: HARL's pick plus randomised searches (duplicates are measured once)")(
         "min-stages", po::value(&cfg.min_stages)->default_value(cfg.min_stages),
@@ -374,6 +379,7 @@ int main(int argc, char **argv) {
         if (cfg.pipelines <= 0 && cfg.minutes <= 0) {
             throw harl::HarlError("give --minutes or --pipelines (how long to collect)");
         }
+        harl::seed_in_family(0, cfg.family); // throws on an unknown family
         cfg.models = parse_cost_models(cfg.cost_models);
         check_device(cfg);
         harl::warm_jit_runtime(target_of(cfg));
@@ -398,6 +404,9 @@ int main(int argc, char **argv) {
         };
         for (long long seed = cfg.first_seed; !g_stop; seed++) {
             if (seed % cfg.shard_count != cfg.shard_index) continue;
+            if (cfg.family != "all" &&
+                harl::pipeline_scale_of((uint64_t)seed).layers != (cfg.family == "layers"))
+                continue;
             if (cfg.pipelines > 0 && pipelines >= cfg.pipelines) break;
             if (cfg.minutes > 0 && bar.elapsed() > cfg.minutes * 60) break;
             if (!cfg.quiet) report(true);

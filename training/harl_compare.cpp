@@ -37,6 +37,7 @@ struct CompareConfig {
     std::vector<std::string> models_b = {"shipped"};
     int pipelines = 30;
     long long first_seed = 9000000;
+    std::string family = "all";
     int min_stages = 2, max_stages = 8;
     std::string target = "host";
     std::string machine_params;
@@ -70,11 +71,10 @@ struct Scheduled {
 };
 
 Scheduled schedule(const CompareConfig &cfg, uint64_t seed, const harl::HarlOptions &opts) {
-    const harl::PipelineScale ps = harl::pipeline_scale_of(seed);
     Scheduled s;
     harl::SharedTimingLock busy(cfg.timing_lock);
-    s.rp = std::make_unique<harl::RandomPipeline>(
-        harl::make_random_pipeline(seed, cfg.min_stages, cfg.max_stages, ps.spatial, false, ps.channels));
+    s.rp =
+        std::make_unique<harl::RandomPipeline>(harl::pipeline_of_seed(seed, cfg.min_stages, cfg.max_stages));
     s.pipeline = std::make_unique<Halide::Pipeline>(s.rp->output);
     harl::AutoscheduleOutput out = harl::autoschedule(*s.pipeline, harl::target_named(cfg.target),
                                                       Halide::MachineParams(cfg.machine_params), opts);
@@ -132,6 +132,8 @@ int main(int argc, char **argv) {
         "first-seed", po::value(&cfg.first_seed)->default_value(cfg.first_seed),
         "first pipeline seed (the default range is one harl-collect's defaults never reach, so the models "
         "have not been trained on these pipelines)")(
+        "family", po::value(&cfg.family)->default_value(cfg.family),
+        "which seeds: all (3 in 10 are DNN layer stacks), layers (only those) or general (the others)")(
         "min-stages", po::value(&cfg.min_stages)->default_value(cfg.min_stages),
         "fewest stages per pipeline")("max-stages", po::value(&cfg.max_stages)->default_value(cfg.max_stages),
                                       "most stages per pipeline")(
@@ -165,6 +167,7 @@ int main(int argc, char **argv) {
             throw harl::HarlError("--pipelines, --passes and --rounds must be at least 1");
         if (cfg.min_stages < 1 || cfg.max_stages < cfg.min_stages)
             throw harl::HarlError("--min-stages/--max-stages: need 1 <= min <= max");
+        harl::seed_in_family(0, cfg.family); // throws on an unknown family
         const Halide::Target target = harl::target_named(cfg.target);
         if (target.has_gpu_feature())
             throw harl::HarlError("--target " + cfg.target + ": harl-compare measures CPU schedules only");
@@ -187,13 +190,16 @@ int main(int argc, char **argv) {
             if (!csv) throw harl::HarlError("--csv " + cfg.csv + ": cannot write it");
             csv << "seed,stages,model,ms,over_a,same_schedule_as_a,status\n";
         }
-        std::printf("harl-compare: A = %s, %d pipelines from seed %lld\n", cfg.model_a.c_str(), cfg.pipelines,
-                    cfg.first_seed);
+        std::printf("harl-compare: A = %s, %d pipelines (%s) from seed %lld\n", cfg.model_a.c_str(),
+                    cfg.pipelines, cfg.family.c_str(), cfg.first_seed);
         for (size_t m = 1; m < models.size(); m++)
             std::printf("  B%zu = %s\n", m, models[m].c_str());
         std::vector<Summary> sums(models.size());
+        uint64_t next_seed = (uint64_t)cfg.first_seed;
         for (int i = 0; i < cfg.pipelines && !g_stop; i++) {
-            const uint64_t seed = (uint64_t)(cfg.first_seed + i);
+            while (!harl::seed_in_family(next_seed, cfg.family))
+                next_seed++;
+            const uint64_t seed = next_seed++;
             std::vector<Scheduled> runs(models.size());
             std::vector<size_t> same_as(models.size()); // the first model with the same schedule
             try {
