@@ -215,6 +215,25 @@ TEST_P(FuzzShard, RandomLayerStacksMatchReference) {
     }
 }
 
+// A layer stack's seed fixes it, the budget only shrinks its maps, and every map stays usable.
+TEST(RandomLayers, SeedFixesTheStackAndTheBudgetShrinksItsMaps) {
+    int shrunk = 0;
+    for (uint64_t seed = 0; seed < 40; seed++) {
+        const harl::RandomPipeline a = harl::make_random_layers(seed, 400),
+                                   b = harl::make_random_layers(seed, 400);
+        const harl::RandomPipeline small = harl::make_random_layers(seed, 1);
+        EXPECT_EQ(a.stage_kinds, b.stage_kinds) << "seed " << seed;
+        EXPECT_EQ(a.output_size, b.output_size) << "seed " << seed;
+        EXPECT_EQ(a.stage_kinds, small.stage_kinds) << "seed " << seed << ": the budget changed the layers";
+        ASSERT_EQ(a.output_size.size(), 3u);
+        EXPECT_GE(std::min(small.output_size[1], small.output_size[2]), 4) << "seed " << seed;
+        EXPECT_LE(small.output_size[1] * small.output_size[2], a.output_size[1] * a.output_size[2]);
+        shrunk += small.output_size[1] * small.output_size[2] < a.output_size[1] * a.output_size[2];
+    }
+    EXPECT_GT(shrunk, 10) << "a 1 MFLOP budget should shrink most stacks drawn for 400";
+    EXPECT_THROW(harl::make_random_layers(0, 0), std::invalid_argument);
+}
+
 INSTANTIATE_TEST_SUITE_P(Seeds, FuzzShard, ::testing::Range(0, kShards));
 
 // Schedules harl-collect found to corrupt memory (under Halide 14, tile-then-vector splits with
