@@ -56,9 +56,9 @@ def apply_shapes(shapes):
                 raise SystemExit(f"--shape {spec}: {app} has integer params {', '.join(APPS[app]['params'])}")
             APPS[app]["params"][k] = int(v)
 
-SYSTEMS = ["harl", "harl_rl", "harl_measure64", "harl_learned", "adams2019", "mullapudi2016", "manual"]
-# Environment of each system's generator run: harl is HARL's default (the analytic model unless
-# HARL_WEIGHTS is set), harl_learned HARL with the learned model (HARL_WEIGHTS or the shipped
+SYSTEMS = ["harl", "harl_rl", "harl_measure64", "harl_analytic", "adams2019", "mullapudi2016", "manual"]
+# Environment of each system's generator run: harl is HARL's default (the learned model: the
+# shipped weights unless HARL_WEIGHTS is set), harl_learned HARL with the learned model (HARL_WEIGHTS or the shipped
 # weights) and harl_analytic with the analytic model, whatever the environment says.
 # The RL ablation: harl (the default) is beam search only, harl_rl beam search + the RL pass with
 # cost-model rewards, harl_measure64 beam search + RL with 64 measured candidates.

@@ -40,10 +40,10 @@ std::vector<uint8_t> encode_featurization(const std::vector<int> &nodes, const s
 std::unique_ptr<CostModel> make_cost_model(const HarlOptions &opts, const MachineInfo &m) {
     HARL_ASSERT(opts.cost_model == "learned" || opts.cost_model == "auto" || opts.cost_model == "analytic",
                 "unknown cost model " << opts.cost_model);
-    // auto: the learned model when the user trained weights for their machine; otherwise the
-    // analytic model (CPU or GPU), which still schedules the DNN apps better than the shipped
-    // weights do (README, "Retrain HARL for your machine").
-    const bool learned = opts.cost_model == "learned" || (opts.cost_model == "auto" && !opts.weights.empty());
+    // auto: the learned model on CPU targets (HARL_WEIGHTS, else the shipped weights); on GPU
+    // targets only with HARL_WEIGHTS, since no GPU weights are shipped (the analytic GPU model).
+    const bool learned =
+        opts.cost_model == "learned" || (opts.cost_model == "auto" && (!opts.weights.empty() || !m.gpu));
     if (!learned) return make_base_cost_model(m);
     if (opts.weights.empty()) {
         // No GPU weights are shipped: they come from harl-train --gpu on GPU samples.

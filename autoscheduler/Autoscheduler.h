@@ -44,7 +44,8 @@
 //   HARL_VERBOSE         0..4: progress and diagnostics on stderr
 //   HARL_COST_MODEL      default auto: `learned` is the per-stage network (cost_model/StageMlp.h)
 //                        that corrects the analytic model, `analytic` the hand-written model;
-//                        auto = learned when HARL_WEIGHTS is set, else analytic
+//                        auto = learned on CPU targets (HARL_WEIGHTS, else the shipped
+//                        weights); on GPU targets learned only with HARL_WEIGHTS, else analytic
 //   HARL_WEIGHTS         weights file for the learned model (harl-train output); unset = the
 //                        weights built into HARL (cost_model/weights/harl_cpu.weights)
 //   HARL_GPU_INIT        default valid: GPU kernel shapes drawn from the valid region; naive:

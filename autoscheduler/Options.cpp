@@ -66,7 +66,8 @@ const std::vector<OptionSpec> &specs() {
          [](HarlOptions &o, const std::string &v) { o.verbose = (int)parse_int("HARL_VERBOSE", v, 0, 4); }},
         {"HARL_COST_MODEL", "auto",
          "learned (the per-stage network: HARL_WEIGHTS, else the shipped weights), analytic (the "
-         "hand-written model), or auto: learned when HARL_WEIGHTS is set, else analytic",
+         "hand-written model), or auto: learned on CPU targets, and on GPU targets when HARL_WEIGHTS is "
+         "set (no GPU weights are shipped), else analytic",
          [](HarlOptions &o, const std::string &v) {
              if (v != "auto" && v != "learned" && v != "analytic") {
                  throw HarlError("HARL_COST_MODEL=" + v +
