@@ -89,7 +89,10 @@ TEST_P(FuzzShard, RandomPipelinesMatchReference) {
         }
         harl::HarlOptions opts;
         opts.seed = seed;
-        opts.time_budget_s = 2;
+        opts.time_budget_s = 1;
+        // Both cost models, on alternate seeds (the default, learned, on odd ones): each must give
+        // correct schedules. A 1 s search: the point is legality, not the best schedule.
+        if (seed % 2 == 0) opts.cost_model = "analytic";
         try {
             harl::autoschedule(Halide::Pipeline(rp.output), target(), Halide::MachineParams(2, 32 << 20, 40),
                                opts);
