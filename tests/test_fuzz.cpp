@@ -45,13 +45,17 @@ int num_seeds() {
     return env_int("HARL_FUZZ_SEEDS", 200);
 }
 
-Halide::Buffer<> reference(uint64_t seed, int max_stages = 14) {
-    harl::RandomPipeline ref = harl::make_random_pipeline(seed, 2, max_stages);
+// The unscheduled algorithm computed breadth-first: every Func at root.
+Halide::Buffer<> realize_at_root(harl::RandomPipeline ref) {
     ref.output.compute_root();
     for (auto &kv : Halide::Internal::find_transitive_calls(ref.output.function())) {
         Halide::Func(kv.second).compute_root();
     }
     return realize(ref);
+}
+
+Halide::Buffer<> reference(uint64_t seed, int max_stages = 14) {
+    return realize_at_root(harl::make_random_pipeline(seed, 2, max_stages));
 }
 
 std::string kinds_of(const harl::RandomPipeline &rp) {
@@ -205,10 +209,7 @@ TEST_P(FuzzShard, RandomLayerStacksMatchReference) {
     for (int seed = GetParam(); seed < seeds; seed += kShards) {
         harl::RandomPipeline ref = harl::make_random_layers(seed, 30);
         const std::string kinds = kinds_of(ref);
-        ref.output.compute_root();
-        for (auto &kv : Halide::Internal::find_transitive_calls(ref.output.function()))
-            Halide::Func(kv.second).compute_root();
-        const Halide::Buffer<> expected = realize(ref);
+        const Halide::Buffer<> expected = realize_at_root(ref);
         for (int k = 0; k < 3; k++) {
             harl::RandomPipeline rp = harl::make_random_layers(seed, 30);
             const harl::HarlOptions o = harl::candidate_options(harl::HarlOptions(), seed, k, 1, models);
@@ -299,12 +300,9 @@ TEST(FuzzRegression, CollectedHeapCorruptionsStayFixed) {
         mo.timeout_seconds = 120;
         harl::MeasureResult m = harl::measure_in_child(
             [&] {
-                harl::RandomPipeline ref =
-                    harl::make_random_pipeline(c.seed, 2, 8, c.scale, false, c.channel_scale);
-                ref.output.compute_root();
-                for (auto &kv : Halide::Internal::find_transitive_calls(ref.output.function()))
-                    Halide::Func(kv.second).compute_root();
-                Halide::Buffer<> want = realize(ref), got(Halide::Float(32), rp.output_size);
+                Halide::Buffer<> want = realize_at_root(harl::make_random_pipeline(c.seed, 2, 8, c.scale,
+                                                                                   false, c.channel_scale)),
+                                 got(Halide::Float(32), rp.output_size);
                 p.realize(got, target());
                 Halide::Buffer<float> w = want, g = got;
                 w.for_each_element([&](const int *at) {

@@ -404,9 +404,7 @@ int main(int argc, char **argv) {
         };
         for (long long seed = cfg.first_seed; !g_stop; seed++) {
             if (seed % cfg.shard_count != cfg.shard_index) continue;
-            if (cfg.family != "all" &&
-                harl::pipeline_scale_of((uint64_t)seed).layers != (cfg.family == "layers"))
-                continue;
+            if (!harl::seed_in_family((uint64_t)seed, cfg.family)) continue;
             if (cfg.pipelines > 0 && pipelines >= cfg.pipelines) break;
             if (cfg.minutes > 0 && bar.elapsed() > cfg.minutes * 60) break;
             if (!cfg.quiet) report(true);
