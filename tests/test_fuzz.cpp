@@ -253,7 +253,7 @@ TEST_P(FuzzShard, RandomLayerStacksMatchReference) {
 
 // A layer stack's seed fixes it, the budget only shrinks its maps, and every map stays usable.
 TEST(RandomLayers, SeedFixesTheStackAndTheBudgetShrinksItsMaps) {
-    int shrunk = 0;
+    int shrunk = 0, softmax_heads = 0;
     for (uint64_t seed = 0; seed < 40; seed++) {
         const harl::RandomPipeline a = harl::make_random_layers(seed, 400),
                                    b = harl::make_random_layers(seed, 400);
@@ -265,8 +265,11 @@ TEST(RandomLayers, SeedFixesTheStackAndTheBudgetShrinksItsMaps) {
         EXPECT_GE(std::min(small.output_size[1], small.output_size[2]), 4) << "seed " << seed;
         EXPECT_LE(small.output_size[1] * small.output_size[2], a.output_size[1] * a.output_size[2]);
         shrunk += small.output_size[1] * small.output_size[2] < a.output_size[1] * a.output_size[2];
+        softmax_heads += !a.stage_kinds.empty() && a.stage_kinds.back() == "softmax";
     }
     EXPECT_GT(shrunk, 10) << "a 1 MFLOP budget should shrink most stacks drawn for 400";
+    EXPECT_GE(softmax_heads, 4) << "about a quarter of the stacks should end in a softmax";
+    EXPECT_LE(softmax_heads, 20) << "about a quarter of the stacks should end in a softmax";
     EXPECT_THROW(harl::make_random_layers(0, 0), std::invalid_argument);
 }
 

@@ -4,7 +4,7 @@
 // as a bias initialisation plus a reduction update, a separate activation stage, "same" padding
 // as a zero boundary condition or "valid" convolutions that shrink the map. Channel counts and
 // map sizes are drawn across the range of real networks (8-256 channels, 7-112 pixels), and the
-// map is shrunk until the stack fits a compute budget.
+// map is shrunk until the stack fits a compute budget. Some stacks end in a softmax over channels.
 #include "RandomInput.h"
 #include "RandomPipeline.h"
 
@@ -195,6 +195,21 @@ RandomPipeline make_random_layers(uint64_t seed, double max_mflops, bool embed_i
             rp.stage_kinds.push_back(l.activation == 1 ? "relu" : "relu6");
         }
         values.push_back(out);
+    }
+    // A quarter of the stacks end in a softmax over channels (a classifier's or a segmentation
+    // network's head): a max and a sum reduction over each pixel's channels around an exp. Drawn
+    // last, so the layers above are the same with or without it.
+    if (b.coin(0.25)) {
+        const Value src = values.back();
+        Func mx = b.func("softmax_max"), e = b.func("softmax_exp"), sm = b.func("softmax_sum");
+        Func f = b.func("softmax");
+        RDom r(0, src.c);
+        mx(x, y) = maximum(src.f(r, x, y));
+        e(c, x, y) = exp(src.f(c, x, y) - mx(x, y));
+        sm(x, y) = sum(e(r, x, y));
+        f(c, x, y) = e(c, x, y) / sm(x, y);
+        rp.stage_kinds.push_back("softmax");
+        values.push_back({f, src.c, src.w, src.h});
     }
     const Value &last = values.back();
     Func output("layers_output");
