@@ -35,8 +35,8 @@ namespace {
 
 // Bump when RandomPipeline changes what a seed produces: keys of old pipelines then differ.
 constexpr int kGeneratorVersion = 2; // 2: every input access clamped to the input
-constexpr int kLayersVersion =
-    2; // the same for make_random_layers (keys "dl<version>-s<seed>"); 2: softmax heads
+// The same for make_random_layers (keys "dl<version>-s<seed>"); 2: softmax heads.
+constexpr int kLayersVersion = 2;
 
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) {
