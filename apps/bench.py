@@ -58,8 +58,8 @@ def apply_shapes(shapes):
 
 SYSTEMS = ["harl", "harl_rl", "harl_measure64", "harl_analytic", "adams2019", "mullapudi2016", "manual"]
 # Environment of each system's generator run: harl is HARL's default (the learned model: the
-# shipped weights unless HARL_WEIGHTS is set), harl_learned HARL with the learned model (HARL_WEIGHTS or the shipped
-# weights) and harl_analytic with the analytic model, whatever the environment says.
+# shipped weights unless HARL_WEIGHTS is set); harl_learned (HARL_WEIGHTS or the shipped
+# weights) and harl_analytic force their model, whatever the environment says.
 # The RL ablation: harl (the default) is beam search only, harl_rl beam search + the RL pass with
 # cost-model rewards, harl_measure64 beam search + RL with 64 measured candidates.
 SYSTEM_ENV = {"harl_learned": {"HARL_COST_MODEL": "learned"}, "harl_analytic": {"HARL_COST_MODEL": "analytic"},
