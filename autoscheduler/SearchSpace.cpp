@@ -41,6 +41,25 @@ int parallel_loops_for(const StageChoice &c, const Stage &st, const std::vector<
     return prod >= parallelism ? (int)outer.size() : 0;
 }
 
+// Does computing inside loop `level` of `nest` (innermost first) see a region of constant size?
+// Only when every dimension's outer loop is at or outside that loop: a dimension tiled inside
+// it, or not at all, is covered whole, and its extent is only known when the pipeline runs.
+bool region_tiled_outside(const LoopNest &nest, int level) {
+    std::vector<bool> inside, outside;
+    for (int i = 0; i < (int)nest.loops.size(); i++) {
+        if (nest.loops[i].kind != LoopInfo::Outer) continue;
+        for (int v : nest.loops[i].vars) {
+            if ((int)outside.size() <= v) outside.resize(v + 1, false);
+            if ((int)inside.size() <= v) inside.resize(v + 1, false);
+            (i >= level ? outside : inside)[v] = true;
+        }
+    }
+    for (size_t v = 0; v < inside.size(); v++) {
+        if (inside[v] && !outside[v]) return false;
+    }
+    return true;
+}
+
 } // namespace
 
 std::vector<StageChoice> stage_candidates(const Stage &st, const std::vector<Span> &box, bool inside_parallel,
@@ -193,8 +212,9 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
         int at_node, at_loop, store_loop;
         bool inside_parallel;
         std::shared_ptr<const FuncChoice> retile; // new choice for at_node, if any
+        bool tiled_outside = false;               // region_tiled_outside() of the consumer's nest at at_loop
     };
-    std::vector<Place> places = {{Placement::Root, -1, -1, -1, false, nullptr}};
+    std::vector<Place> places = {{Placement::Root, -1, -1, -1, false, nullptr, false}};
     // compute_at a loop of consumer `cn`: the one consumer, or the consumer that every other
     // consumer is computed inside (at loop `min_level` or deeper).
     std::vector<int> cons = s.effective_consumers(node);
@@ -240,7 +260,8 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
                 // the consumer is itself computed inside.
                 const bool inside_parallel =
                     outer_parallel || (par_loop < (int)nest.loops.size() && L <= par_loop);
-                places.push_back({Placement::At, cn, L, -1, inside_parallel, nullptr});
+                const bool tiled_outside = region_tiled_outside(nest, L);
+                places.push_back({Placement::At, cn, L, -1, inside_parallel, nullptr, tiled_outside});
                 // Hoisted storage (sliding window) one or two loops out, never outside the parallel
                 // loop; only for pure Funcs with one consumer (Halide slides and folds those).
                 const bool slidable = single_consumer && n.stages.size() == 1;
@@ -248,7 +269,7 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
                 for (int S = L + 1; slidable && S < (int)nest.loops.size() && S <= par_loop && added < 2;
                      S++) {
                     if (nest.loops[S].extent <= 1) continue;
-                    places.push_back({Placement::At, cn, L, S, inside_parallel, nullptr});
+                    places.push_back({Placement::At, cn, L, S, inside_parallel, nullptr, tiled_outside});
                     added++;
                 }
             }
@@ -283,15 +304,19 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
                     bool par_inside = false;
                     for (int i = tile_level; i < (int)gn.loops.size(); i++)
                         par_inside |= gn.loops[i].parallel;
-                    places.push_back({Placement::At, cn, tile_level, -1, par_inside, rc});
+                    places.push_back({Placement::At, cn, tile_level, -1, par_inside, rc,
+                                      region_tiled_outside(gn, tile_level)});
                 }
             }
         }
     }
-    // A region is constant when computed inside a root output's pure stage: its tiles are always
-    // full, the last one shifted inwards.
+    // A region is constant when computed inside a root output's pure stage, below the outer
+    // loops of all its dimensions: its tiles are always full, the last one shifted inwards.
+    // (Computed outside a dimension's tile loop, the region spans the output's whole extent
+    // there, which is known only at run time: Halide guards the tails of such a region's
+    // tiles, and unrolled guarded tiles sent LLVM 14's loop analysis into minutes of work.)
     auto constant_region = [&](const Place &pl) {
-        if (pl.p != Placement::At) return false;
+        if (pl.p != Placement::At || !pl.tiled_outside) return false;
         const Node &c = g.node(pl.at_node);
         const FuncChoice &cc = pl.retile ? *pl.retile : s.choice(pl.at_node);
         return c.is_output && c.stages.size() == 1 && cc.placement == Placement::Root;

@@ -12,6 +12,7 @@
 #include "ChildProcessRunner.h"
 #include "RandomPipeline.h"
 #include "ScheduleEmitter.h"
+#include "SearchSpace.h"
 #include "TestPipelines.h"
 #include "refine/EditSpace.h"
 
@@ -388,4 +389,66 @@ TEST(FuzzRegression, VectorFirstTilesAreNotFused) {
     out.realize(got, target());
     got.for_each_element(
         [&](int i, int j) { EXPECT_EQ(got(i, j), 2 * (3 * input(i, j) + 1)) << i << "," << j; });
+}
+
+// Random layer stack 76067 (harl-collect, candidate 2): a convolution's update was computed
+// inside its output's column loop, outside the output's channel tiles, and unrolled. That
+// region spans all channels, an extent known only at run time, so Halide guarded the unrolled
+// tiles, and LLVM 14 took minutes on them (the collector's 60 s timeout). An update may be
+// unrolled only where every dimension of its consumer is tiled outside the compute_at loop.
+TEST(FuzzRegression, UnrollOnlyWhereEveryDimensionIsTiledOutside) {
+    Halide::ImageParam in(Halide::Float(32), 3, "in"), w(Halide::Float(32), 2, "w");
+    Halide::Func conv("conv"), out("out");
+    Halide::Var c("c"), x("x"), y("y");
+    Halide::RDom r(0, 32, "r");
+    conv(c, x, y) = 0.0f;
+    conv(c, x, y) += in(r, x, y) * w(c, r);
+    out(c, x, y) = Halide::max(conv(c, x, y), 0.0f);
+    in.dim(0).set_estimate(0, 32).dim(1).set_estimate(0, 24).dim(2).set_estimate(0, 8);
+    w.dim(0).set_estimate(0, 64).dim(1).set_estimate(0, 32);
+    out.set_estimate(c, 0, 64).set_estimate(x, 0, 24).set_estimate(y, 0, 8);
+    harl::PipelineGraph g({out.function()}, target());
+    harl::ScheduleState s(g, 2);
+    int on = -1, channel_tiles = -1, unrolled_inside = 0;
+    std::mt19937_64 rng(1);
+    while (!s.complete()) {
+        const int n = s.next_node();
+        auto ch = std::make_shared<harl::FuncChoice>(s.choice(n));
+        if (g.node(n).name == "out") {
+            on = n;
+            ch->placement = harl::Placement::Root;
+            harl::StageChoice &st = ch->stages[0];
+            st.tile = {16, 6, 1}; // loops c_v c_i x_i c_o x_o y, innermost first
+            st.vector_var = 0;
+            st.vector_width = 8;
+            st.unroll = false;
+            st.parallel_loops = 1;
+            const harl::Stage &os = g.node(n).stages[0];
+            harl::LoopNest nest = harl::build_loop_nest(os, st, os.loop_box(g.node(n).root));
+            for (size_t l = 0; l < nest.loops.size(); l++) {
+                if (nest.loops[l].kind == harl::LoopInfo::Outer && nest.loops[l].vars == std::vector<int>{0})
+                    channel_tiles = (int)l;
+            }
+            ASSERT_GE(channel_tiles, 0);
+        }
+        if (g.node(n).name == "conv") {
+            ASSERT_GE(on, 0) << "consumers are decided first";
+            harl::SearchContext ctx{2, 100000, 16};
+            for (const harl::Decision &d : harl::candidate_choices(s, n, ctx, rng)) {
+                if (d.retile || d.choice->placement != harl::Placement::At || d.choice->at_node != on)
+                    continue;
+                bool unrolled = false;
+                for (const harl::StageChoice &sc : d.choice->stages)
+                    unrolled |= sc.scheduled && sc.unroll;
+                if (d.choice->at_loop > channel_tiles) {
+                    EXPECT_FALSE(unrolled) << "unrolled at output loop " << d.choice->at_loop
+                                           << ", outside the channel tiles (loop " << channel_tiles << ")";
+                } else if (unrolled) {
+                    unrolled_inside++;
+                }
+            }
+        }
+        s = s.with(n, ch);
+    }
+    EXPECT_GT(unrolled_inside, 0) << "inside every tile loop the 16x6 register block may be unrolled";
 }
