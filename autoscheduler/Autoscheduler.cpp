@@ -14,6 +14,8 @@
 
 #include <cstring>
 #include <iostream>
+#include <map>
+#include <regex>
 #include <sstream>
 
 namespace harl {
@@ -122,7 +124,30 @@ std::string header_comment(const Halide::Target &t, const Halide::MachineParams 
 
 std::string schedule_body(const std::string &schedule_source) {
     const size_t end = schedule_source.find("\n\n"); // header_comment() ends with a blank line
-    return end == std::string::npos ? schedule_source : schedule_source.substr(end);
+    const std::string body = end == std::string::npos ? schedule_source : schedule_source.substr(end);
+    // Halide makes names unique per process (Func "conv$58", RDom "r94253"), so the same
+    // schedule of a pipeline built twice is spelled differently. Funcs become their get_func()
+    // index and RDoms their order of appearance; Var names are the schedule's own and stay.
+    static const std::regex func_decl(R"(Func (\w+) = pipeline\.get_func\((\d+)\);)");
+    static const std::regex rvar_decl(R"re(RVar (\w+)\("([^"$]*)\$?([^"]*)"\))re");
+    static const std::regex word(R"([A-Za-z_]\w*)");
+    static const std::regex suffix(R"(\$\d+)");
+    std::map<std::string, std::string> canonical, rdoms;
+    for (std::sregex_iterator it(body.begin(), body.end(), func_decl), e; it != e; ++it)
+        canonical[(*it)[1]] = "func" + (*it)[2].str();
+    for (std::sregex_iterator it(body.begin(), body.end(), rvar_decl), e; it != e; ++it) {
+        const std::string rdom = rdoms.emplace((*it)[2], "rdom" + std::to_string(rdoms.size())).first->second;
+        canonical[(*it)[1]] = rdom + "_" + (*it)[3].str();
+        canonical[(*it)[2]] = rdom; // the RDom's name inside the quoted RVar name
+    }
+    std::string out;
+    size_t at = 0;
+    for (std::sregex_iterator it(body.begin(), body.end(), word), e; it != e; ++it) {
+        auto c = canonical.find(it->str());
+        out += body.substr(at, it->position() - at) + (c == canonical.end() ? it->str() : c->second);
+        at = it->position() + it->length();
+    }
+    return std::regex_replace(out + body.substr(at), suffix, "$$");
 }
 
 namespace {

@@ -82,7 +82,8 @@
 namespace harl {
 
 // A schedule source without its header comment (seed, beam, cost model, predicted runtime,
-// decisions): equal bodies are the same schedule, whichever search found it.
+// decisions), its names made independent of the process's unique-name counters: equal bodies
+// are the same schedule, whichever search found it and however often the pipeline was built.
 std::string schedule_body(const std::string &schedule_source);
 
 struct AutoscheduleOutput {
