@@ -39,6 +39,12 @@ std::string metrics_text(const harl::RankingMetrics &m) {
     return os.str();
 }
 
+std::string merged_text(long merged) {
+    return merged ? " (and " + std::to_string(merged) +
+                        " measured again: same features as another of their pipeline)"
+                  : "";
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -120,10 +126,14 @@ int main(int argc, char **argv) {
             throw harl::HarlError("--val-fraction and --test-fraction must be >= 0 and sum to less than 1");
         }
         const uint32_t layout = gpu ? harl::kGpuFeatureLayoutVersion : harl::kFeatureLayoutVersion;
-        // Load every ok sample of that layout, grouped by pipeline.
+        // Load every ok sample of that layout, grouped by pipeline. Schedules of one pipeline with
+        // the same features are one sample (the collector measured some twice before its duplicate
+        // check worked, or two schedules differ only where no feature looks): the faster runtime
+        // is kept, as if its runs had been one measurement.
         std::map<std::string, harl::TrainingPipeline> by_key;
+        std::map<std::string, std::map<std::vector<uint8_t>, size_t>> features_seen;
         std::set<std::string> machines, train_only_keys;
-        long samples = 0, skipped = 0;
+        long samples = 0, skipped = 0, merged = 0;
         std::vector<std::string> all_dbs = dbs;
         all_dbs.insert(all_dbs.end(), train_only_dbs.begin(), train_only_dbs.end());
         for (size_t file = 0; file < all_dbs.size(); file++) {
@@ -138,6 +148,14 @@ int main(int argc, char **argv) {
                     skipped++;
                     continue;
                 }
+                const std::string key = r.pipeline + "@" + r.machine;
+                auto seen = features_seen[key].emplace(r.features, by_key[key].samples.size());
+                if (!seen.second) {
+                    double &kept = by_key[key].samples[seen.first->second].runtime_s;
+                    kept = std::min(kept, r.runtime_s);
+                    merged++;
+                    continue;
+                }
                 harl::TrainingSample s;
                 uint32_t sample_layout = 0;
                 s.stages = harl::decode_featurization(r.features, &sample_layout);
@@ -148,8 +166,8 @@ int main(int argc, char **argv) {
                 s.machine = harl::make_machine_info(Halide::Target(r.target),
                                                     Halide::MachineParams(r.machine_params));
                 s.runtime_s = r.runtime_s;
-                auto &p = by_key[r.pipeline + "@" + r.machine];
-                p.key = r.pipeline + "@" + r.machine;
+                auto &p = by_key[key];
+                p.key = key;
                 p.samples.push_back(std::move(s));
                 if (file >= dbs.size()) train_only_keys.insert(p.key);
                 machines.insert(r.machine);
@@ -169,7 +187,8 @@ int main(int argc, char **argv) {
                 m = harl::evaluate_cost_model(
                     all, [&](const harl::MachineInfo &mi) { return harl::make_learned_cost_model(mi, w); });
             }
-            std::cout << evaluate << " on all " << samples << " samples: " << metrics_text(m) << "\n";
+            std::cout << evaluate << " on all " << samples << " samples" << merged_text(merged) << ": "
+                      << metrics_text(m) << "\n";
             return 0;
         }
         std::vector<harl::TrainingPipeline> train, val, test;
@@ -180,6 +199,7 @@ int main(int argc, char **argv) {
         }
         std::cout << "harl-train: " << samples << " samples of " << by_key.size() << " pipelines from "
                   << machines.size() << " machine(s)";
+        std::cout << merged_text(merged);
         if (skipped) std::cout << " (" << skipped << " samples of another feature layout skipped)";
         std::cout << "; split by pipeline: " << train.size() << " train, " << val.size() << " validation, "
                   << test.size() << " test\n";
