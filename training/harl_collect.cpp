@@ -323,7 +323,7 @@ int main(int argc, char **argv) {
         "rounds", po::value(&cfg.rounds)->default_value(cfg.rounds),
         "timed runs come in this many rounds, a pause between them: on a shared machine the minimum over "
         "separate rounds repeats far better than the minimum of one burst")(
-        "measure-seconds", po::value(&cfg.measure_seconds)->default_value(cfg.measure_seconds),
+        "measure-seconds", po::value(&cfg.measure_seconds)->default_value(cfg.measure_seconds, "0.3"),
         "timed run time per candidate (over all rounds), unless --max-runs come first")(
         "timing-lock", po::value(&cfg.timing_lock)->default_value(cfg.timing_lock),
         "lock file: searches and compiles hold it shared, timed runs exclusive, so nothing of another "
