@@ -38,6 +38,13 @@ const char *op_kind_name(int k) {
     return names[k];
 }
 
+int Stage::max_fused_parallel_loops() const {
+    int pure = 0;
+    for (const auto &lv : loops)
+        pure += !lv.rvar;
+    return reads_only_inputs ? std::min(pure, 1) : pure;
+}
+
 bool Stage::tileable() const {
     for (const auto &l : loops) {
         if (!l.rvar && !l.free) return false;
@@ -478,6 +485,13 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                     prods.push_back(am.producer);
             }
         }
+    }
+    for (auto &n : nodes_) {
+        if (n.stages.size() != 1 || n.stages[0].loads.empty()) continue;
+        bool only_inputs = true;
+        for (const auto &am : n.stages[0].loads)
+            only_inputs &= nodes_[am.producer].is_input;
+        n.stages[0].reads_only_inputs = only_inputs;
     }
     // Root regions, consumers first: outputs from their estimates, the rest from what their
     // consumers need.

@@ -46,6 +46,9 @@ LoopNest build_loop_nest(const Stage &st, const StageChoice &ch, const std::vect
     }
     HARL_ASSERT((int)ch.tile.size() == n,
                 "stage " << st.name << " choice has " << ch.tile.size() << " tiles for " << n << " loops");
+    HARL_ASSERT(ch.parallel_loops <= st.max_fused_parallel_loops(),
+                "stage " << st.name << " fuses " << ch.parallel_loops << " parallel loops, at most "
+                         << st.max_fused_parallel_loops() << " allowed");
     std::vector<LoopInfo> inner, rvars, outer;
     for (int k = 0; k < n; k++) {
         const LoopVar &lv = st.loops[k];

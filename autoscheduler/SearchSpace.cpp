@@ -33,12 +33,13 @@ int parallel_loops_for(const StageChoice &c, const Stage &st, const std::vector<
         int64_t t = std::max<int64_t>(1, c.tile[k]);
         outer.push_back((double)((e + t - 1) / t));
     }
+    const int most = std::min((int)outer.size(), st.max_fused_parallel_loops());
     double prod = 1;
-    for (int p = 1; p <= (int)outer.size(); p++) {
+    for (int p = 1; p <= most; p++) {
         prod *= outer[outer.size() - p];
         if (prod >= 2.0 * parallelism) return p;
     }
-    return prod >= parallelism ? (int)outer.size() : 0;
+    return prod >= parallelism ? most : 0;
 }
 
 // Does computing inside loop `level` of `nest` (innermost first) see a region of constant size?

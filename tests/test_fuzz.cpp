@@ -282,7 +282,9 @@ INSTANTIATE_TEST_SUITE_P(Seeds, FuzzShard, ::testing::Range(0, kShards));
 // not of the tile). Candidates 3 and 7 of seed 40031 did so where HARL's estimated extent was a
 // row larger than Halide's (185 vs 184 rows below a 2x upsample); HARL's own picks for 61022 and
 // 61023 look 256 histogram bins up at a data-dependent index that Halide bounds to 128 (a stack
-// buffer overrun). Each runs in a child process,
+// buffer overrun). Candidate 4 of 82057 (1x scale, 8x channels) crashed Halide 14's simplifier
+// while lowering: a 3x3 convolution's weights wrapper had all four of its tile loops fused into
+// one parallel loop (stages reading only inputs now fuse none). Each runs in a child process,
 // so a regression fails the test instead of crashing the test binary, and must match the
 // compute-root reference.
 TEST(FuzzRegression, CollectedHeapCorruptionsStayFixed) {
@@ -290,8 +292,9 @@ TEST(FuzzRegression, CollectedHeapCorruptionsStayFixed) {
         uint64_t seed;
         int scale, channel_scale, candidate;
     };
-    for (const Case &c : {Case{40031, 8, 1, 0}, Case{40031, 8, 1, 3}, Case{40031, 8, 1, 7},
-                          Case{50022, 2, 4, 7}, Case{61022, 8, 1, 0}, Case{61023, 4, 4, 0}}) {
+    for (const Case &c :
+         {Case{40031, 8, 1, 0}, Case{40031, 8, 1, 3}, Case{40031, 8, 1, 7}, Case{50022, 2, 4, 7},
+          Case{61022, 8, 1, 0}, Case{61023, 4, 4, 0}, Case{82057, 1, 8, 4}}) {
         // The options harl-collect gave that candidate (its default 2 s search budget; the
         // analytic model steered all of these).
         harl::HarlOptions analytic;

@@ -101,12 +101,10 @@ std::vector<Edit> EditSpace::edits(const ScheduleState &s, int node) {
         for (size_t si = 0; si < cur.stages.size(); si++) {
             const StageChoice &sc = cur.stages[si];
             if (!sc.scheduled) continue;
-            int pure = 0;
-            for (const LoopVar &lv : n.stages[si].loops)
-                pure += !lv.rvar;
+            const int most = n.stages[si].max_fused_parallel_loops();
             for (int delta : {-1, 1}) {
                 int p = sc.parallel_loops + delta;
-                if (p < 0 || p > pure || (delta > 0 && cur.placement != Placement::Root)) continue;
+                if (p < 0 || p > most || (delta > 0 && cur.placement != Placement::Root)) continue;
                 auto fc = std::make_shared<FuncChoice>(cur);
                 fc->stages[si].parallel_loops = p;
                 add({fc, -1, nullptr}, EditKind::Parallel);
