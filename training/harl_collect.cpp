@@ -57,7 +57,7 @@ struct CollectConfig {
     std::string machine;
     double timeout = 60, search_budget = 2;
     int min_runs = 3, max_runs = 1000, rounds = 5;
-    double measure_seconds = 0.3; // 0.5 before round 10 of the shipped data; agreement held (README)
+    double measure_seconds = 0.3; // 0.5 s until round 10 of the data; labels agree as well (README)
     bool quiet = false;
     std::string timing_lock = "/tmp/harl-collect-timing.lock";
     std::string cost_models = "analytic,learned";
