@@ -44,19 +44,12 @@ int parallel_loops_for(const StageChoice &c, const Stage &st, const std::vector<
 
 // Does computing inside loop `level` of `nest` (innermost first) see a region of constant size?
 // Only when every dimension's outer loop is at or outside that loop: a dimension tiled inside
-// it, or not at all, is covered whole, and its extent is only known when the pipeline runs.
+// it is covered whole, and its extent is only known when the pipeline runs. build_loop_nest()
+// gives each pure var exactly one Outer loop (its own or a fused one), so no Outer loop may lie
+// inside `level`.
 bool region_tiled_outside(const LoopNest &nest, int level) {
-    std::vector<bool> inside, outside;
-    for (int i = 0; i < (int)nest.loops.size(); i++) {
-        if (nest.loops[i].kind != LoopInfo::Outer) continue;
-        for (int v : nest.loops[i].vars) {
-            if ((int)outside.size() <= v) outside.resize(v + 1, false);
-            if ((int)inside.size() <= v) inside.resize(v + 1, false);
-            (i >= level ? outside : inside)[v] = true;
-        }
-    }
-    for (size_t v = 0; v < inside.size(); v++) {
-        if (inside[v] && !outside[v]) return false;
+    for (int i = 0; i < std::min(level, (int)nest.loops.size()); i++) {
+        if (nest.loops[i].kind == LoopInfo::Outer) return false;
     }
     return true;
 }

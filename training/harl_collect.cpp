@@ -83,6 +83,13 @@ std::string schedule_hash(const std::string &source) {
     return os.str();
 }
 
+// A default shown in --help as written (Boost prints 0.3 as 0.29999999999999999).
+std::string shown(double v) {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+}
+
 std::string describe_options(const harl::HarlOptions &o) {
     std::ostringstream os;
     os << "seed=" << o.seed << " randomize=" << o.randomize << " beam=" << o.beam_size
@@ -323,7 +330,8 @@ int main(int argc, char **argv) {
         "rounds", po::value(&cfg.rounds)->default_value(cfg.rounds),
         "timed runs come in this many rounds, a pause between them: on a shared machine the minimum over "
         "separate rounds repeats far better than the minimum of one burst")(
-        "measure-seconds", po::value(&cfg.measure_seconds)->default_value(cfg.measure_seconds, "0.3"),
+        "measure-seconds",
+        po::value(&cfg.measure_seconds)->default_value(cfg.measure_seconds, shown(cfg.measure_seconds)),
         "timed run time per candidate (over all rounds), unless --max-runs come first")(
         "timing-lock", po::value(&cfg.timing_lock)->default_value(cfg.timing_lock),
         "lock file: searches and compiles hold it shared, timed runs exclusive, so nothing of another "
