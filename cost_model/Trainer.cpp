@@ -180,9 +180,9 @@ TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
     return out;
 }
 
-RankingMetrics
-evaluate_cost_model(const std::vector<TrainingPipeline> &pipelines,
-                    const std::function<std::unique_ptr<CostModel>(const MachineInfo &)> &make) {
+RankingMetrics evaluate_cost_model(const std::vector<TrainingPipeline> &pipelines,
+                                   const std::function<std::unique_ptr<CostModel>(const MachineInfo &)> &make,
+                                   std::vector<std::vector<double>> *predicted) {
     std::vector<std::vector<double>> pred, meas;
     std::unique_ptr<CostModel> model;
     MachineInfo made_for;
@@ -204,6 +204,7 @@ evaluate_cost_model(const std::vector<TrainingPipeline> &pipelines,
             meas.back().push_back(s.runtime_s);
         }
     }
+    if (predicted) *predicted = pred;
     return ranking_metrics(pred, meas);
 }
 

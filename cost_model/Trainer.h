@@ -23,6 +23,7 @@ struct TrainingSample {
     std::vector<StageFeatures> stages;
     MachineInfo machine;
     double runtime_s = 0;
+    int candidate = -1; // in its dataset, to name it in reports
 };
 
 struct TrainingPipeline {
@@ -73,9 +74,10 @@ TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
                              const std::vector<TrainingPipeline> &val, const TrainConfig &cfg,
                              const std::function<void(const EpochReport &)> &on_epoch);
 
-// Ranking metrics of any cost model's predictions on a set of pipelines.
-RankingMetrics
-evaluate_cost_model(const std::vector<TrainingPipeline> &pipelines,
-                    const std::function<std::unique_ptr<CostModel>(const MachineInfo &)> &make);
+// Ranking metrics of any cost model's predictions on a set of pipelines; `predicted`, when
+// given, receives the predicted seconds of every sample, pipeline by pipeline.
+RankingMetrics evaluate_cost_model(const std::vector<TrainingPipeline> &pipelines,
+                                   const std::function<std::unique_ptr<CostModel>(const MachineInfo &)> &make,
+                                   std::vector<std::vector<double>> *predicted = nullptr);
 
 } // namespace harl

@@ -28,6 +28,17 @@ nl=$(sqlite3 "$W/all.db" "SELECT COUNT(*) FROM schedules WHERE options LIKE '%mo
   | tee "$W/train.log"
 grep -q "^epoch    1" "$W/train.log"
 test -s "$W/w.weights"
+# Evaluating the weights lists one prediction per distinct sample, for every sample measured.
+"$TOOLS/harl-train" --db "$W/all.db" --evaluate="$W/w.weights" --predictions "$W/pred.csv" | tee "$W/eval.log"
+grep -q "pairwise" "$W/eval.log"
+head -1 "$W/pred.csv" | grep -q "^pipeline,machine,candidate,measured_s,predicted_s$"
+rows=$(($(wc -l < "$W/pred.csv") - 1))
+[ "$rows" -ge 4 ] && [ "$rows" -le "$n" ] || { echo "predictions: $rows rows for $n samples"; exit 1; }
+awk -F, 'NR > 1 && !($4 > 0 && $5 > 0) { print "bad row: " $0; bad = 1 } END { exit bad }' "$W/pred.csv"
+if "$TOOLS/harl-train" --db "$W/all.db" --predictions "$W/p2.csv" 2> "$W/err.log"; then
+  echo "--predictions without --evaluate was accepted"; exit 1
+fi
+grep -q "needs --evaluate" "$W/err.log" || { cat "$W/err.log"; exit 1; }
 
 gen() {
   "$GEN" -g random_pipeline -f rp -o "$W/gen" -e static_library,h,schedule seed=11 max_stages=6 \

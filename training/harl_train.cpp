@@ -45,11 +45,30 @@ std::string merged_text(long merged) {
                   : "";
 }
 
+// One row per sample: where it is in the dataset, its measured and its predicted runtime.
+void write_predictions(const std::string &path, const std::vector<harl::TrainingPipeline> &pipelines,
+                       const std::vector<std::vector<double>> &predicted) {
+    std::ofstream out(path);
+    if (!out) throw harl::HarlError("cannot write predictions file '" + path + "'");
+    out << "pipeline,machine,candidate,measured_s,predicted_s\n";
+    for (size_t p = 0; p < pipelines.size(); p++) {
+        const std::string &key = pipelines[p].key; // pipeline@machine
+        const size_t at = key.rfind('@');
+        for (size_t s = 0; s < pipelines[p].samples.size(); s++) {
+            out << key.substr(0, at) << "," << key.substr(at + 1) << "," << pipelines[p].samples[s].candidate
+                << "," << pipelines[p].samples[s].runtime_s << "," << predicted[p][s] << "\n";
+        }
+    }
+    if (!out) throw harl::HarlError("writing predictions file '" + path + "' failed");
+    std::cout << "harl-train: predictions of every sample in " << path << "\n";
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
     std::vector<std::string> dbs, train_only_dbs;
-    std::string out = "harl_cpu.weights", curves, csv, machine, evaluate, plot_script = HARL_PLOT_SCRIPT;
+    std::string out = "harl_cpu.weights", curves, csv, machine, evaluate, predictions,
+                plot_script = HARL_PLOT_SCRIPT;
     double val_fraction = 0.15, test_fraction = 0.15;
     bool gpu = false;
     harl::TrainConfig cfg;
@@ -98,7 +117,10 @@ int main(int argc, char **argv) {
         "plot-script", po::value(&plot_script)->default_value(plot_script), "script that draws the PNG")(
         "evaluate", po::value(&evaluate)->implicit_value("analytic"),
         "no training: print the ranking metrics on every pipeline of the datasets of the analytic model "
-        "(or of the weights file given as the value) and exit");
+        "(or of the weights file given as the value) and exit")(
+        "predictions", po::value(&predictions),
+        "with --evaluate: also write every sample's measured and predicted runtime to this CSV "
+        "(pipeline, candidate, measured_s, predicted_s) to find the schedules the model misjudges");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -122,6 +144,9 @@ int main(int argc, char **argv) {
         if (std::fabs(cfg.pessimism) > 10) throw harl::HarlError("--pessimism must be in -10..10");
         if (cfg.max_correction <= 0 || cfg.max_correction > 20 || cfg.max_discount > 20)
             throw harl::HarlError("--max-correction must be in (0, 20], --max-discount at most 20");
+        if (!predictions.empty() && evaluate.empty())
+            throw harl::HarlError(
+                "--predictions needs --evaluate (it lists the evaluated model's predictions)");
         if (val_fraction < 0 || test_fraction < 0 || val_fraction + test_fraction >= 1) {
             throw harl::HarlError("--val-fraction and --test-fraction must be >= 0 and sum to less than 1");
         }
@@ -166,6 +191,7 @@ int main(int argc, char **argv) {
                 s.machine = harl::make_machine_info(Halide::Target(r.target),
                                                     Halide::MachineParams(r.machine_params));
                 s.runtime_s = r.runtime_s;
+                s.candidate = r.candidate;
                 auto &p = by_key[key];
                 p.key = key;
                 p.samples.push_back(std::move(s));
@@ -179,16 +205,20 @@ int main(int argc, char **argv) {
             for (auto &kv : by_key)
                 all.push_back(kv.second);
             harl::RankingMetrics m;
+            std::vector<std::vector<double>> predicted;
             if (evaluate == "analytic") {
                 m = harl::evaluate_cost_model(
-                    all, [&](const harl::MachineInfo &mi) { return harl::make_base_cost_model(mi); });
+                    all, [&](const harl::MachineInfo &mi) { return harl::make_base_cost_model(mi); },
+                    &predicted);
             } else {
                 harl::ModelWeights w = harl::load_weights(evaluate);
                 m = harl::evaluate_cost_model(
-                    all, [&](const harl::MachineInfo &mi) { return harl::make_learned_cost_model(mi, w); });
+                    all, [&](const harl::MachineInfo &mi) { return harl::make_learned_cost_model(mi, w); },
+                    &predicted);
             }
             std::cout << evaluate << " on all " << samples << " samples" << merged_text(merged) << ": "
                       << metrics_text(m) << "\n";
+            if (!predictions.empty()) write_predictions(predictions, all, predicted);
             return 0;
         }
         std::vector<harl::TrainingPipeline> train, val, test;
