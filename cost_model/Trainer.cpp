@@ -58,10 +58,18 @@ torch::Tensor pipeline_loss(const torch::Tensor &y, const PipelineTensors &t, co
     torch::Tensor dt = t.log_runtime.unsqueeze(0) - t.log_runtime.unsqueeze(1); // [i][j] = t_j - t_i
     torch::Tensor dy = y.unsqueeze(0) - y.unsqueeze(1);
     // Pairs where j is measurably slower than i: want y_j > y_i.
-    torch::Tensor w = (dt > std::log1p(cfg.min_pair_gap)).to(torch::kFloat32) * torch::clamp(dt, 0.0, 2.0);
+    torch::Tensor w =
+        (dt > std::log1p(cfg.min_pair_gap)).to(torch::kFloat32) * torch::clamp(dt, 0.0, cfg.pair_weight_cap);
     torch::Tensor rank = (w * torch::softplus(-dy)).sum() / torch::clamp(w.sum(), 1e-6);
     torch::Tensor reg = torch::mean(torch::square(y - t.log_runtime));
-    return rank + cfg.regression_weight * reg;
+    torch::Tensor loss = rank + cfg.regression_weight * reg;
+    if (cfg.listwise_weight > 0) {
+        // Schedules 10% slower than the fastest get e^-1 of its share of the target.
+        constexpr double kListwiseTemperature = 0.1;
+        torch::Tensor target = torch::softmax(-t.log_runtime / kListwiseTemperature, 0);
+        loss = loss - cfg.listwise_weight * (target * torch::log_softmax(-y, 0)).sum();
+    }
+    return loss;
 }
 
 RankingMetrics evaluate(StageMlp &mlp, const std::vector<PipelineTensors> &set) {
@@ -165,6 +173,7 @@ TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
     HARL_ASSERT(cfg.max_correction > 0 && cfg.max_correction <= 20,
                 "max_correction " << cfg.max_correction << " outside (0, 20]");
     HARL_ASSERT(cfg.max_discount <= 20, "max_discount " << cfg.max_discount << " outside (0, 20]");
+    HARL_ASSERT(cfg.pair_weight_cap > 0, "pair_weight_cap " << cfg.pair_weight_cap << " must be positive");
     HARL_ASSERT(cfg.members >= 1 && cfg.members <= 64, "members " << cfg.members << " outside [1, 64]");
     HARL_ASSERT(std::fabs(cfg.pessimism) <= 10, "pessimism " << cfg.pessimism << " outside [-10, 10]");
     std::vector<PipelineTensors> tr, va;

@@ -42,6 +42,14 @@ struct TrainConfig {
     // Pairs of one pipeline whose measured runtimes differ by less than this fraction teach no
     // order: two measurements of one schedule differ by about that much on a shared machine.
     double min_pair_gap = 0.02;
+    // A ranked pair's weight grows with its log-runtime gap up to this cap: large caps let the
+    // pairs far apart dominate, tiny ones weigh every ranked pair alike.
+    double pair_weight_cap = 2.0;
+    // Weight of a listwise term: cross-entropy between the softmax of the negated predicted log
+    // runtimes of a pipeline's schedules and that of the measured ones at temperature
+    // 0.1 (schedules 10% slower than the fastest get e^-1 of its share), which rewards putting
+    // the fastest schedules first (top-1).
+    double listwise_weight = 0;
     // Largest factor (as a log) by which the network may change a stage's analytic estimate.
     // Smaller bounds keep more of the analytic model's judgement on layers far outside the
     // training pipelines; in make bench, 1.0 did not beat 4.0 (training/README.md).

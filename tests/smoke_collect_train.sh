@@ -28,6 +28,14 @@ nl=$(sqlite3 "$W/all.db" "SELECT COUNT(*) FROM schedules WHERE options LIKE '%mo
   | tee "$W/train.log"
 grep -q "^epoch    1" "$W/train.log"
 test -s "$W/w.weights"
+# The loss options train too (listwise term, pairs weighed alike), and bad values are refused.
+"$TOOLS/harl-train" --db "$W/all.db" --epochs 1 --out "$W/w2.weights" --val-fraction 0 --test-fraction 0 \
+  --listwise-weight 1 --pair-weight-cap 0.05 > /dev/null
+test -s "$W/w2.weights"
+if "$TOOLS/harl-train" --db "$W/all.db" --listwise-weight -1 2> "$W/err.log"; then
+  echo "a negative --listwise-weight was accepted"; exit 1
+fi
+grep -q "listwise-weight" "$W/err.log" || { cat "$W/err.log"; exit 1; }
 # Evaluating the weights lists one prediction per distinct sample, for every sample measured.
 "$TOOLS/harl-train" --db "$W/all.db" --evaluate="$W/w.weights" --predictions "$W/pred.csv" | tee "$W/eval.log"
 grep -q "pairwise" "$W/eval.log"

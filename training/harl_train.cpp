@@ -95,8 +95,13 @@ int main(int argc, char **argv) {
         "records it)")(
         "min-pair-gap", po::value(&cfg.min_pair_gap)->default_value(cfg.min_pair_gap),
         "schedules of a pipeline measured closer than this fraction apart are not ranked by the loss")(
-        "weight-decay", po::value(&cfg.weight_decay)->default_value(cfg.weight_decay), "Adam weight decay")(
-        "hidden", po::value(&cfg.hidden)->default_value(cfg.hidden), "hidden units per layer")(
+        "pair-weight-cap", po::value(&cfg.pair_weight_cap)->default_value(cfg.pair_weight_cap),
+        "a ranked pair weighs its log-runtime gap up to this cap (tiny values: every pair alike)")(
+        "listwise-weight", po::value(&cfg.listwise_weight)->default_value(cfg.listwise_weight),
+        "weight of a listwise loss term that rewards predicting each pipeline's fastest schedules "
+        "fastest (0: off)")("weight-decay", po::value(&cfg.weight_decay)->default_value(cfg.weight_decay),
+                            "Adam weight decay")("hidden", po::value(&cfg.hidden)->default_value(cfg.hidden),
+                                                 "hidden units per layer")(
         "members", po::value(&cfg.members)->default_value(cfg.members),
         "networks in the ensemble, trained alike from seeds seed..seed+members-1 (the search uses their "
         "mean correction)")("pessimism", po::value(&cfg.pessimism)->default_value(cfg.pessimism),
@@ -144,6 +149,8 @@ int main(int argc, char **argv) {
         if (std::fabs(cfg.pessimism) > 10) throw harl::HarlError("--pessimism must be in -10..10");
         if (cfg.max_correction <= 0 || cfg.max_correction > 20 || cfg.max_discount > 20)
             throw harl::HarlError("--max-correction must be in (0, 20], --max-discount at most 20");
+        if (!(cfg.pair_weight_cap > 0)) throw harl::HarlError("--pair-weight-cap must be positive");
+        if (!(cfg.listwise_weight >= 0)) throw harl::HarlError("--listwise-weight must be >= 0");
         if (!predictions.empty() && evaluate.empty())
             throw harl::HarlError(
                 "--predictions needs --evaluate (it lists the evaluated model's predictions)");
