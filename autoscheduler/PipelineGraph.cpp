@@ -486,12 +486,20 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
             }
         }
     }
-    for (auto &n : nodes_) {
-        if (n.stages.size() != 1 || n.stages[0].loads.empty()) continue;
-        bool only_inputs = true;
-        for (const auto &am : n.stages[0].loads)
-            only_inputs &= nodes_[am.producer].is_input;
-        n.stages[0].reads_only_inputs = only_inputs;
+    // Reads only inputs, also through pure Funcs that do (which the search may inline), until
+    // nothing changes: a chain of such Funcs is at most as long as the pipeline.
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (auto &n : nodes_) {
+            if (n.stages.size() != 1 || n.stages[0].loads.empty() || n.stages[0].reads_only_inputs) continue;
+            bool only_inputs = true;
+            for (const auto &am : n.stages[0].loads) {
+                const Node &p = nodes_[am.producer];
+                only_inputs &= p.is_input || (p.stages.size() == 1 && p.stages[0].reads_only_inputs);
+            }
+            n.stages[0].reads_only_inputs = only_inputs;
+            changed |= only_inputs;
+        }
     }
     // Root regions, consumers first: outputs from their estimates, the rest from what their
     // consumers need.

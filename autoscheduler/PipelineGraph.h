@@ -89,9 +89,11 @@ struct Stage {
     bool self_loads = false;
     int vector_lanes = 1; // native lanes of the widest type the stage computes with
     int bytes = 4;        // bytes per point of the Func's value(s)
-    // The only stage of a Func that reads nothing but pipeline inputs (an input's wrapper or a
-    // first stencil). Halide 14 mishandles fused tile loops of such stages: bounds too loose (an
-    // input read at -2) or a crash in its simplifier (simplify_let). They get no fused loops.
+    // The only stage of a Func that reads nothing but pipeline inputs, directly or through pure
+    // Funcs that do (an input's wrapper, a first stencil, a boundary condition of a resampled
+    // input: each may end up reading the input once its producers are inlined). Halide 14
+    // mishandles fused tile loops of such stages: bounds too loose (an input read at -2) or a
+    // crash in its simplifier (simplify_let). They get no fused loops.
     bool reads_only_inputs = false;
     // How many outer loops may be fused into the parallel loop.
     int max_fused_parallel_loops() const;

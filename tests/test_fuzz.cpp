@@ -292,9 +292,9 @@ TEST(FuzzRegression, CollectedHeapCorruptionsStayFixed) {
         uint64_t seed;
         int scale, channel_scale, candidate;
     };
-    for (const Case &c :
-         {Case{40031, 8, 1, 0}, Case{40031, 8, 1, 3}, Case{40031, 8, 1, 7}, Case{50022, 2, 4, 7},
-          Case{61022, 8, 1, 0}, Case{61023, 4, 4, 0}, Case{82057, 1, 8, 4}}) {
+    for (const Case &c : {Case{40031, 8, 1, 0}, Case{40031, 8, 1, 3}, Case{40031, 8, 1, 7},
+                          Case{50022, 2, 4, 7}, Case{61022, 8, 1, 0}, Case{61023, 4, 4, 0},
+                          Case{82057, 1, 8, 4}, Case{84226, 12, 1, 4}, Case{84226, 12, 1, 8}}) {
         // The options harl-collect gave that candidate (its default 2 s search budget; the
         // analytic model steered all of these).
         harl::HarlOptions analytic;
