@@ -21,7 +21,7 @@ build: deps $(BUILD)/Makefile
 # Autoschedules the ResNet-50 3x3 conv layer with HARL and Adams2019, checks both against a
 # naive reference, runs both and prints the comparison.
 demo: deps $(BUILD)/Makefile
-	cmake --build $(BUILD) -j$(JOBS) --target harl_autosched harl_apps.generator
+	cmake --build $(BUILD) -j$(JOBS) --target harl_autosched harl_apps.generator harl-host-target
 	python3 apps/bench.py --build $(BUILD) --apps conv3x3 --systems harl,adams2019 --runs 5
 
 test: build
@@ -30,7 +30,7 @@ test: build
 # Every app with HARL, Adams2019, Mullapudi2016 and the hand schedule; table + CSV; then
 # HARL's search time and memory against pipeline size.
 bench: deps $(BUILD)/Makefile
-	cmake --build $(BUILD) -j$(JOBS) --target harl_autosched harl_apps.generator harl_scaling
+	cmake --build $(BUILD) -j$(JOBS) --target harl_autosched harl_apps.generator harl-host-target harl_scaling
 	python3 apps/bench.py --build $(BUILD) --runs 7 --csv $(BUILD)/bench.csv
 	@echo "HARL search cost against pipeline size (default options: the learned model; states_per_second: partial schedules scored per second, one core):"
 	$(BUILD)/apps/harl_scaling 8 16 32 64 128 | tee $(BUILD)/scaling.csv

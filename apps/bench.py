@@ -180,6 +180,12 @@ def main():
     args = ap.parse_args()
     apply_shapes(args.shape)
     args.build = os.path.abspath(args.build)
+    host_run = args.target == "host"
+    if args.target.startswith("host"):
+        # Halide 14's "host" takes AMD Zen 4 for Sapphire Rapids, whose code dies of SIGILL
+        # there: resolve it as HARL's tools do (autoscheduler/HostTarget.h).
+        args.target = subprocess.run([os.path.join(args.build, "apps", "harl-host-target"), args.target],
+                                     capture_output=True, text=True, check=True).stdout.strip()
     args.out = os.path.abspath(args.out or os.path.join(args.build, "bench"))
     os.makedirs(args.out, exist_ok=True)
     apps = [a for a in args.apps.split(",") if a]
@@ -200,7 +206,7 @@ def main():
     # a busy neighbour lowers one measurement, never raises it).
     peak = None
     measure_peak = None
-    if not args.check_only and args.target == "host":
+    if not args.check_only and host_run:
         pk = os.path.join(args.out, "peak_flops")
         subprocess.run([args.cxx, "-O2", "-march=native", os.path.join(HERE, "drivers", "peak_flops.cpp"), "-o", pk,
                         "-lpthread"], check=True)

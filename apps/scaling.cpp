@@ -4,6 +4,7 @@
 // per second and the process's peak RSS.
 // `make bench` runs it; the search should grow about linearly in N.
 #include "Autoscheduler.h"
+#include "HostTarget.h"
 
 #include <chrono>
 #include <cstdio>
@@ -67,7 +68,7 @@ int main(int argc, char **argv) {
         opts.time_budget_s = 0; // no limit: measure the search itself
         auto t0 = std::chrono::steady_clock::now();
         harl::AutoscheduleOutput res =
-            harl::autoschedule(Pipeline(out), get_host_target(), MachineParams(2, 32 << 20, 40), opts);
+            harl::autoschedule(Pipeline(out), harl::host_target(), MachineParams(2, 32 << 20, 40), opts);
         double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::printf("%d,%s,%.3f,%d,%.0f,%ld\n", n, opts.cost_model.c_str(), s, res.states_evaluated,
                     res.states_evaluated / s, peak_rss_mb());

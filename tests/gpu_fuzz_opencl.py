@@ -55,12 +55,16 @@ def main():
     gen = os.path.join(build, "training", "random_pipeline.generator")
     plugin = os.path.join(build, "libharl_autosched.so")
     lo, hi = (int(x) for x in args.seeds.split("-"))
+    # Halide 14's "host" takes AMD Zen 4 for Sapphire Rapids (SIGILL there): resolve it as
+    # HARL's tools do (autoscheduler/HostTarget.h).
+    host = subprocess.run([os.path.join(build, "apps", "harl-host-target")], capture_output=True, text=True,
+                          check=True).stdout.strip()
     failures = 0
     for seed in range(lo, hi + 1):
         params = [f"seed={seed}", f"max_stages={args.max_stages}"]
         exes = {}
-        for v, target, extra in (("gpu", "host-opencl", ["-p", plugin, "-s", "HARL", "auto_schedule=true"]),
-                                 ("ref", "host", [])):
+        for v, target, extra in (("gpu", host + "-opencl", ["-p", plugin, "-s", "HARL", "auto_schedule=true"]),
+                                 ("ref", host, [])):
             fn = f"rp{seed}_{v}"
             r = sh([gen, "-g", "random_pipeline", "-f", fn, "-o", out, "-e", "static_library,h,schedule",
                     f"target={target}"] + extra + params)

@@ -1,6 +1,7 @@
 // Every corpus pipeline, autoscheduled by HARL, must compile (the schedule is legal), run, and
 // match the same pipeline left unscheduled.
 #include "Autoscheduler.h"
+#include "HostTarget.h"
 #include "TestPipelines.h"
 
 #include <gtest/gtest.h>
@@ -11,7 +12,7 @@ class CorpusTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CorpusTest, MatchesUnscheduledReference) {
     const PipelineCase &pc = find_case(GetParam());
-    Halide::Target target = Halide::get_jit_target_from_environment();
+    Halide::Target target = harl::jit_target();
     BuiltPipeline ref = pc.build();
     std::vector<Halide::Buffer<>> expected = run_pipeline(ref, target);
 

@@ -1,6 +1,7 @@
 // Bad input gets a clear HarlError naming what to fix, never a crash.
 #include "Autoscheduler.h"
 #include "Errors.h"
+#include "HostTarget.h"
 #include "Options.h"
 
 #include <cstdlib>
@@ -31,7 +32,7 @@ TEST(Errors, OutputWithoutEstimatesNamesFuncAndDimension) {
     blurry(x, y) = in(x, y) + in(x + 1, y);
     blurry.set_estimate(x, 0, 63); // y has none
     std::string msg = error_of(
-        [&] { harl::autoschedule(Pipeline(blurry), get_host_target(), kParams, harl::HarlOptions()); });
+        [&] { harl::autoschedule(Pipeline(blurry), harl::host_target(), kParams, harl::HarlOptions()); });
     EXPECT_NE(msg.find("'blurry'"), std::string::npos) << msg;
     EXPECT_NE(msg.find("dimension 1"), std::string::npos) << msg;
     EXPECT_NE(msg.find("'y'"), std::string::npos) << msg;
@@ -45,7 +46,7 @@ TEST(Errors, InputWithoutEstimatesNamesInputAndDimension) {
     f(x, y) = img(x, y) * 2.0f;
     f.set_estimates({{0, 64}, {0, 64}});
     std::string msg =
-        error_of([&] { harl::autoschedule(Pipeline(f), get_host_target(), kParams, harl::HarlOptions()); });
+        error_of([&] { harl::autoschedule(Pipeline(f), harl::host_target(), kParams, harl::HarlOptions()); });
     EXPECT_NE(msg.find("'img'"), std::string::npos) << msg;
     EXPECT_NE(msg.find("dimension 1"), std::string::npos) << msg;
 }
@@ -61,7 +62,7 @@ TEST(Errors, ParamWithoutEstimateIsNamed) {
     f(x) += in(r)*x;
     f.set_estimates({{0, 10}});
     std::string msg =
-        error_of([&] { harl::autoschedule(Pipeline(f), get_host_target(), kParams, harl::HarlOptions()); });
+        error_of([&] { harl::autoschedule(Pipeline(f), harl::host_target(), kParams, harl::HarlOptions()); });
     EXPECT_NE(msg.find("'count'"), std::string::npos) << msg;
     EXPECT_NE(msg.find("set_estimate"), std::string::npos) << msg;
 }
@@ -76,7 +77,7 @@ TEST(Errors, ExternStageIsUnsupportedAndNamed) {
     f(x) = ext(x) + 1.0f;
     f.set_estimates({{0, 100}});
     std::string msg =
-        error_of([&] { harl::autoschedule(Pipeline(f), get_host_target(), kParams, harl::HarlOptions()); });
+        error_of([&] { harl::autoschedule(Pipeline(f), harl::host_target(), kParams, harl::HarlOptions()); });
     EXPECT_NE(msg.find("'my_extern'"), std::string::npos) << msg;
     EXPECT_NE(msg.find("extern"), std::string::npos) << msg;
 }
@@ -90,7 +91,7 @@ TEST(Errors, UnboundedDataDependentAccessIsNamed) {
     f(x) = table(idx(x)); // an int32 index: unbounded
     f.set_estimates({{0, 100}});
     std::string msg =
-        error_of([&] { harl::autoschedule(Pipeline(f), get_host_target(), kParams, harl::HarlOptions()); });
+        error_of([&] { harl::autoschedule(Pipeline(f), harl::host_target(), kParams, harl::HarlOptions()); });
     EXPECT_NE(msg.find("'table'"), std::string::npos) << msg;
     EXPECT_NE(msg.find("clamp"), std::string::npos) << msg;
 }
@@ -100,9 +101,9 @@ TEST(Errors, LearnedModelOnGpuTargetIsRefusedClearly) {
     in.set_estimates({{0, 100}});
     Var x("x");
     Func f("f");
-    f(x) = in(x) * 2.0f;
+    f(x) = in(x)*2.0f;
     f.set_estimates({{0, 100}});
-    Target cuda = get_host_target().with_feature(Target::CUDA).with_feature(Target::CUDACapability80);
+    Target cuda = harl::host_target().with_feature(Target::CUDA).with_feature(Target::CUDACapability80);
     harl::HarlOptions opts;
     opts.cost_model = "learned";
     std::string msg = error_of([&] { harl::autoschedule(Pipeline(f), cuda, kParams, opts); });

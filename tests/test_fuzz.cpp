@@ -10,6 +10,7 @@
 #include "BeamSearch.h"
 #include "CandidateOptions.h"
 #include "ChildProcessRunner.h"
+#include "HostTarget.h"
 #include "PipelineScale.h"
 #include "RandomPipeline.h"
 #include "ScheduleEmitter.h"
@@ -29,7 +30,7 @@ constexpr int kShards = 4;
 // strict_float: schedules change where LLVM fuses multiply-adds, and a quantising stage can
 // amplify that last-bit difference into a visible one. Strict floats make results exact.
 Halide::Target target() {
-    return Halide::get_jit_target_from_environment().with_feature(Halide::Target::StrictFloat);
+    return harl::jit_target().with_feature(Halide::Target::StrictFloat);
 }
 
 Halide::Buffer<> realize(harl::RandomPipeline &rp) {
@@ -302,7 +303,7 @@ TEST(FuzzRegression, CollectedHeapCorruptionsStayFixed) {
         const harl::HarlOptions o = harl::candidate_options(analytic, c.seed, c.candidate, 2);
         harl::RandomPipeline rp = harl::make_random_pipeline(c.seed, 2, 8, c.scale, false, c.channel_scale);
         Halide::Pipeline p(rp.output);
-        harl::autoschedule(p, Halide::get_host_target(), Halide::MachineParams(2, 32 << 20, 40), o);
+        harl::autoschedule(p, harl::host_target(), Halide::MachineParams(2, 32 << 20, 40), o);
         harl::MeasureOptions mo;
         mo.min_runs = mo.max_runs = 1;
         mo.timeout_seconds = 120;
@@ -328,12 +329,14 @@ TEST(FuzzRegression, CollectedHeapCorruptionsStayFixed) {
 // outer tiles of a vector-first split. The emitter runs only the outermost loop of such a group
 // in parallel: no Fuse for that stage, a producer computed at the group's loop goes to its
 // innermost part (random pipeline 61016 failed to compile before), and the schedule computes
-// the reference.
+// the reference. p has an update so that f does not read only inputs through p (such stages
+// get no fused loops at all, see Stage::reads_only_inputs).
 TEST(FuzzRegression, VectorFirstTilesAreNotFused) {
     Halide::ImageParam in(Halide::Float(32), 2, "in");
     Halide::Func p("p"), f("f"), out("out");
     Halide::Var x("x"), y("y");
     p(x, y) = in(x, y) * 3;
+    p(x, y) += 1;
     f(x, y) = p(x, y) + 1;
     out(x, y) = f(x, y) * 2;
     in.dim(0).set_estimate(0, 40);
@@ -392,7 +395,40 @@ TEST(FuzzRegression, VectorFirstTilesAreNotFused) {
     in.set(input);
     out.realize(got, target());
     got.for_each_element(
-        [&](int i, int j) { EXPECT_EQ(got(i, j), 2 * (3 * input(i, j) + 1)) << i << "," << j; });
+        [&](int i, int j) { EXPECT_EQ(got(i, j), 2 * (3 * input(i, j) + 1 + 1)) << i << "," << j; });
+}
+
+// Random pipeline 84226 (scale 12) crashed Halide 14's lowering: a boundary condition over an
+// inlined resampling of an input, with two tile loops fused. A stage that reads only inputs
+// through single-stage Funcs counts as reading only inputs (one parallel loop, nothing fused);
+// a producer with an update breaks the chain for all its consumers.
+TEST(FuzzRegression, ReadingInputsThroughPureFuncsFusesNoLoops) {
+    Halide::ImageParam in(Halide::Float(32), 2, "in");
+    Halide::Var x("x"), y("y");
+    auto stage_of = [](const harl::PipelineGraph &g, const std::string &name) {
+        for (int i = 0; i < g.num_nodes(); i++) {
+            // Halide may number a Func's name ("f$1").
+            if (g.node(i).name.substr(0, g.node(i).name.find('$')) == name) return g.node(i).stages.at(0);
+        }
+        std::string names;
+        for (int i = 0; i < g.num_nodes(); i++)
+            names += " " + g.node(i).name;
+        throw std::runtime_error("no Func " + name + " among" + names);
+    };
+    for (bool update : {false, true}) {
+        Halide::Func p("p"), f("f"), out("out");
+        p(x, y) = in(x / 2, y / 2) * 3;
+        if (update) p(x, y) += 1;
+        f(x, y) = p(x, y) + p(x + 1, y);
+        out(x, y) = f(x, y) * 2;
+        in.dim(0).set_estimate(0, 200);
+        in.dim(1).set_estimate(0, 200);
+        out.set_estimate(x, 0, 256).set_estimate(y, 0, 256);
+        harl::PipelineGraph g({out.function()}, target());
+        EXPECT_EQ(stage_of(g, "f").reads_only_inputs, !update) << "update " << update;
+        EXPECT_EQ(stage_of(g, "f").max_fused_parallel_loops(), update ? 2 : 1) << "update " << update;
+        EXPECT_EQ(stage_of(g, "out").reads_only_inputs, !update) << "through two pure Funcs";
+    }
 }
 
 // harl-collect skips candidates whose schedule body equals an earlier one's, and harl-compare

@@ -4,6 +4,7 @@
 // test (GPU.AppsMatchReferenceUnderOpenCL) and PTX by tests/check_cuda_ptx.py.
 #include "Autoscheduler.h"
 #include "Errors.h"
+#include "HostTarget.h"
 #include "TargetModel.h"
 #include "TestPipelines.h"
 #include "gpu/GpuBeamSearch.h"
@@ -21,7 +22,7 @@ namespace {
 const MachineParams kParams(2, 32 << 20, 40);
 
 Target cuda_target(int cap = 80) {
-    Target t = get_host_target().with_feature(Target::CUDA);
+    Target t = harl::host_target().with_feature(Target::CUDA);
     return t.with_feature(cap == 86   ? Target::CUDACapability86
                           : cap == 75 ? Target::CUDACapability75
                                       : Target::CUDACapability80);
@@ -64,9 +65,10 @@ TEST(TargetModel, CudaLimitsPerCapability) {
     harl::TargetModel tm = harl::TargetModel::from(cuda_target(86), kParams);
     EXPECT_EQ(tm.kind, harl::TargetModel::Cuda);
     EXPECT_EQ(tm.gpu.capability, 86);
-    harl::TargetModel cpu = harl::TargetModel::from(get_host_target(), kParams);
+    harl::TargetModel cpu = harl::TargetModel::from(harl::host_target(), kParams);
     EXPECT_FALSE(cpu.is_gpu());
-    harl::TargetModel ocl = harl::TargetModel::from(get_host_target().with_feature(Target::OpenCL), kParams);
+    harl::TargetModel ocl =
+        harl::TargetModel::from(harl::host_target().with_feature(Target::OpenCL), kParams);
     EXPECT_EQ(ocl.kind, harl::TargetModel::OtherGpu);
     EXPECT_EQ(ocl.gpu.max_threads_per_block, 256);
 }

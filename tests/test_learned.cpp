@@ -8,6 +8,7 @@
 #include "Errors.h"
 #include "Featurizer.h"
 #include "GpuFeatureLayout.h"
+#include "HostTarget.h"
 #include "RandomPipeline.h"
 #include "TorchCostModel.h"
 #include "Trainer.h"
@@ -72,7 +73,7 @@ std::vector<std::vector<harl::StageFeatures>> real_features(int pipelines, int s
             o.cost_model = "analytic";
             o.seed = k;
             o.randomize = k ? 0.5 : 0.0;
-            auto res = harl::autoschedule(Halide::Pipeline(rp.output), Halide::get_host_target(),
+            auto res = harl::autoschedule(Halide::Pipeline(rp.output), harl::host_target(),
                                           Halide::MachineParams(2, 32 << 20, 40), o);
             out.push_back(harl::decode_featurization(res.featurization));
         }
@@ -246,7 +247,7 @@ TEST(Weights, HarlWeightsOptionReportsTheFile) {
     harl::HarlOptions o;
     o.weights = p;
     try {
-        harl::autoschedule(Halide::Pipeline(rp.output), Halide::get_host_target(),
+        harl::autoschedule(Halide::Pipeline(rp.output), harl::host_target(),
                            Halide::MachineParams(2, 32 << 20, 40), o);
         FAIL() << "a garbage weights file was accepted";
     } catch (const harl::HarlError &e) {
@@ -261,7 +262,7 @@ TEST(Weights, ShippedWeightsLoadAndSchedule) {
     harl::RandomPipeline rp = harl::make_random_pipeline(3, 2, 6);
     harl::HarlOptions o;
     EXPECT_EQ(o.cost_model, "auto"); // the default: on a CPU target, the shipped weights
-    auto res = harl::autoschedule(Halide::Pipeline(rp.output), Halide::get_host_target(),
+    auto res = harl::autoschedule(Halide::Pipeline(rp.output), harl::host_target(),
                                   Halide::MachineParams(2, 32 << 20, 40), o);
     EXPECT_NE(res.schedule_source.find("cost model learned"), std::string::npos);
     EXPECT_GT(res.predicted_seconds, 0);
@@ -532,9 +533,8 @@ TEST(ChildProcessRunner, TimesInRoundsUnderTheExclusiveLock) {
 // GPU model times a hidden factor, since this machine has no GPU to measure on), and HARL uses
 // such weights for GPU targets only.
 TEST(Trainer, GpuModelTrainsOnGpuFeaturesAndIsUsedForGpuTargets) {
-    Halide::Target cuda = Halide::get_host_target()
-                              .with_feature(Halide::Target::CUDA)
-                              .with_feature(Halide::Target::CUDACapability80);
+    Halide::Target cuda =
+        harl::host_target().with_feature(Halide::Target::CUDA).with_feature(Halide::Target::CUDACapability80);
     Halide::MachineParams mp(2, 32 << 20, 40);
     harl::MachineInfo m = harl::make_machine_info(cuda, mp);
     ASSERT_TRUE(m.gpu);
@@ -587,7 +587,7 @@ TEST(Trainer, GpuModelTrainsOnGpuFeaturesAndIsUsedForGpuTargets) {
     // GPU weights on a CPU target, CPU weights on a GPU target: refused by name.
     harl::RandomPipeline rp2 = harl::make_random_pipeline(7, 2, 6);
     try {
-        harl::autoschedule(Halide::Pipeline(rp2.output), Halide::get_host_target(), mp, o);
+        harl::autoschedule(Halide::Pipeline(rp2.output), harl::host_target(), mp, o);
         ADD_FAILURE() << "GPU weights accepted for a CPU target";
     } catch (const harl::HarlError &e) {
         EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();

@@ -5,6 +5,7 @@
 #include "Autoscheduler.h"
 #include "BeamSearch.h"
 #include "Errors.h"
+#include "HostTarget.h"
 #include "PolicyNet.h"
 #include "ScheduleEmitter.h"
 #include "TestPipelines.h"
@@ -36,8 +37,8 @@ Scheduled scheduled_case(const std::string &name) {
     std::vector<Halide::Internal::Function> outs;
     for (auto &f : s.b.outputs)
         outs.push_back(f.function());
-    s.g = std::make_unique<harl::PipelineGraph>(outs, Halide::get_host_target());
-    s.m = harl::make_machine_info(Halide::get_host_target(), kParams);
+    s.g = std::make_unique<harl::PipelineGraph>(outs, harl::host_target());
+    s.m = harl::make_machine_info(harl::host_target(), kParams);
     s.model = harl::make_analytic_cost_model(s.m);
     s.ctx = harl::SearchContext::of(s.m);
     return s;
@@ -67,7 +68,7 @@ TEST(Refine, EditsOfEveryKindAreLegalAndKeepOutputsCorrect) {
     for (const char *name :
          {"conv_bias_relu", "unsharp_mask", "softmax_rows", "harris_like", "histogram_equalize"}) {
         Scheduled ref = scheduled_case(name);
-        auto expected = run_pipeline(ref.b, Halide::get_jit_target_from_environment());
+        auto expected = run_pipeline(ref.b, harl::jit_target());
         Scheduled s = scheduled_case(name);
         harl::ScheduleState start = beam(s, 0.0, 1);
         harl::EditSpace space(*s.g, s.m, *s.model, s.ctx, 1);
@@ -90,7 +91,7 @@ TEST(Refine, EditsOfEveryKindAreLegalAndKeepOutputsCorrect) {
         }
         EXPECT_GT(total, 0) << name;
         harl::apply_directives(*s.g, harl::make_directives(cur));
-        auto got = run_pipeline(s.b, Halide::get_jit_target_from_environment());
+        auto got = run_pipeline(s.b, harl::jit_target());
         compiled++;
         for (size_t i = 0; i < got.size(); i++)
             EXPECT_EQ(compare_buffers(got[i], expected[i]), "") << name << "\n" << cur.describe();
@@ -213,7 +214,7 @@ TEST(Policy, FileErrorsNameTheFileAndProblem) {
     harl::HarlOptions o;
     o.policy = "/nonexistent/p.weights";
     BuiltPipeline b = find_case("conv_bias_relu").build();
-    EXPECT_THROW(harl::autoschedule(Halide::Pipeline(b.outputs), Halide::get_host_target(), kParams, o),
+    EXPECT_THROW(harl::autoschedule(Halide::Pipeline(b.outputs), harl::host_target(), kParams, o),
                  harl::HarlError);
     std::remove(path.c_str());
 }
@@ -228,8 +229,8 @@ TEST(Measure, TunerReturnsFastestMeasuredAndCorrectOutput) {
     o.seed = 4;
     // Scheduled before any JIT in this process: the measuring children are forked from it.
     BuiltPipeline b = find_case("conv_bias_relu").build();
-    harl::AutoscheduleOutput out = harl::autoschedule(Halide::Pipeline(b.outputs),
-                                                      Halide::get_jit_target_from_environment(), kParams, o);
+    harl::AutoscheduleOutput out =
+        harl::autoschedule(Halide::Pipeline(b.outputs), harl::jit_target(), kParams, o);
     EXPECT_GE(out.measured, 2);
     EXPECT_LE(out.measured, 6);
     EXPECT_GT(out.measured_seconds, 0);
@@ -253,9 +254,9 @@ TEST(Measure, TunerReturnsFastestMeasuredAndCorrectOutput) {
     EXPECT_EQ(rows, out.measured);
     EXPECT_DOUBLE_EQ(last_best, best);
     EXPECT_NEAR(out.measured_seconds, best, 1e-9);
-    auto got = run_pipeline(b, Halide::get_jit_target_from_environment());
+    auto got = run_pipeline(b, harl::jit_target());
     BuiltPipeline ref = find_case("conv_bias_relu").build();
-    auto expected = run_pipeline(ref, Halide::get_jit_target_from_environment());
+    auto expected = run_pipeline(ref, harl::jit_target());
     for (size_t i = 0; i < got.size(); i++)
         EXPECT_EQ(compare_buffers(got[i], expected[i]), "");
     std::remove(trace.c_str());
@@ -267,8 +268,8 @@ TEST(Measure, BaselineTunersRunOnTheSameBudget) {
         o.measure = 3;
         o.tuner = tuner;
         BuiltPipeline b = find_case("unsharp_mask").build();
-        harl::AutoscheduleOutput out = harl::autoschedule(
-            Halide::Pipeline(b.outputs), Halide::get_jit_target_from_environment(), kParams, o);
+        harl::AutoscheduleOutput out =
+            harl::autoschedule(Halide::Pipeline(b.outputs), harl::jit_target(), kParams, o);
         EXPECT_GE(out.measured, 1) << tuner;
         EXPECT_LE(out.measured, 3) << tuner;
         EXPECT_GT(out.measured_seconds, 0) << tuner;

@@ -2,10 +2,12 @@
 // the featurization layout.
 #include "Autoscheduler.h"
 #include "FeatureLayout.h"
+#include "HostTarget.h"
 #include "TestPipelines.h"
 
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <regex>
 
@@ -17,7 +19,7 @@ const Halide::MachineParams kParams(2, 32 << 20, 40);
 
 harl::AutoscheduleOutput schedule_case(const std::string &name, const harl::HarlOptions &opts) {
     BuiltPipeline b = find_case(name).build();
-    return harl::autoschedule(Halide::Pipeline(b.outputs), Halide::get_host_target(), kParams, opts);
+    return harl::autoschedule(Halide::Pipeline(b.outputs), harl::host_target(), kParams, opts);
 }
 
 // A long chain of stencils and pointwise stages: `stages` Funcs.
@@ -65,11 +67,10 @@ TEST(Search, GreedyBeamOfOneIsLegalAndCorrect) {
     opts.beam_size = 1;
     for (const char *name : {"matmul", "harris_like", "histogram_equalize"}) {
         BuiltPipeline ref = find_case(name).build();
-        auto expected = run_pipeline(ref, Halide::get_jit_target_from_environment());
+        auto expected = run_pipeline(ref, harl::jit_target());
         BuiltPipeline b = find_case(name).build();
-        harl::autoschedule(Halide::Pipeline(b.outputs), Halide::get_jit_target_from_environment(), kParams,
-                           opts);
-        auto got = run_pipeline(b, Halide::get_jit_target_from_environment());
+        harl::autoschedule(Halide::Pipeline(b.outputs), harl::jit_target(), kParams, opts);
+        auto got = run_pipeline(b, harl::jit_target());
         for (size_t i = 0; i < got.size(); i++)
             EXPECT_EQ(compare_buffers(got[i], expected[i]), "") << name;
     }
@@ -85,7 +86,7 @@ TEST(Search, TimeBudgetHolds) {
     opts.max_candidates = 400;
     auto t0 = std::chrono::steady_clock::now();
     harl::AutoscheduleOutput out =
-        harl::autoschedule(Halide::Pipeline(fs.back()), Halide::get_host_target(), kParams, opts);
+        harl::autoschedule(Halide::Pipeline(fs.back()), harl::host_target(), kParams, opts);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     // The search stops expanding at the budget and finishes greedily: a complete schedule, in
     // little more than the budget (analysis and emission come on top).
@@ -97,12 +98,12 @@ TEST(Search, TimeBudgetHolds) {
 TEST(Search, SingleCoreMachineGetsNoParallelLoops) {
     BuiltPipeline b = find_case("conv_bias_relu").build();
     harl::AutoscheduleOutput out =
-        harl::autoschedule(Halide::Pipeline(b.outputs), Halide::get_host_target(),
+        harl::autoschedule(Halide::Pipeline(b.outputs), harl::host_target(),
                            Halide::MachineParams(1, 32 << 20, 40), harl::HarlOptions());
     EXPECT_EQ(out.schedule_source.find(".parallel("), std::string::npos) << out.schedule_source;
     BuiltPipeline b2 = find_case("conv_bias_relu").build();
-    harl::AutoscheduleOutput out2 = harl::autoschedule(
-        Halide::Pipeline(b2.outputs), Halide::get_host_target(), kParams, harl::HarlOptions());
+    harl::AutoscheduleOutput out2 =
+        harl::autoschedule(Halide::Pipeline(b2.outputs), harl::host_target(), kParams, harl::HarlOptions());
     EXPECT_NE(out2.schedule_source.find(".parallel("), std::string::npos) << out2.schedule_source;
 }
 
@@ -117,4 +118,32 @@ TEST(Search, FeaturizationHasVersionedHeader) {
     EXPECT_EQ(hdr[2], (uint32_t)harl::kNumFeatures);
     EXPECT_GE(hdr[1], 2u); // conv's two stages at least
     EXPECT_EQ(out.featurization.size(), 20u + hdr[1] * (8u + 4u * hdr[2]));
+}
+
+// Halide 14 takes AMD Zen 4 (AVX512-BF16 and -VNNI, no AVX512-FP16 or AVX-VNNI) for Sapphire
+// Rapids, and such code dies of SIGILL there (random pipeline 61022's histogram did). Code that
+// runs here keeps that feature only where the kernel reports both extensions too; other
+// architectures' targets pass through.
+TEST(HostTarget, SapphireRapidsOnlyWhereTheCpuRunsIt) {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line, flags;
+    while (std::getline(cpuinfo, line)) {
+        if (line.rfind("flags", 0) == 0) {
+            flags = line + " ";
+            break;
+        }
+    }
+    if (flags.empty() || Halide::get_host_target().arch != Halide::Target::X86)
+        GTEST_SKIP() << "not x86 Linux";
+    const bool runs =
+        flags.find(" avx512_fp16 ") != std::string::npos && flags.find(" avx_vnni ") != std::string::npos;
+    EXPECT_EQ(harl::cpu_runs_sapphire_rapids_code(), runs) << flags;
+    const Halide::Target spr("x86-64-linux-avx-avx2-avx512-avx512_cannonlake-avx512_sapphirerapids-"
+                             "avx512_skylake-f16c-fma-sse41");
+    EXPECT_EQ(harl::runnable_here(spr).has_feature(Halide::Target::AVX512_SapphireRapids), runs);
+    EXPECT_TRUE(harl::runnable_here(spr).has_feature(Halide::Target::AVX512_Cannonlake));
+    EXPECT_EQ(harl::host_target().has_feature(Halide::Target::AVX512_SapphireRapids),
+              runs && Halide::get_host_target().has_feature(Halide::Target::AVX512_SapphireRapids));
+    const Halide::Target arm("arm-64-linux");
+    EXPECT_EQ(harl::runnable_here(arm), arm);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "Halide.h"
+#include "HostTarget.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -33,8 +34,9 @@ inline std::string default_machine_params() {
            std::to_string(detect_llc_bytes()) + ",40";
 }
 
+// A target string; "host" and "host-..." are corrected for what this CPU runs (HostTarget.h).
 inline Halide::Target target_named(const std::string &name) {
-    return name == "host" ? Halide::get_host_target() : Halide::Target(name);
+    return name.rfind("host", 0) == 0 ? harl::runnable_here(Halide::Target(name)) : Halide::Target(name);
 }
 
 // JIT-compiles Halide's runtime once in this process, so that measuring children forked later

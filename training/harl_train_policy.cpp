@@ -9,6 +9,7 @@
 #include "Autoscheduler.h"
 #include "BeamSearch.h"
 #include "Errors.h"
+#include "HostTarget.h"
 #include "PolicyTrainer.h"
 #include "RandomPipeline.h"
 #include "refine/RlRefiner.h"
@@ -44,7 +45,7 @@ struct Problem {
 Problem make_problem(uint64_t seed, const Config &cfg, const harl::MachineInfo &m, harl::CostModel &model) {
     harl::RandomPipeline rp = harl::make_random_pipeline(seed, 2, cfg.max_stages, 2);
     auto graph = std::make_unique<harl::PipelineGraph>(
-        std::vector<Halide::Internal::Function>{rp.output.function()}, Halide::get_host_target());
+        std::vector<Halide::Internal::Function>{rp.output.function()}, harl::host_target());
     harl::HarlOptions o;
     o.seed = seed;
     o.beam_size = 1 + (int)(seed % 4);
@@ -124,7 +125,7 @@ int main(int argc, char **argv) {
         const auto t0 = clock::now();
         auto minutes = [&] { return std::chrono::duration<double>(clock::now() - t0).count() / 60; };
         Halide::MachineParams mp(2, 32 << 20, 40);
-        harl::MachineInfo m = harl::make_machine_info(Halide::get_host_target(), mp);
+        harl::MachineInfo m = harl::make_machine_info(harl::host_target(), mp);
         auto model = harl::make_base_cost_model(m);
         const harl::PolicyWeights initial = harl::PolicyWeights::initial(cfg.seed);
         harl::PolicyWeights policy = initial;

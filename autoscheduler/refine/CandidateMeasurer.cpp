@@ -1,5 +1,6 @@
 #include "CandidateMeasurer.h"
 #include "../Errors.h"
+#include "../HostTarget.h"
 #include "../ScheduleEmitter.h"
 
 #include <cmath>
@@ -200,7 +201,7 @@ std::string compare_outputs(const Halide::Realization &r, const std::string &got
 
 CandidateMeasurer::CandidateMeasurer(const PipelineGraph &g, const Halide::Pipeline &p,
                                      const Halide::Target &t, const MeasureOptions &opts)
-    : g_(g), p_(p), target_(t), opts_(opts) {
+    : g_(g), p_(p), target_(runnable_here(t)), opts_(opts) {
     char tmpl[] = "/tmp/harl-reference-XXXXXX";
     int fd = mkstemp(tmpl);
     if (fd < 0) throw HarlError("HARL_MEASURE: cannot create a temporary file in /tmp for reference outputs");
