@@ -27,6 +27,7 @@ nl=$(sqlite3 "$W/all.db" "SELECT COUNT(*) FROM schedules WHERE options LIKE '%mo
 "$TOOLS/harl-train" --db "$W/all.db" --epochs 1 --out "$W/w.weights" --val-fraction 0 --test-fraction 0 \
   | tee "$W/train.log"
 grep -q "^epoch    1" "$W/train.log"
+grep -q "pipelines, shipped: " "$W/train.log" # the default weights ranked on the same pipelines
 test -s "$W/w.weights"
 # The loss options train too (listwise term, pairs weighed alike), and bad values are refused.
 "$TOOLS/harl-train" --db "$W/all.db" --epochs 1 --out "$W/w2.weights" --val-fraction 0 --test-fraction 0 \

@@ -284,6 +284,15 @@ int main(int argc, char **argv) {
             report, [&](const harl::MachineInfo &m) { return harl::make_base_cost_model(m); });
         std::cout << which << " pipelines, learned:  " << metrics_text(learned) << "\n"
                   << which << " pipelines, analytic: " << metrics_text(analytic) << "\n";
+        if (!gpu) {
+            // Whether the new weights beat the ones HARL uses by default, on the same pipelines
+            // (their seeds may have been in the shipped weights' training data, timed elsewhere).
+            const harl::ModelWeights shipped = harl::shipped_weights();
+            auto ranked = harl::evaluate_cost_model(report, [&](const harl::MachineInfo &m) {
+                return harl::make_learned_cost_model(m, shipped);
+            });
+            std::cout << which << " pipelines, shipped:  " << metrics_text(ranked) << "\n";
+        }
 
         // Debian's interpreter sees Debian's python3-matplotlib even when another python3 is first
         // on PATH.
