@@ -3,6 +3,7 @@
 #include "BeamSearch.h"
 #include "Errors.h"
 #include "Featurizer.h"
+#include "LoweringCheck.h"
 #include "RfactorPass.h"
 #include "ScheduleEmitter.h"
 #include "TargetModel.h"
@@ -280,7 +281,15 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     SearchResult res = beam_search(g, opts, m, *model);
     RefineOutcome refined = refine(g, p, t, mp, opts, m, *model, res);
 
-    std::vector<Directive> ds = make_directives(res.best);
+    std::vector<Directive> ds;
+    std::string check_note;
+    if (opts.check_lowering) {
+        LoweringCheck checked = check_lowering(g, p, t, res.best, opts.measure_timeout_s);
+        ds = std::move(checked.directives);
+        check_note = checked.note;
+    } else {
+        ds = make_directives(res.best);
+    }
     apply_directives(g, ds);
 
     AutoscheduleOutput out;
@@ -290,8 +299,10 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     out.measured = refined.measured;
     out.measured_seconds = refined.measured_seconds;
     out.summary = res.best.describe();
-    out.schedule_source = emit_schedule_source(
-        g, ds, header_comment(t, mp, opts, *model, res.cost, out.summary, rfactor_source) + refined.note);
+    out.schedule_source =
+        emit_schedule_source(g, ds,
+                             header_comment(t, mp, opts, *model, res.cost, out.summary, rfactor_source) +
+                                 refined.note + check_note);
 
     std::vector<int> nodes, stages;
     std::vector<StageFeatures> feats = featurize_all(res.best, m, &nodes, &stages);

@@ -64,6 +64,8 @@
 //   HARL_TRACE           CSV file every measurement is appended to
 //   HARL_SAMPLES         file measured samples are appended to (harl-collect --import)
 //   HARL_DROPOUT         default 0: drop each candidate with this probability (baseline)
+//   HARL_CHECK_LOWERING  default 1: CPU targets: lower the pick in a child first and emit it
+//                        without fused loops if Halide 14 crashes on it (LoweringCheck.h)
 // MACHINE PARAMS: parallelism sizes parallel loops; last_level_cache_size the LLC in the memory
 // model; balance scales the cost of DRAM traffic.
 // =============================================================================================

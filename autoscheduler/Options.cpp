@@ -157,6 +157,12 @@ const std::vector<OptionSpec> &specs() {
              if (v.empty()) throw HarlError("HARL_TRACE is empty: give a file, or unset it");
              o.trace = v;
          }},
+        {"HARL_CHECK_LOWERING", "1",
+         "CPU targets: lower the chosen schedule in a child process first (within HARL_MEASURE_TIMEOUT); "
+         "if Halide 14 crashes on it, emit it without fused loops (0 = skip the check)",
+         [](HarlOptions &o, const std::string &v) {
+             o.check_lowering = parse_int("HARL_CHECK_LOWERING", v, 0, 1) != 0;
+         }},
     };
     return table;
 }

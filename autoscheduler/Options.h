@@ -31,7 +31,8 @@ struct HarlOptions {
     double measure_timeout_s = 60; // HARL_MEASURE_TIMEOUT: seconds per candidate (compile + runs)
     std::string tuner = "rl";      // HARL_TUNER: rl | random | dropout (with HARL_MEASURE)
     std::string trace;             // HARL_TRACE: CSV file the measurements are appended to
-    std::string samples; // HARL_SAMPLES: file measured samples are appended to (harl-collect --import)
+    std::string samples;        // HARL_SAMPLES: file measured samples are appended to (harl-collect --import)
+    bool check_lowering = true; // HARL_CHECK_LOWERING: lower the schedule in a child first (0/1)
 
     // Reads HARL_* variables from the environment. Malformed values throw HarlError naming the
     // variable; unknown HARL_* variables are returned in `unknown` (the caller reports them).

@@ -19,7 +19,7 @@ struct Unfused {
 };
 
 void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNest &nest, const Region &box,
-                      int node, std::vector<Directive> *out, Unfused *unfused) {
+                      int node, bool fuse_loops, std::vector<Directive> *out, Unfused *unfused) {
     if (!ch.scheduled) return;
     const Stage &st = n.stages[si];
     auto add = [&](Directive d) {
@@ -98,8 +98,8 @@ void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNe
     // Halide 14 infers loose bounds for the other dimensions of a loop fused with the outer
     // tiles of a vector-first split (random pipeline 61001: an input read at -2). Such a stage
     // runs only the outermost loop of the group in parallel instead.
-    const bool fuse =
-        fused && std::find(fused->vars.begin(), fused->vars.end(), vector_first) == fused->vars.end();
+    const bool fuse = fuse_loops && fused &&
+                      std::find(fused->vars.begin(), fused->vars.end(), vector_first) == fused->vars.end();
     if (fused && !fuse) *unfused = {fused->name, fused_parts[0]};
     if (fuse) {
         std::string cur = fused_parts[0];
@@ -119,7 +119,7 @@ void stage_directives(const Node &n, int si, const StageChoice &ch, const LoopNe
 
 } // namespace
 
-std::vector<Directive> make_directives(const ScheduleState &s) {
+std::vector<Directive> make_directives(const ScheduleState &s, bool fuse_loops) {
     HARL_ASSERT(s.complete(), "emitting an incomplete schedule");
     const PipelineGraph &g = s.graph();
     std::vector<Directive> out;
@@ -158,7 +158,7 @@ std::vector<Directive> make_directives(const ScheduleState &s) {
             const Region box = n.stages[si].loop_box(n.root);
             LoopNest nest = build_loop_nest(n.stages[si], c.stages[si], box);
             Unfused u;
-            stage_directives(n, (int)si, c.stages[si], nest, box, node, &out, &u);
+            stage_directives(n, (int)si, c.stages[si], nest, box, node, fuse_loops, &out, &u);
             if (si == 0 && !u.fused.empty()) unfused[node] = u;
         }
     }

@@ -11,7 +11,19 @@
 namespace harl {
 
 struct Directive {
-    enum Op { ComputeRoot, ComputeAt, StoreAt, Split, Reorder, Fuse, Parallel, Vectorize, Unroll, GpuBlocks, GpuThreads };
+    enum Op {
+        ComputeRoot,
+        ComputeAt,
+        StoreAt,
+        Split,
+        Reorder,
+        Fuse,
+        Parallel,
+        Vectorize,
+        Unroll,
+        GpuBlocks,
+        GpuThreads
+    };
     Directive(Op o, std::vector<std::string> v = {}, int64_t f = 0, bool guard = false)
         : op(o), vars(std::move(v)), rvar(vars.size(), false), factor(f), guard_tail(guard) {}
     Op op;
@@ -25,7 +37,9 @@ struct Directive {
     int target_stage = -1;         // ... and its stage whose loop is meant (-1: Halide's default)
 };
 
-std::vector<Directive> make_directives(const ScheduleState &s);
+// With fuse_loops false, no stage fuses loops: each runs the outermost loop of its parallel group
+// in parallel, and producers computed at the group go to its innermost part (LoweringCheck.h).
+std::vector<Directive> make_directives(const ScheduleState &s, bool fuse_loops = true);
 void apply_directives(const PipelineGraph &g, const std::vector<Directive> &ds);
 // C++ statements applying the directives, in terms of `pipeline` (a Halide::Pipeline): the body
 // Halide's generator places inside the `apply_schedule_<name>(pipeline, target)` it writes.

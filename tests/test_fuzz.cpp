@@ -431,6 +431,56 @@ TEST(FuzzRegression, ReadingInputsThroughPureFuncsFusesNoLoops) {
     }
 }
 
+// Random pipeline 90025 (4x spatial, 4x channels), candidate 3 of harl-collect on an AVX-512
+// machine (the learned model, beam 8): Halide 14 segfaulted in simplify_let while lowering the
+// schedule, whose 1x1 convolution fused two tile loops of its pure stage into the parallel loop
+// (candidate 9 crashed likewise on an element-wise stage). HARL lowers its pick in a child first
+// and emits it without fused loops when Halide crashes; that schedule computes the reference.
+// Skipped, saying so, when the replayed search (new weights) no longer picks a crashing one.
+TEST(FuzzRegression, ScheduleThatCrashesHalidesLoweringIsEmittedUnfused) {
+    const Halide::Target avx512(
+        "x86-64-linux-avx-avx2-avx512-avx512_cannonlake-avx512_skylake-f16c-fma-sse41");
+    const Halide::MachineParams mp(2, 32 << 20, 40);
+    const uint64_t seed = 90025;
+    harl::HarlOptions o =
+        harl::candidate_options(harl::HarlOptions(), seed, 3, 1000, {"analytic", "learned"});
+    harl::MeasureOptions mo;
+    mo.min_runs = mo.max_runs = 1;
+    mo.timeout_seconds = 120;
+
+    o.check_lowering = false; // as collected: does Halide still crash on this pick?
+    harl::MeasureResult raw = harl::measure_in_child(
+        [&] {
+            harl::RandomPipeline rp = harl::pipeline_of_seed(seed, 2, 8);
+            Halide::Pipeline p(rp.output);
+            harl::autoschedule(p, avx512, mp, o);
+            p.compile_to_module(p.infer_arguments(), "raw", avx512);
+        },
+        [] {}, mo);
+    if (raw.status != harl::MeasureResult::Status::Crashed) {
+        GTEST_SKIP() << "the replayed pick no longer crashes Halide's lowering (" << raw.status_name() << " "
+                     << raw.message << "): find a new case with harl-collect";
+    }
+
+    o.check_lowering = true;
+    harl::RandomPipeline rp = harl::pipeline_of_seed(seed, 2, 8);
+    Halide::Pipeline p(rp.output);
+    const harl::AutoscheduleOutput out = harl::autoschedule(p, avx512, mp, o);
+    EXPECT_NE(out.schedule_source.find("emitted without fused loops"), std::string::npos)
+        << out.schedule_source;
+    EXPECT_EQ(out.schedule_source.find(".fuse("), std::string::npos) << out.schedule_source;
+    harl::MeasureResult m = harl::measure_in_child(
+        [&] {
+            Halide::Buffer<> want = realize_at_root(harl::pipeline_of_seed(seed, 2, 8)),
+                             got(Halide::Float(32), rp.output_size);
+            p.realize(got, target());
+            const std::string diff = harl_test::compare_buffers(got, want);
+            if (!diff.empty()) throw std::runtime_error("output differs from the reference: " + diff);
+        },
+        [] {}, mo);
+    EXPECT_TRUE(m.ok()) << m.status_name() << " " << m.message;
+}
+
 // harl-collect skips candidates whose schedule body equals an earlier one's, and harl-compare
 // and measurement_agreement.py match schedules the same way. A pipeline is built again for each
 // candidate, and Halide names its Funcs and RDoms uniquely per process, so the raw sources of
