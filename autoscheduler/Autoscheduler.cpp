@@ -3,6 +3,7 @@
 #include "BeamSearch.h"
 #include "Errors.h"
 #include "Featurizer.h"
+#include "HostTarget.h"
 #include "LoweringCheck.h"
 #include "RfactorPass.h"
 #include "ScheduleEmitter.h"
@@ -254,6 +255,12 @@ RefineOutcome refine(const PipelineGraph &g, const Halide::Pipeline &p, const Ha
 
 AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target &t,
                                 const Halide::MachineParams &mp, const HarlOptions &opts) {
+    if (!(runnable_here(t) == t)) {
+        std::cerr << "HARL: warning: target " << t.to_string()
+                  << " has avx512_sapphirerapids, but this CPU lacks AVX512-FP16 or AVX-VNNI: code "
+                     "compiled for it dies of SIGILL here (Halide 14 takes AMD Zen 4 for Sapphire Rapids "
+                     "with target=host); name the target without that feature if it is to run here\n";
+    }
     std::vector<Halide::Internal::Function> outputs;
     for (const Halide::Func &f : p.outputs())
         outputs.push_back(f.function());

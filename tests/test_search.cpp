@@ -147,3 +147,20 @@ TEST(HostTarget, SapphireRapidsOnlyWhereTheCpuRunsIt) {
     const Halide::Target arm("arm-64-linux");
     EXPECT_EQ(harl::runnable_here(arm), arm);
 }
+
+// A target this CPU cannot run (Halide 14's "host" on Zen 4) gets a warning that says what to do;
+// a runnable one gets none.
+TEST(HostTarget, UnrunnableHostTargetIsWarnedAbout) {
+    const Halide::Target spr("x86-64-linux-avx-avx2-avx512-avx512_cannonlake-avx512_sapphirerapids-"
+                             "avx512_skylake-f16c-fma-sse41");
+    for (const Halide::Target &t : {spr, harl::runnable_here(spr)}) {
+        BuiltPipeline b = find_case("pointwise_chain_f32").build();
+        testing::internal::CaptureStderr();
+        harl::autoschedule(Halide::Pipeline(b.outputs), t, kParams, harl::HarlOptions());
+        const std::string err = testing::internal::GetCapturedStderr();
+        const bool warned = err.find("avx512_sapphirerapids") != std::string::npos;
+        EXPECT_EQ(warned,
+                  Halide::get_host_target().arch == Halide::Target::X86 && !(harl::runnable_here(t) == t))
+            << t.to_string() << ": " << err;
+    }
+}
