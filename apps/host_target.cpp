@@ -12,7 +12,6 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "usage: harl-host-target [host[-FEATURE...]]\n");
         return 2;
     }
-    const Halide::Target t = harl::runnable_here(Halide::Target(argc == 2 ? argv[1] : "host"));
-    std::printf("%s\n", t.to_string().c_str());
+    std::printf("%s\n", harl::target_named(argc == 2 ? argv[1] : "host").to_string().c_str());
     return 0;
 }

@@ -288,15 +288,10 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     SearchResult res = beam_search(g, opts, m, *model);
     RefineOutcome refined = refine(g, p, t, mp, opts, m, *model, res);
 
-    std::vector<Directive> ds;
-    std::string check_note;
-    if (opts.check_lowering) {
-        LoweringCheck checked = check_lowering(g, p, t, res.best, opts.measure_timeout_s);
-        ds = std::move(checked.directives);
-        check_note = checked.note;
-    } else {
-        ds = make_directives(res.best);
-    }
+    const LoweringCheck checked = opts.check_lowering
+                                      ? check_lowering(g, p, t, res.best, opts.measure_timeout_s)
+                                      : LoweringCheck{make_directives(res.best), ""};
+    const std::vector<Directive> &ds = checked.directives;
     apply_directives(g, ds);
 
     AutoscheduleOutput out;
@@ -309,7 +304,7 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     out.schedule_source =
         emit_schedule_source(g, ds,
                              header_comment(t, mp, opts, *model, res.cost, out.summary, rfactor_source) +
-                                 refined.note + check_note);
+                                 refined.note + checked.note);
 
     std::vector<int> nodes, stages;
     std::vector<StageFeatures> feats = featurize_all(res.best, m, &nodes, &stages);

@@ -28,6 +28,10 @@ Halide::Target runnable_here(Halide::Target t) {
     return t;
 }
 
+Halide::Target target_named(const std::string &name) {
+    return name.rfind("host", 0) == 0 ? runnable_here(Halide::Target(name)) : Halide::Target(name);
+}
+
 Halide::Target host_target() {
     return runnable_here(Halide::get_host_target());
 }

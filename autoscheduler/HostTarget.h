@@ -9,6 +9,8 @@
 
 #include "Halide.h"
 
+#include <string>
+
 namespace harl {
 
 // Whether this CPU reports AVX512-FP16 and AVX-VNNI (CPUID leaf 7), which Halide 14's
@@ -18,6 +20,10 @@ bool cpu_runs_sapphire_rapids_code();
 // t without the x86 features this CPU cannot run, for code that runs here. A target of another
 // architecture (cross compilation) is returned unchanged.
 Halide::Target runnable_here(Halide::Target t);
+
+// A target string: "host" and "host-FEATURE..." runnable here, any other as written (a target
+// named explicitly may be meant for another machine).
+Halide::Target target_named(const std::string &name);
 
 // Halide::get_host_target(), runnable here.
 Halide::Target host_target();

@@ -35,15 +35,12 @@ LoweringCheck check_lowering(const PipelineGraph &g, const Halide::Pipeline &p, 
     const MeasureResult first = lower_in_child(g, p, t, out.directives, timeout_s);
     if (first.status != MeasureResult::Status::Crashed) return out;
     const std::string why = "Halide 14 crashed lowering HARL's schedule (" + first.message + ")";
-    if (!fuses(out.directives)) {
-        throw HarlError(why + ", which fuses no loops to leave out. Try another HARL_SEED or "
-                              "HARL_BEAM_SIZE, or HARL_COST_MODEL=analytic");
-    }
+    const std::string advice = ". Try another HARL_SEED or HARL_BEAM_SIZE, or HARL_COST_MODEL=analytic";
+    if (!fuses(out.directives)) throw HarlError(why + ", which fuses no loops to leave out" + advice);
     std::vector<Directive> unfused = make_directives(s, false);
     const MeasureResult second = lower_in_child(g, p, t, unfused, timeout_s);
     if (second.status == MeasureResult::Status::Crashed) {
-        throw HarlError(why + ", with and without fused loops (" + second.message +
-                        "). Try another HARL_SEED or HARL_BEAM_SIZE, or HARL_COST_MODEL=analytic");
+        throw HarlError(why + ", with and without fused loops (" + second.message + ")" + advice);
     }
     std::cerr << "HARL: warning: " << why << "; emitting it without fused loops\n";
     out.directives = std::move(unfused);

@@ -34,11 +34,6 @@ inline std::string default_machine_params() {
            std::to_string(detect_llc_bytes()) + ",40";
 }
 
-// A target string; "host" and "host-..." are corrected for what this CPU runs (HostTarget.h).
-inline Halide::Target target_named(const std::string &name) {
-    return name.rfind("host", 0) == 0 ? harl::runnable_here(Halide::Target(name)) : Halide::Target(name);
-}
-
 // JIT-compiles Halide's runtime once in this process, so that measuring children forked later
 // inherit it instead of each compiling it again (about 0.6 s per candidate). Nothing runs: the
 // runtime's thread pool must not exist before fork().
