@@ -7,6 +7,7 @@
 #include "LoweringCheck.h"
 #include "RfactorPass.h"
 #include "ScheduleEmitter.h"
+#include "ScheduleReplay.h"
 #include "TargetModel.h"
 #include "gpu/GpuBeamSearch.h"
 #include "gpu/GpuEmitter.h"
@@ -253,6 +254,38 @@ RefineOutcome refine(const PipelineGraph &g, const Halide::Pipeline &p, const Ha
 
 } // namespace
 
+std::unique_ptr<PipelineGraph> analyse_pipeline(const Halide::Pipeline &p, const Halide::Target &t,
+                                                const Halide::MachineParams &mp,
+                                                std::string *rfactor_source) {
+    std::vector<Halide::Internal::Function> outputs;
+    for (const Halide::Func &f : p.outputs())
+        outputs.push_back(f.function());
+    // rfactor reductions that lack parallelism, re-analysing after each one.
+    auto graph = std::make_unique<PipelineGraph>(outputs, t);
+    for (int round = 0; round < 16; round++) {
+        RfactorResult rf = apply_rfactor(*graph, std::max(1, mp.parallelism));
+        if (!rf.applied) break;
+        for (const auto &line : rf.source)
+            *rfactor_source += line;
+        graph = std::make_unique<PipelineGraph>(outputs, t);
+    }
+    return graph;
+}
+
+std::vector<uint8_t> refeaturize_schedule(const Halide::Pipeline &p, const Halide::Target &t,
+                                          const Halide::MachineParams &mp,
+                                          const std::string &schedule_source) {
+    std::string rfactor_source;
+    const std::unique_ptr<PipelineGraph> g = analyse_pipeline(p, t, mp, &rfactor_source);
+    const MachineInfo m = make_machine_info(t, mp);
+    if (m.gpu)
+        throw HarlError("refeaturizing GPU schedules is not supported (their decisions are not replayable)");
+    const ScheduleState s = replay_decisions(*g, std::max(1, mp.parallelism), schedule_source);
+    std::vector<int> nodes, stages;
+    std::vector<StageFeatures> feats = featurize_all(s, m, &nodes, &stages);
+    return encode_featurization(nodes, stages, feats);
+}
+
 AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target &t,
                                 const Halide::MachineParams &mp, const HarlOptions &opts) {
     if (!(runnable_here(t) == t)) {
@@ -261,19 +294,8 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
                      "compiled for it dies of SIGILL here (Halide 14 takes AMD Zen 4 for Sapphire Rapids "
                      "with target=host); name the target without that feature if it is to run here\n";
     }
-    std::vector<Halide::Internal::Function> outputs;
-    for (const Halide::Func &f : p.outputs())
-        outputs.push_back(f.function());
-    // rfactor reductions that lack parallelism, re-analysing after each one.
     std::string rfactor_source;
-    auto graph = std::make_unique<PipelineGraph>(outputs, t);
-    for (int round = 0; round < 16; round++) {
-        RfactorResult rf = apply_rfactor(*graph, std::max(1, mp.parallelism));
-        if (!rf.applied) break;
-        for (const auto &line : rf.source)
-            rfactor_source += line;
-        graph = std::make_unique<PipelineGraph>(outputs, t);
-    }
+    const std::unique_ptr<PipelineGraph> graph = analyse_pipeline(p, t, mp, &rfactor_source);
     const PipelineGraph &g = *graph;
     if (opts.verbose >= 3) std::cerr << g.describe();
     MachineInfo m = make_machine_info(t, mp);

@@ -75,6 +75,7 @@
 #include "../cost_model/GpuFeatureLayout.h"
 #include "Halide.h"
 #include "Options.h"
+#include "PipelineGraph.h"
 
 #include <cstdint>
 #include <memory>
@@ -101,6 +102,20 @@ struct AutoscheduleOutput {
 
 AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target &t,
                                 const Halide::MachineParams &mp, const HarlOptions &opts);
+
+// The pipeline as HARL analyses it: its graph after the rfactor rounds HARL applies to
+// reductions that lack parallelism (which change the pipeline's Funcs; their source lines are
+// appended to `rfactor_source`).
+std::unique_ptr<PipelineGraph> analyse_pipeline(const Halide::Pipeline &p, const Halide::Target &t,
+                                                const Halide::MachineParams &mp, std::string *rfactor_source);
+
+// The featurization (as AutoscheduleOutput::featurization, current CPU layout) of a schedule
+// HARL wrote earlier for a fresh copy of this pipeline, replayed from its "// Decisions:"
+// header (ScheduleReplay.h): old measurements get features of a newer layout. HarlError when
+// the decisions do not fit the pipeline.
+std::vector<uint8_t> refeaturize_schedule(const Halide::Pipeline &p, const Halide::Target &t,
+                                          const Halide::MachineParams &mp,
+                                          const std::string &schedule_source);
 
 // Featurization bytes: "HARLFEAT", u32 layout version, u32 stages, u32 features, then per
 // stage: i32 node (Pipeline::get_func index), i32 stage index, float[features].

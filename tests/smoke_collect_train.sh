@@ -20,6 +20,14 @@ n=$(sqlite3 "$W/all.db" "SELECT COUNT(*) FROM samples WHERE status='ok'")
 na=$(sqlite3 "$W/a.db" "SELECT COUNT(*) FROM samples WHERE status='ok'")
 nb=$(sqlite3 "$W/b.db" "SELECT COUNT(*) FROM samples WHERE status='ok'")
 [ "$n" -eq $((na + nb)) ] && [ "$n" -ge 4 ] || { echo "merge lost samples: $n != $na + $nb"; exit 1; }
+# Sources shortened to their headers still replay: every sample gets the same features again.
+"$TOOLS/harl-collect" --db "$W/strip.db" --merge "$W/all.db" --strip-sources | grep -q " sources shortened"
+[ "$(sqlite3 "$W/strip.db" "SELECT SUM(source LIKE '%compute_%') FROM schedules")" -eq 0 ] ||
+  { echo "--strip-sources left schedule bodies"; exit 1; }
+"$TOOLS/harl-collect" --db "$W/re.db" --refeaturize "$W/strip.db" | tee "$W/refeaturize.log"
+grep -q "left out: 0 without stored decisions, 0 of pipelines this build no longer makes, 0 whose replay \
+disagreed with the stored features, 0 whose replay failed" "$W/refeaturize.log"
+[ "$(sqlite3 "$W/re.db" "SELECT COUNT(*) FROM samples")" -eq "$(sqlite3 "$W/all.db" "SELECT COUNT(*) FROM samples")" ]
 # Both cost models steer searches (candidate 1 is the learned model's own pick).
 nl=$(sqlite3 "$W/all.db" "SELECT COUNT(*) FROM schedules WHERE options LIKE '%model=learned%'")
 [ "$nl" -ge 1 ] || { echo "no schedule was searched with the learned model"; exit 1; }

@@ -9,7 +9,9 @@
 #include "Featurizer.h"
 #include "GpuFeatureLayout.h"
 #include "HostTarget.h"
+#include "PipelineScale.h"
 #include "RandomPipeline.h"
+#include "ScheduleReplay.h"
 #include "TorchCostModel.h"
 #include "Trainer.h"
 
@@ -604,4 +606,76 @@ TEST(Trainer, GpuModelTrainsOnGpuFeaturesAndIsUsedForGpuTargets) {
     }
     std::remove(path.c_str());
     std::remove(cpu_path.c_str());
+}
+
+// Replaying a schedule's "// Decisions:" header on a freshly built copy of its pipeline (other
+// unique names) gives exactly the features HARL computed when it chose the schedule: what
+// harl-collect --refeaturize relies on to give old measurements new features. Random pipelines
+// with randomised searches cover inlining, compute_at, storage hoisting, unscheduled updates
+// and rfactor intermediates.
+TEST(ScheduleReplay, ReplayedDecisionsGiveTheFeaturesOfTheSearch) {
+    const Halide::MachineParams mp(2, 32 << 20, 40);
+    int replayed = 0, with_rfactor = 0, with_compute_at = 0;
+    // Small pipelines, and two collected ones (histograms split by rfactor at their scale).
+    std::vector<uint64_t> seeds = {90116, 90142};
+    for (uint64_t seed = 300; seed < 340; seed++)
+        seeds.push_back(seed);
+    for (uint64_t seed : seeds) {
+        for (int k : {0, 3}) {
+            auto build = [&] {
+                return seed >= 90000 ? harl::pipeline_of_seed(seed, 2, 8)
+                                     : harl::make_random_pipeline(seed, 2, 6);
+            };
+            harl::RandomPipeline rp = build();
+            harl::HarlOptions o = harl::candidate_options(harl::HarlOptions{}, seed, k, 0.3, {"analytic"});
+            o.check_lowering = false;
+            auto res = harl::autoschedule(Halide::Pipeline(rp.output), harl::host_target(), mp, o);
+            harl::RandomPipeline again = build();
+            const std::vector<uint8_t> fresh = harl::refeaturize_schedule(
+                Halide::Pipeline(again.output), harl::host_target(), mp, res.schedule_source);
+            EXPECT_EQ(fresh, res.featurization) << "seed " << seed << " candidate " << k << "\n"
+                                                << res.summary;
+            replayed++;
+            with_rfactor += res.schedule_source.find("Reductions split") != std::string::npos;
+            with_compute_at += res.summary.find(": at ") != std::string::npos;
+        }
+    }
+    EXPECT_EQ(replayed, 84);
+    EXPECT_GT(with_rfactor, 0) << "no schedule with an rfactor intermediate was replayed";
+    EXPECT_GT(with_compute_at, 10);
+}
+
+TEST(ScheduleReplay, FuncNamesMatchAcrossProcesses) {
+    // Both forms were seen for one rfactor intermediate in collected data.
+    EXPECT_TRUE(harl::same_func_name("hist_5$49_intm", "hist_5_32_intm$44"));
+    EXPECT_TRUE(harl::same_func_name("conv_0$3", "conv_0$117"));
+    EXPECT_FALSE(harl::same_func_name("conv_0$3", "pool_0$3"));
+    EXPECT_FALSE(harl::same_func_name("hist_5$49_intm", "hist_5$49"));
+}
+
+TEST(ScheduleReplay, DecisionsThatDoNotFitThePipelineAreRefused) {
+    const Halide::MachineParams mp(2, 32 << 20, 40);
+    harl::HarlOptions o;
+    o.cost_model = "analytic";
+    o.check_lowering = false;
+    harl::RandomPipeline a = harl::make_random_pipeline(11, 4, 6);
+    const std::string src =
+        harl::autoschedule(Halide::Pipeline(a.output), harl::host_target(), mp, o).schedule_source;
+    auto replay_error = [&](uint64_t seed, const std::string &source) -> std::string {
+        harl::RandomPipeline p = harl::make_random_pipeline(seed, 4, 6);
+        try {
+            harl::refeaturize_schedule(Halide::Pipeline(p.output), harl::host_target(), mp, source);
+        } catch (const harl::HarlError &e) {
+            return e.what();
+        }
+        return "";
+    };
+    EXPECT_EQ(replay_error(11, src), "");
+    EXPECT_NE(replay_error(12, src).find("another pipeline"), std::string::npos) << replay_error(12, src);
+    EXPECT_NE(replay_error(11, "// no header\n").find("no '// Decisions:' block"), std::string::npos);
+    std::string bad = src;
+    const size_t tiles = bad.find("tiles ");
+    ASSERT_NE(tiles, std::string::npos);
+    bad.replace(tiles, 6, "tiles x");
+    EXPECT_NE(replay_error(11, bad).find("not a number"), std::string::npos) << replay_error(11, bad);
 }

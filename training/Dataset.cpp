@@ -196,6 +196,69 @@ std::vector<SampleRecord> Dataset::ok_samples() {
     return out;
 }
 
+std::vector<Dataset::SourcedSample> Dataset::sourced_samples() {
+    Statement st(db_, "SELECT s.pipeline, s.candidate, s.machine, s.target, s.machine_params, s.status, "
+                      "s.layout_version, s.features, p.seed, p.generator_version, c.source FROM samples s "
+                      "JOIN pipelines p ON p.key = s.pipeline JOIN schedules c ON c.pipeline = s.pipeline "
+                      "AND c.candidate = s.candidate ORDER BY s.pipeline, s.candidate");
+    std::vector<SourcedSample> out;
+    while (st.step()) {
+        SourcedSample r;
+        r.sample.pipeline = st.text(0);
+        r.sample.candidate = (int)st.integer(1);
+        r.sample.machine = st.text(2);
+        r.sample.target = st.text(3);
+        r.sample.machine_params = st.text(4);
+        r.sample.status = st.text(5);
+        r.sample.layout_version = (uint32_t)st.integer(6);
+        r.sample.features = st.blob(7);
+        r.seed = st.integer(8);
+        r.generator_version = (int)st.integer(9);
+        r.source = st.text(10);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+void Dataset::set_features(const SampleRecord &s) {
+    Statement st(db_, "UPDATE samples SET layout_version=?, features=? WHERE pipeline=? AND candidate=? AND "
+                      "machine=?");
+    st.bind(1, (long long)s.layout_version).bind_blob(2, s.features).bind(3, s.pipeline).bind(4, s.candidate);
+    st.bind(5, s.machine).step();
+}
+
+void Dataset::delete_sample(const SampleRecord &s) {
+    Statement st(db_, "DELETE FROM samples WHERE pipeline=? AND candidate=? AND machine=?");
+    st.bind(1, s.pipeline).bind(2, s.candidate).bind(3, s.machine).step();
+}
+
+int Dataset::strip_sources() {
+    std::vector<std::pair<std::string, int>> keys;
+    std::vector<std::string> headers;
+    {
+        Statement st(db_, "SELECT pipeline, candidate, source FROM schedules");
+        while (st.step()) {
+            const std::string src = st.text(2);
+            const size_t end = src.find("\n\n"); // the header comment ends with an empty line
+            if (end == std::string::npos) continue;
+            keys.emplace_back(st.text(0), (int)st.integer(1));
+            headers.push_back(src.substr(0, end + 1));
+        }
+    }
+    exec("BEGIN IMMEDIATE");
+    try {
+        for (size_t i = 0; i < keys.size(); i++) {
+            Statement up(db_, "UPDATE schedules SET source=? WHERE pipeline=? AND candidate=?");
+            up.bind(1, headers[i]).bind(2, keys[i].first).bind(3, keys[i].second).step();
+        }
+        exec("COMMIT");
+    } catch (...) {
+        exec("ROLLBACK");
+        throw;
+    }
+    return (int)keys.size();
+}
+
 Dataset::Counts Dataset::counts() {
     Counts c;
     Statement a(db_, "SELECT SUM(status='done'), SUM(status='failed') FROM pipelines");

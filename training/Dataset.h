@@ -66,6 +66,22 @@ class Dataset {
     };
     Counts counts();
 
+    // Every sample (any status) with its pipeline's seed and its schedule's source, for
+    // refeaturizing: SampleRecord fields plus these.
+    struct SourcedSample {
+        SampleRecord sample;
+        long long seed = 0;
+        int generator_version = 0;
+        std::string source;
+    };
+    std::vector<SourcedSample> sourced_samples();
+    // Replaces a sample's features (and layout version), or deletes the sample.
+    void set_features(const SampleRecord &s);
+    void delete_sample(const SampleRecord &s);
+    // Keeps only the header comment (with the "// Decisions:" block) of every schedule source:
+    // enough to refeaturize, a tenth of the size. Returns the sources shortened.
+    int strip_sources();
+
     // Copies every row of `other` that this file lacks (by key); returns rows added.
     int merge_from(const std::string &other_path);
 

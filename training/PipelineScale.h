@@ -40,6 +40,21 @@ inline RandomPipeline pipeline_of_seed(uint64_t seed, int min_stages, int max_st
                      : make_random_pipeline(seed, min_stages, max_stages, ps.spatial, false, ps.channels);
 }
 
+// Bump when RandomPipeline changes what a seed produces: keys of old pipelines then differ.
+constexpr int kGeneratorVersion = 2; // 2: every input access clamped to the input
+// The same for make_random_layers (keys "dl<version>-s<seed>"); 2: softmax heads.
+constexpr int kLayersVersion = 2;
+
+// The dataset key of a seed's pipeline: generator version, seed, scale and stage range, so a
+// key names one pipeline whatever collected it.
+inline std::string pipeline_key(uint64_t seed, int min_stages, int max_stages) {
+    const PipelineScale ps = pipeline_scale_of(seed);
+    if (ps.layers) return "dl" + std::to_string(kLayersVersion) + "-s" + std::to_string(seed);
+    return "rp" + std::to_string(kGeneratorVersion) + "-s" + std::to_string(seed) + "-x" +
+           std::to_string(ps.spatial) + (ps.channels > 1 ? "c" + std::to_string(ps.channels) : "") + "-n" +
+           std::to_string(min_stages) + "_" + std::to_string(max_stages);
+}
+
 // Whether a seed belongs to the tools' --family choice: all, layers or general (the others).
 inline bool seed_in_family(uint64_t seed, const std::string &family) {
     if (family != "all" && family != "layers" && family != "general")

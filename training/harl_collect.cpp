@@ -15,6 +15,7 @@
 #include "PipelineScale.h"
 #include "ProgressBar.h"
 #include "RandomPipeline.h"
+#include "Refeaturize.h"
 #include "refine/SampleLog.h"
 
 #include <algorithm>
@@ -32,11 +33,6 @@
 namespace po = boost::program_options;
 
 namespace {
-
-// Bump when RandomPipeline changes what a seed produces: keys of old pipelines then differ.
-constexpr int kGeneratorVersion = 2; // 2: every input access clamped to the input
-// The same for make_random_layers (keys "dl<version>-s<seed>"); 2: softmax heads.
-constexpr int kLayersVersion = 2;
 
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) {
@@ -101,11 +97,7 @@ void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::H
                       uint64_t seed, const std::function<void(int ok, int bad)> &on_sample) {
     const harl::PipelineScale ps = harl::pipeline_scale_of(seed);
     const int scale = ps.layers ? 0 : ps.spatial;
-    const std::string key =
-        ps.layers ? "dl" + std::to_string(kLayersVersion) + "-s" + std::to_string(seed)
-                  : "rp" + std::to_string(kGeneratorVersion) + "-s" + std::to_string(seed) + "-x" +
-                        std::to_string(scale) + (ps.channels > 1 ? "c" + std::to_string(ps.channels) : "") +
-                        "-n" + std::to_string(cfg.min_stages) + "_" + std::to_string(cfg.max_stages);
+    const std::string key = harl::pipeline_key(seed, cfg.min_stages, cfg.max_stages);
     const std::string status = db.pipeline_status(key);
     if (status == "done" || status == "failed") return;
     const Halide::Target target = target_of(cfg);
@@ -115,7 +107,7 @@ void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::H
         std::string kinds;
         for (const auto &k : rp.stage_kinds)
             kinds += (kinds.empty() ? "" : " ") + k;
-        db.begin_pipeline(key, seed, ps.layers ? kLayersVersion : kGeneratorVersion, scale,
+        db.begin_pipeline(key, seed, ps.layers ? harl::kLayersVersion : harl::kGeneratorVersion, scale,
                           (int)rp.stage_kinds.size(), kinds);
     }
     std::vector<int> done = db.recorded_candidates(key);
@@ -245,6 +237,16 @@ int import_samples(harl::Dataset &db, const std::string &path) {
     return added;
 }
 
+void report_refeaturized(const harl::RefeaturizeReport &r) {
+    std::cout << "harl-collect: refeaturized " << r.refeaturized << " samples (feature layout "
+              << harl::kFeatureLayoutVersion << "); left out: " << r.no_decisions
+              << " without stored decisions, " << r.not_rebuildable
+              << " of pipelines this build no longer makes, " << r.mismatched
+              << " whose replay disagreed with the stored features, " << r.failed << " whose replay failed\n";
+    for (const auto &e : r.examples)
+        std::cout << "  " << e << "\n";
+}
+
 // "analytic,learned" -> {"analytic", "learned"}; a learned model's weights must load now, not
 // fail every one of its candidates later.
 std::vector<std::string> parse_cost_models(const std::string &list) {
@@ -300,10 +302,13 @@ int main(int argc, char **argv) {
     cfg.machine_params = harl::default_machine_params();
     cfg.machine = hostname();
     std::vector<std::string> merge_inputs, import_inputs;
+    std::string refeaturize_input;
+    bool strip_sources = false;
     po::options_description desc(
         "harl-collect: random pipelines -> HARL schedules -> measured training samples (SQLite)\n\n"
         "Usage: harl-collect [--db FILE] [--minutes M | --pipelines N] [--shard i/N]\n"
-        "       harl-collect --db OUT.db --merge A.db B.db ...\n\nOptions");
+        "       harl-collect --db OUT.db --merge A.db B.db ...\n"
+        "       harl-collect --db NEW.db --refeaturize OLD.db [--strip-sources]\n\nOptions");
     desc.add_options()("help,h", "print this help (and the HARL_* options the searches read)")(
         "db", po::value(&cfg.db)->default_value(cfg.db), "dataset file (SQLite, created if missing)")(
         "minutes", po::value(&cfg.minutes)->default_value(0), "stop after this many minutes (0: no limit)")(
@@ -348,7 +353,13 @@ int main(int argc, char **argv) {
         "merge", po::value(&merge_inputs)->multitoken(),
         "copy these dataset files into --db and exit")("import", po::value(&import_inputs)->multitoken(),
                                                        "add the measured candidates of HARL_MEASURE runs "
-                                                       "(files written with HARL_SAMPLES) to --db and exit");
+                                                       "(files written with HARL_SAMPLES) to --db and exit")(
+        "refeaturize", po::value(&refeaturize_input),
+        "copy this dataset into --db (a new file) with every sample's features recomputed for this build's "
+        "feature layout, replaying the decisions stored with its schedule, and exit (Refeaturize.h)")(
+        "strip-sources", po::bool_switch(&strip_sources),
+        "shorten every schedule source in --db to its header comment, which still holds the decisions "
+        "--refeaturize replays (for committing a dataset), and exit after any --merge/--refeaturize");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -372,11 +383,13 @@ int main(int argc, char **argv) {
             std::cout << cfg.db << ": " << c.pipelines_done << " pipelines, " << c.samples_ok << " samples\n";
             return 0;
         }
-        if (!merge_inputs.empty()) {
+        if (!merge_inputs.empty() || !refeaturize_input.empty() || strip_sources) {
             for (const auto &in : merge_inputs) {
                 int added = db.merge_from(in);
                 std::cout << "harl-collect: merged " << in << ": " << added << " rows added\n";
             }
+            if (!refeaturize_input.empty()) report_refeaturized(refeaturize_dataset(refeaturize_input, db));
+            if (strip_sources) std::cout << "harl-collect: " << db.strip_sources() << " sources shortened\n";
             auto c = db.counts();
             std::cout << cfg.db << ": " << c.pipelines_done << " pipelines, " << c.samples_ok << " samples\n";
             return 0;
