@@ -76,16 +76,19 @@ std::vector<StageFeatures> decode_featurization(const std::vector<uint8_t> &byte
     uint32_t hdr[3];
     std::memcpy(hdr, bytes.data() + 8, sizeof(hdr));
     if (layout_version) *layout_version = hdr[0];
-    if (hdr[0] != kFeatureLayoutVersion && !(layout_version && hdr[0] == kGpuFeatureLayoutVersion)) {
+    const int features = num_features_of_layout(hdr[0]);
+    if (hdr[0] != kFeatureLayoutVersion && !(layout_version && features > 0)) {
         throw fail("feature layout version " + std::to_string(hdr[0]) + ", expected " +
                    std::to_string(kFeatureLayoutVersion));
     }
-    if (hdr[2] != (uint32_t)kNumFeatures) throw fail("wrong number of features per stage");
-    const size_t per = 8 + sizeof(float) * kNumFeatures;
+    if (hdr[2] != (uint32_t)features) throw fail("wrong number of features per stage");
+    const size_t per = 8 + sizeof(float) * features;
     if (bytes.size() != 20 + per * hdr[1]) throw fail("truncated or oversized");
-    std::vector<StageFeatures> out(hdr[1]);
-    for (size_t i = 0; i < out.size(); i++)
-        std::memcpy(out[i].data(), bytes.data() + 20 + per * i + 8, sizeof(float) * kNumFeatures);
+    std::vector<StageFeatures> out(hdr[1]); // entries an older layout lacks stay 0
+    for (size_t i = 0; i < out.size(); i++) {
+        out[i].fill(0.0f);
+        std::memcpy(out[i].data(), bytes.data() + 20 + per * i + 8, sizeof(float) * features);
+    }
     return out;
 }
 

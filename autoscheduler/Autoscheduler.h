@@ -123,8 +123,8 @@ std::vector<uint8_t> encode_featurization(const std::vector<int> &nodes, const s
                                           const std::vector<StageFeatures> &features,
                                           uint32_t layout_version = kFeatureLayoutVersion);
 // The per-stage features of featurization bytes; HarlError if they are malformed or of
-// another layout version. With `layout_version`, GPU features (GpuFeatureLayout.h) are
-// accepted too and the version is returned there.
+// another layout version. With `layout_version`, GPU features (GpuFeatureLayout.h) and older
+// CPU layouts (their missing entries 0) are accepted too and the version is returned there.
 std::vector<StageFeatures> decode_featurization(const std::vector<uint8_t> &bytes,
                                                 uint32_t *layout_version = nullptr);
 

@@ -10,10 +10,16 @@ namespace harl {
 namespace {
 constexpr double kL1Bytes = 32 * 1024, kL2Bytes = 512 * 1024;
 
+// The tile of `cov` points per dimension in the middle of `full`: footprints are evaluated on
+// it as representative of every tile. (The first tile is not: where a consumer reads a
+// producer along paths of different scales, x and x/2 say, they meet at the origin, and a
+// tile there needs a sliver of what the others need.)
 std::vector<Span> shrink(const std::vector<Span> &full, const std::vector<int64_t> &cov) {
     std::vector<Span> b(full.size());
-    for (size_t i = 0; i < full.size(); i++)
-        b[i] = {full[i].min, full[i].min + cov[i] - 1};
+    for (size_t i = 0; i < full.size(); i++) {
+        const int64_t start = full[i].min + std::max<int64_t>(0, full[i].extent() - cov[i]) / 2;
+        b[i] = {start, start + cov[i] - 1};
+    }
     return b;
 }
 } // namespace
@@ -67,6 +73,43 @@ std::vector<EffectiveLoad> Featurizer::effective_loads(const Stage &st, OpCounts
         if (!merged) out.push_back({it.am->producer, chain, calls});
     }
     return out;
+}
+
+double Featurizer::element_stride(const EffectiveLoad &l, int k) const {
+    const AccessMap &front = *l.chain.front();
+    if (front.min.empty()) return 0; // a scalar: every lane reads the same element
+    // How far each loop var of the current stage moves when loop k advances by one, then each
+    // dimension of the Func it reads, through the inlined Funcs down to the stored one.
+    std::vector<double> move(front.min[0].a.size(), 0.0);
+    if (k >= (int)move.size()) return NAN;
+    move[k] = 1;
+    for (size_t i = 0; i < l.chain.size(); i++) {
+        const AccessMap &am = *l.chain[i];
+        std::vector<double> dims(am.min.size(), 0.0);
+        for (size_t d = 0; d < am.min.size(); d++) {
+            const AffineBound &b = am.min[d];
+            if (!b.affine) return NAN;
+            for (size_t j = 0; j < move.size() && j < b.a.size(); j++)
+                dims[d] += (b.a[j] + b.b[j]) * move[j];
+        }
+        const Node &p = g_.node(am.producer);
+        if (i + 1 == l.chain.size()) {
+            // Dimension 0 innermost in storage, strides from the root extents.
+            double stride = 0, step = 1;
+            for (size_t d = 0; d < dims.size(); d++) {
+                stride += dims[d] * step;
+                step *= (double)std::max<int64_t>(1, p.root[d].extent());
+            }
+            return stride;
+        }
+        const Stage &inlined = p.stages[0];
+        move.assign(inlined.loops.size(), 0.0);
+        for (size_t j = 0; j < inlined.loops.size(); j++) {
+            const int d = inlined.loops[j].pure_dim;
+            if (d >= 0 && d < (int)dims.size()) move[j] = dims[d];
+        }
+    }
+    return NAN;
 }
 
 Region Featurizer::region_of(int producer, int consumer, const std::vector<Span> &consumer_box) const {
@@ -254,7 +297,7 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     f[F_unrolled_body] = (float)unrolled;
 
     // Loads by kind, per point.
-    double dense = 0, strided = 0, bcast = 0, scalar = 0;
+    double dense = 0, strided = 0, bcast = 0, scalar = 0, short_stride = 0, gather = 0, irregular = 0;
     for (const auto &l : loads) {
         // A load that does not move with an unrolled inner loop is issued once for all of its
         // iterations (register blocking reuses it).
@@ -265,6 +308,14 @@ StageFeatures Featurizer::stage_features(int node, int si) {
             }
         }
         const double calls = l.calls / reuse;
+        bool affine = true;
+        for (const AccessMap *am : l.chain) {
+            for (const auto *bounds : {&am->min, &am->max}) {
+                for (const AffineBound &b : *bounds)
+                    affine = affine && b.affine;
+            }
+        }
+        if (!affine) irregular += calls;
         if (sc.vector_var < 0) {
             scalar += calls;
             continue;
@@ -278,7 +329,32 @@ StageFeatures Featurizer::stage_features(int node, int si) {
             dense += calls;
         else
             strided += calls;
+        if (stride != 0 && stride != 1) {
+            const double lanes_apart = std::fabs(element_stride(l, sc.vector_var));
+            (lanes_apart <= 8 ? short_stride : gather) += calls; // NaN: a gather
+        }
     }
+    f[F_short_stride_loads] = (float)short_stride;
+    f[F_gather_loads] = (float)gather;
+    f[F_irregular_loads] = (float)irregular;
+    // The stage's own stores: lanes apart in its storage (dimension 0 innermost).
+    double store_stride = 0;
+    if (sc.vector_var >= 0) {
+        store_stride = 1;
+        const int d = st.loops[sc.vector_var].pure_dim;
+        for (int i = 0; i < d && i < (int)r.region.size(); i++)
+            store_stride *= (double)std::max<int64_t>(1, r.region[i].extent());
+    }
+    f[F_store_stride] = (float)store_stride;
+    // Tiles that do not divide their extents compute the remainder of the last tile as well.
+    double padding = 1;
+    for (size_t k = 0; sc.scheduled && k < st.loops.size(); k++) {
+        if (st.loops[k].rvar) continue;
+        const double e = (double)std::max<int64_t>(1, box[k].extent());
+        const double t = std::min(e, (double)std::max<int64_t>(1, sc.tile[k]));
+        padding *= std::ceil(e / t) * t / e;
+    }
+    f[F_tile_padding] = (float)padding;
     f[F_dense_vector_loads] = (float)dense;
     f[F_strided_loads] = (float)strided;
     f[F_broadcast_loads] = (float)bcast;

@@ -51,6 +51,9 @@ class Featurizer {
 
   private:
     StageFeatures stage_features(int node, int stage);
+    // Elements of the read Func's storage between the elements a load reads in two iterations
+    // of its stage's loop k (through inlined Funcs; NaN when an index is not affine).
+    double element_stride(const EffectiveLoad &l, int k) const;
     const ScheduleState &s_;
     const PipelineGraph &g_;
     MachineInfo m_;

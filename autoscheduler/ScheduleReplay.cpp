@@ -159,6 +159,15 @@ ScheduleState replay_decisions(const PipelineGraph &g, int parallelism, const st
         s = s.with(order[i], std::move(fc));
     }
     HARL_ASSERT(s.complete(), "replayed schedule is incomplete");
+    // The replay is exact when the state describes itself as the block did.
+    std::istringstream again(s.describe());
+    for (size_t i = 0; i < lines.size(); i++) {
+        std::string line;
+        std::getline(again, line);
+        if (without_unique_numbers(line) != without_unique_numbers(lines[i])) {
+            throw HarlError("schedule decisions: replayed '" + line + "' for '" + lines[i] + "'");
+        }
+    }
     return s;
 }
 

@@ -1,4 +1,5 @@
 #include "FeatureLayout.h"
+#include "GpuFeatureLayout.h"
 
 namespace harl {
 
@@ -9,6 +10,13 @@ const char *feature_name(int index) {
 #undef HARL_FEATURE_NAME
     };
     return (index >= 0 && index < kNumFeatures) ? names[index] : "?";
+}
+
+int num_features_of_layout(uint32_t layout_version) {
+    if (layout_version == kFeatureLayoutVersion || layout_version == kGpuFeatureLayoutVersion)
+        return kNumFeatures;
+    if (layout_version == 1) return kNumFeaturesLayout1;
+    return 0;
 }
 
 } // namespace harl

@@ -2,7 +2,12 @@
 // collector and the trainer. Changing the meaning or order of any entry requires bumping
 // kFeatureLayoutVersion: weights files record the version they were trained with.
 //
-// Layout (version 1), one vector per scheduled (non-inlined) stage:
+// Layouts only ever append entries: version 2 is version 1's kNumFeaturesLayout1 entries plus
+// the ones after them, so weights and samples of layout 1 use the first kNumFeaturesLayout1
+// entries of a layout-2 vector (num_features_of_layout), and stored samples can be given the
+// new entries without measuring again (harl-collect --refeaturize).
+//
+// Layout (version 2), one vector per scheduled (non-inlined) stage:
 //   [0, kNumPipelineFeatures): properties of the algorithm, independent of the schedule
 //   [kNumPipelineFeatures, kNumFeatures): properties of the stage in the (partial) schedule
 // Counts are per point of the stage unless the name says "total"; bytes are bytes.
@@ -11,6 +16,13 @@
 // whole realization, inner loops unrolled).
 // inlined_math_ops, inlined_div_ops, fused_multiply_adds: per point, counting the work of
 // producers inlined into the stage (ops_per_point is their total over all kinds).
+// Appended in version 2 (per point, after register reuse, like the other load counts):
+// short_stride_loads / gather_loads: vector loads whose lanes lie 2-8 elements apart in the
+// producer's storage (a few cache lines, shuffles) / further apart or not affine (one load per
+// lane); strided_loads is their sum. store_stride: elements between the lanes of the stage's
+// own vector stores (0 unvectorised, 1 dense). irregular_loads: loads with a non-affine index
+// (clamped boundary conditions, data-dependent lookups). tile_padding: points computed per
+// point needed because tiles do not divide the extents (1 = none).
 #pragma once
 
 #include <array>
@@ -18,7 +30,7 @@
 
 namespace harl {
 
-constexpr uint32_t kFeatureLayoutVersion = 1;
+constexpr uint32_t kFeatureLayoutVersion = 2;
 
 #define HARL_FEATURE_LIST(X)                                                                                 \
     /* pipeline features */                                                                                  \
@@ -27,8 +39,10 @@ constexpr uint32_t kFeatureLayoutVersion = 1;
     X(op_fdiv)                                                                                               \
     X(op_iadd)                                                                                               \
     X(op_imul)                                                                                               \
-    X(op_idiv) X(op_cmp_select) X(op_math) X(op_cast) X(op_load) X(bytes_per_point) X(native_lanes)          \
-        X(is_update) X(num_rvars) X(root_points) X(num_producers) /* schedule features */                    \
+    X(op_idiv)                                                                                               \
+    X(op_cmp_select)                                                                                         \
+    X(op_math) X(op_cast) X(op_load) X(bytes_per_point) X(native_lanes) X(is_update) X(num_rvars)            \
+        X(root_points) X(num_producers) /* schedule features */                                              \
         X(computed_at) X(realizations) X(points_per_realization) X(points_total) X(redundancy)               \
             X(ops_per_point) X(vector_width) X(vector_utilization) X(parallel_tasks) X(parallel_efficiency)  \
                 X(parallel_launches) X(loop_iterations_total) X(unrolled_body) X(dense_vector_loads)         \
@@ -37,7 +51,8 @@ constexpr uint32_t kFeatureLayoutVersion = 1;
                             X(allocation_bytes) X(accumulator_registers) X(innermost_working_set)            \
                                 X(inner_tile_points) X(producers_computed_here) X(working_set_per_task)      \
                                     X(sliding_window_savings) X(accumulator_memory_ops) X(inlined_math_ops)  \
-                                        X(inlined_div_ops) X(fused_multiply_adds)
+                                        X(inlined_div_ops) X(fused_multiply_adds) /* layout 2 */             \
+        X(short_stride_loads) X(gather_loads) X(store_stride) X(irregular_loads) X(tile_padding)
 
 enum FeatureIndex : int {
 #define HARL_FEATURE_ENUM(name) F_##name,
@@ -47,6 +62,11 @@ enum FeatureIndex : int {
 };
 
 constexpr int kNumPipelineFeatures = F_computed_at;
+constexpr int kNumFeaturesLayout1 = F_short_stride_loads;
+
+// Entries a vector of this layout version has (a prefix of StageFeatures): kNumFeatures for
+// the current CPU layout and the GPU layout, fewer for older CPU layouts; 0 if unknown.
+int num_features_of_layout(uint32_t layout_version);
 
 using StageFeatures = std::array<float, kNumFeatures>;
 

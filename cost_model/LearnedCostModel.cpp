@@ -32,7 +32,7 @@ class LearnedCostModel : public CostModel {
         std::vector<float> x(in_), a(h1_), b(h2_);
         std::vector<double> c(members_.size());
         for (size_t r = 0; r < stages.size(); r++) {
-            model_inputs(stages[r], (*seconds)[r], x.data());
+            model_inputs(stages[r], in_ - 1, (*seconds)[r], x.data());
             for (int i = 0; i < in_; i++)
                 x[i] = std::clamp((x[i] - w_.mean[i]) * w_.scale[i], -kInputClamp, kInputClamp);
             for (size_t k = 0; k < members_.size(); k++) {

@@ -118,14 +118,16 @@ ModelWeights parse_weights(const std::string &bytes, const std::string &source) 
     take(&floats, 8, "header");
     take(&checksum, 8, "header");
     take(&meta_len, 4, "header");
-    if (layout != kFeatureLayoutVersion && layout != kGpuFeatureLayoutVersion) {
+    const int features = num_features_of_layout(layout);
+    if (features == 0) {
         throw fail("trained for feature layout version " + std::to_string(layout) +
-                   ", this HARL computes version " + std::to_string(kFeatureLayoutVersion) + " (CPU) and " +
+                   ", this HARL computes version " + std::to_string(kFeatureLayoutVersion) +
+                   " (CPU; it also reads weights of version 1) and " +
                    std::to_string(kGpuFeatureLayoutVersion) + " (GPU)");
     }
-    if (inputs != (uint32_t)kModelInputs) {
-        throw fail("has " + std::to_string(inputs) + " inputs per stage, this HARL has " +
-                   std::to_string(kModelInputs));
+    if (inputs != (uint32_t)features + 1) {
+        throw fail("has " + std::to_string(inputs) + " inputs per stage, feature layout " +
+                   std::to_string(layout) + " has " + std::to_string(features + 1));
     }
     if (h1 == 0 || h2 == 0 || h1 > 4096 || h2 > 4096) throw fail("implausible layer sizes");
     if (meta_len > (1u << 20)) throw fail("corrupt header (metadata length)");
@@ -200,12 +202,13 @@ void save_weights(const std::string &path, const ModelWeights &w) {
     }
 }
 
-void model_inputs(const StageFeatures &f, double analytic_seconds, float *out) {
-    for (int i = 0; i < kNumFeatures; i++) {
+void model_inputs(const StageFeatures &f, int features, double analytic_seconds, float *out) {
+    HARL_ASSERT(features > 0 && features <= kNumFeatures, "model reads " << features << " features");
+    for (int i = 0; i < features; i++) {
         float v = f[i];
         out[i] = std::copysign(std::log1p(std::fabs(v)), v);
     }
-    out[kNumFeatures] = (float)std::log(std::max(analytic_seconds, 1e-12));
+    out[features] = (float)std::log(std::max(analytic_seconds, 1e-12));
 }
 
 } // namespace harl

@@ -28,7 +28,8 @@
 namespace harl {
 
 constexpr uint32_t kWeightsFormatVersion = 4;
-// Per stage: every feature (signed log) plus the log of the analytic model's estimate.
+// Per stage: every feature (signed log) plus the log of the analytic model's estimate. Weights
+// of an older feature layout have num_features_of_layout(version) + 1.
 constexpr int kModelInputs = kNumFeatures + 1;
 // The network's log-correction of a stage's analytic estimate is squashed into
 // +-max_correction (a property of each weights file; version 1 files used this one).
@@ -93,7 +94,8 @@ inline double bounded_correction(double raw, double max_correction, double max_d
     return bound * std::tanh(raw / bound);
 }
 
-// Model input of one stage: signed log of every feature, then log of the analytic estimate.
-void model_inputs(const StageFeatures &f, double analytic_seconds, float *out);
+// Model input of one stage: signed log of its first `features` features (the weights' layout
+// has that many), then log of the analytic estimate: features + 1 floats.
+void model_inputs(const StageFeatures &f, int features, double analytic_seconds, float *out);
 
 } // namespace harl

@@ -12,7 +12,7 @@ namespace {
 class TorchCostModel : public CostModel {
   public:
     TorchCostModel(const MachineInfo &m, const ModelWeights &w)
-        : analytic_(make_base_cost_model(m)), pessimism_(w.pessimism) {
+        : analytic_(make_base_cost_model(m)), pessimism_(w.pessimism), inputs_per_stage_(w.inputs) {
         for (int k = 0; k < w.members; k++) {
             StageMlp mlp(w.inputs, w.hidden1, w.hidden2, w.max_correction, w.max_discount);
             mlp->load(w.member(k));
@@ -26,11 +26,12 @@ class TorchCostModel : public CostModel {
         analytic_->predict(stages, seconds);
         const long n = (long)stages.size();
         if (n == 0) return;
-        inputs_.resize((size_t)n * kModelInputs);
+        inputs_.resize((size_t)n * inputs_per_stage_);
         for (long i = 0; i < n; i++)
-            model_inputs(stages[i], (*seconds)[i], &inputs_[(size_t)i * kModelInputs]);
+            model_inputs(stages[i], inputs_per_stage_ - 1, (*seconds)[i],
+                         &inputs_[(size_t)i * inputs_per_stage_]);
         c10::InferenceMode guard;
-        torch::Tensor x = torch::from_blob(inputs_.data(), {n, (long)kModelInputs}, torch::kFloat32);
+        torch::Tensor x = torch::from_blob(inputs_.data(), {n, (long)inputs_per_stage_}, torch::kFloat32);
         std::vector<torch::Tensor> d;
         for (auto &mlp : members_)
             d.push_back(mlp->forward(x).to(torch::kFloat64).contiguous());
@@ -45,6 +46,7 @@ class TorchCostModel : public CostModel {
   private:
     std::unique_ptr<CostModel> analytic_;
     double pessimism_;
+    int inputs_per_stage_;
     std::vector<StageMlp> members_;
     std::vector<float> inputs_;
 };

@@ -14,14 +14,14 @@ namespace {
 // One pipeline's samples as tensors: every stage row's raw inputs (the last column is the log
 // analytic estimate), the sample each row belongs to, and the measured log runtime of each.
 struct PipelineTensors {
-    torch::Tensor inputs;      // rows x kModelInputs
+    torch::Tensor inputs;      // rows x (features + 1)
     torch::Tensor row_sample;  // rows (int64)
     torch::Tensor log_runtime; // samples
     std::vector<double> runtime;
     long samples = 0;
 };
 
-PipelineTensors to_tensors(const TrainingPipeline &p) {
+PipelineTensors to_tensors(const TrainingPipeline &p, int features) {
     PipelineTensors t;
     std::vector<float> in;
     std::vector<int64_t> owner;
@@ -32,15 +32,15 @@ PipelineTensors to_tensors(const TrainingPipeline &p) {
         make_base_cost_model(sm.machine)->predict(sm.stages, &analytic);
         for (size_t i = 0; i < sm.stages.size(); i++) {
             size_t at = in.size();
-            in.resize(at + kModelInputs);
-            model_inputs(sm.stages[i], analytic[i], &in[at]);
+            in.resize(at + features + 1);
+            model_inputs(sm.stages[i], features, analytic[i], &in[at]);
             owner.push_back((int64_t)s);
         }
         lr.push_back((float)std::log(sm.runtime_s));
         t.runtime.push_back(sm.runtime_s);
     }
     long rows = (long)owner.size();
-    t.inputs = torch::from_blob(in.data(), {rows, (long)kModelInputs}, torch::kFloat32).clone();
+    t.inputs = torch::from_blob(in.data(), {rows, (long)features + 1}, torch::kFloat32).clone();
     t.row_sample = torch::from_blob(owner.data(), {rows}, torch::kInt64).clone();
     t.log_runtime = torch::from_blob(lr.data(), {(long)lr.size()}, torch::kFloat32).clone();
     t.samples = (long)p.samples.size();
@@ -49,7 +49,7 @@ PipelineTensors to_tensors(const TrainingPipeline &p) {
 
 // Predicted log runtime of each sample of a pipeline.
 torch::Tensor predict_log_runtime(StageMlp &mlp, const PipelineTensors &t) {
-    torch::Tensor stage = torch::exp(t.inputs.select(1, kNumFeatures) + mlp->forward(t.inputs));
+    torch::Tensor stage = torch::exp(t.inputs.select(1, t.inputs.size(1) - 1) + mlp->forward(t.inputs));
     torch::Tensor total = torch::zeros({t.samples}, torch::kFloat32).index_add(0, t.row_sample, stage);
     return torch::log(total + 1e-12);
 }
@@ -99,7 +99,7 @@ ModelWeights train_member(const std::vector<PipelineTensors> &tr, const std::vec
     torch::manual_seed(seed);
     std::mt19937_64 rng(seed);
     const double max_discount = cfg.max_discount > 0 ? cfg.max_discount : cfg.max_correction;
-    StageMlp mlp(kModelInputs, cfg.hidden, cfg.hidden, cfg.max_correction, max_discount);
+    StageMlp mlp(cfg.features + 1, cfg.hidden, cfg.hidden, cfg.max_correction, max_discount);
     {
         // Normalise inputs with the training rows' statistics.
         std::vector<torch::Tensor> all;
@@ -174,13 +174,14 @@ TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
                 "max_correction " << cfg.max_correction << " outside (0, 20]");
     HARL_ASSERT(cfg.max_discount <= 20, "max_discount " << cfg.max_discount << " outside (0, 20]");
     HARL_ASSERT(cfg.pair_weight_cap > 0, "pair_weight_cap " << cfg.pair_weight_cap << " must be positive");
+    HARL_ASSERT(cfg.features > 0 && cfg.features <= kNumFeatures, "features " << cfg.features);
     HARL_ASSERT(cfg.members >= 1 && cfg.members <= 64, "members " << cfg.members << " outside [1, 64]");
     HARL_ASSERT(std::fabs(cfg.pessimism) <= 10, "pessimism " << cfg.pessimism << " outside [-10, 10]");
     std::vector<PipelineTensors> tr, va;
     for (const auto &p : train)
-        tr.push_back(to_tensors(p));
+        tr.push_back(to_tensors(p, cfg.features));
     for (const auto &p : val)
-        va.push_back(to_tensors(p));
+        va.push_back(to_tensors(p, cfg.features));
     TrainOutput out;
     std::vector<ModelWeights> members;
     for (int k = 0; k < cfg.members; k++)

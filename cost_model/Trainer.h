@@ -62,6 +62,8 @@ struct TrainConfig {
     int members = 1;
     double pessimism = 0;
     uint64_t seed = 0;
+    // StageFeatures entries the model reads: num_features_of_layout() of the samples' layout.
+    int features = kNumFeatures;
 };
 
 struct EpochReport {

@@ -25,8 +25,8 @@ nb=$(sqlite3 "$W/b.db" "SELECT COUNT(*) FROM samples WHERE status='ok'")
 [ "$(sqlite3 "$W/strip.db" "SELECT SUM(source LIKE '%compute_%') FROM schedules")" -eq 0 ] ||
   { echo "--strip-sources left schedule bodies"; exit 1; }
 "$TOOLS/harl-collect" --db "$W/re.db" --refeaturize "$W/strip.db" | tee "$W/refeaturize.log"
-grep -q "left out: 0 without stored decisions, 0 of pipelines this build no longer makes, 0 whose replay \
-disagreed with the stored features, 0 whose replay failed" "$W/refeaturize.log"
+grep -q "; 0 of them with features the stored layout has changed by featurizer fixes); left out: \
+0 without stored decisions, 0 of pipelines this build no longer makes, 0 whose replay failed" "$W/refeaturize.log"
 [ "$(sqlite3 "$W/re.db" "SELECT COUNT(*) FROM samples")" -eq "$(sqlite3 "$W/all.db" "SELECT COUNT(*) FROM samples")" ]
 # Both cost models steer searches (candidate 1 is the learned model's own pick).
 nl=$(sqlite3 "$W/all.db" "SELECT COUNT(*) FROM schedules WHERE options LIKE '%model=learned%'")

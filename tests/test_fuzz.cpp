@@ -11,9 +11,11 @@
 #include "CandidateOptions.h"
 #include "ChildProcessRunner.h"
 #include "HostTarget.h"
+#include "LoweringCheck.h"
 #include "PipelineScale.h"
 #include "RandomPipeline.h"
 #include "ScheduleEmitter.h"
+#include "ScheduleReplay.h"
 #include "SearchSpace.h"
 #include "TestPipelines.h"
 #include "refine/EditSpace.h"
@@ -431,44 +433,63 @@ TEST(FuzzRegression, ReadingInputsThroughPureFuncsFusesNoLoops) {
     }
 }
 
-// Random pipeline 90025 (4x spatial, 4x channels), candidate 3 of harl-collect on an AVX-512
-// machine (the learned model, beam 8): Halide 14 segfaulted in simplify_let while lowering the
-// schedule, whose 1x1 convolution fused two tile loops of its pure stage into the parallel loop
-// (candidate 9 crashed likewise on an element-wise stage). HARL lowers its pick in a child first
-// and emits it without fused loops when Halide crashes; that schedule computes the reference.
-// Skipped, saying so, when the replayed search (new weights) no longer picks a crashing one.
+// Random pipeline 90025 (scale 4, 4x channels), candidate 3 as collected on an AVX-512 machine
+// (searched with the learned model): Halide 14 segfaulted in simplify_let while lowering it;
+// its 1x1 convolution fuses two tile loops of its pure stage into the parallel loop (candidate
+// 9 crashed likewise on an element-wise stage). Its decisions are replayed here, so the case
+// stays whatever the search picks today. HARL's lowering check must emit it without fused
+// loops, and that schedule must compute the reference. Skipped, saying so, if Halide stops
+// crashing on the schedule as collected.
 TEST(FuzzRegression, ScheduleThatCrashesHalidesLoweringIsEmittedUnfused) {
     const Halide::Target avx512(
         "x86-64-linux-avx-avx2-avx512-avx512_cannonlake-avx512_skylake-f16c-fma-sse41");
     const Halide::MachineParams mp(2, 32 << 20, 40);
     const uint64_t seed = 90025;
-    harl::HarlOptions o =
-        harl::candidate_options(harl::HarlOptions(), seed, 3, 1000, {"analytic", "learned"});
+    const std::string decisions =
+        "// Decisions:\n"
+        "//   random_output$213: root | tiles 16 32 2 vec 0x16 par 1\n"
+        "//   conv_strided_4$15: at random_output$213 loop 2 | tiles 16 1 1 vec 0x16 | "
+        "tiles 1 1 1 16 32 1 vec 3x16 unroll\n"
+        "//   repeat_edge$1261: inline\n"
+        "//   upsample_3$15: root | tiles 16 3 16 vec 0x16 par 1\n"
+        "//   elementwise_2$4: inline\n"
+        "//   repeat_edge$1259: inline\n"
+        "//   conv1x1_1$15: root | tiles 48 6 64 vec 0x16 par 2 | tiles 1 1 1 16 6 1 vec "
+        "3x16 par 1\n"
+        "//   repeat_edge$1257: inline\n"
+        "//   upsample_0$15: inline\n"
+        "//   input_view$279: inline\n"
+        "//   in0_im$279: inline\n"
+        "//   in1_im$246: inline\n"
+        "//   in2_im$213: inline\n\n";
     harl::MeasureOptions mo;
     mo.min_runs = mo.max_runs = 1;
     mo.timeout_seconds = 120;
-
-    o.check_lowering = false; // as collected: does Halide still crash on this pick?
     harl::MeasureResult raw = harl::measure_in_child(
         [&] {
             harl::RandomPipeline rp = harl::pipeline_of_seed(seed, 2, 8);
             Halide::Pipeline p(rp.output);
-            harl::autoschedule(p, avx512, mp, o);
+            std::string rfactor;
+            auto g = harl::analyse_pipeline(p, avx512, mp, &rfactor);
+            harl::apply_directives(*g, harl::make_directives(harl::replay_decisions(*g, 2, decisions)));
             p.compile_to_module(p.infer_arguments(), "raw", avx512);
         },
         [] {}, mo);
     if (raw.status != harl::MeasureResult::Status::Crashed) {
-        GTEST_SKIP() << "the replayed pick no longer crashes Halide's lowering (" << raw.status_name() << " "
+        GTEST_SKIP() << "Halide no longer crashes on the collected schedule (" << raw.status_name() << " "
                      << raw.message << "): find a new case with harl-collect";
     }
 
-    o.check_lowering = true;
     harl::RandomPipeline rp = harl::pipeline_of_seed(seed, 2, 8);
     Halide::Pipeline p(rp.output);
-    const harl::AutoscheduleOutput out = harl::autoschedule(p, avx512, mp, o);
-    EXPECT_NE(out.schedule_source.find("emitted without fused loops"), std::string::npos)
-        << out.schedule_source;
-    EXPECT_EQ(out.schedule_source.find(".fuse("), std::string::npos) << out.schedule_source;
+    std::string rfactor;
+    auto g = harl::analyse_pipeline(p, avx512, mp, &rfactor);
+    const harl::LoweringCheck checked =
+        harl::check_lowering(*g, p, avx512, harl::replay_decisions(*g, 2, decisions), 120);
+    EXPECT_NE(checked.note.find("without fused loops"), std::string::npos) << checked.note;
+    const std::string source = harl::emit_schedule_source(*g, checked.directives, "");
+    EXPECT_EQ(source.find(".fuse("), std::string::npos) << source;
+    harl::apply_directives(*g, checked.directives);
     harl::MeasureResult m = harl::measure_in_child(
         [&] {
             Halide::Buffer<> want = realize_at_root(harl::pipeline_of_seed(seed, 2, 8)),

@@ -259,7 +259,7 @@ TEST(Weights, HarlWeightsOptionReportsTheFile) {
 
 TEST(Weights, ShippedWeightsLoadAndSchedule) {
     harl::ModelWeights w = harl::shipped_weights();
-    EXPECT_EQ(w.inputs, harl::kModelInputs);
+    EXPECT_EQ(w.inputs, harl::num_features_of_layout(w.layout_version) + 1);
     EXPECT_FALSE(w.metadata.empty());
     harl::RandomPipeline rp = harl::make_random_pipeline(3, 2, 6);
     harl::HarlOptions o;
@@ -287,6 +287,54 @@ TEST(LearnedModel, CppInferenceMatchesLibTorch) {
             EXPECT_NEAR(a[i] / b[i], 1.0, 1e-3) << "stage " << i;
     }
     EXPECT_GT(compared, 4);
+}
+
+// Weights of feature layout 1 read the first kNumFeaturesLayout1 entries of today's vectors
+// (later layouts only append), in both inferences; current weights read every entry; a file
+// whose input count does not fit its layout is refused.
+TEST(LearnedModel, OlderLayoutWeightsReadTheirPrefix) {
+    harl::ModelWeights old = random_weights(5);
+    old.layout_version = 1;
+    old.inputs = harl::kNumFeaturesLayout1 + 1;
+    old.allocate();
+    std::mt19937 r(5);
+    std::normal_distribution<float> n(0, 0.3f);
+    for (auto *t : {&old.w1, &old.b1, &old.w2, &old.b2, &old.w3, &old.b3, &old.mean})
+        for (float &v : *t)
+            v = n(r);
+    const std::string p = temp_path("layout1.weights");
+    harl::save_weights(p, old);
+    const harl::ModelWeights loaded = harl::load_weights(p);
+    EXPECT_EQ(loaded.inputs, harl::kNumFeaturesLayout1 + 1);
+    harl::MachineInfo m;
+    const std::vector<harl::StageFeatures> stages = real_features(1, 1).front();
+    std::vector<harl::StageFeatures> changed = stages;
+    for (auto &f : changed)
+        for (int i = harl::kNumFeaturesLayout1; i < harl::kNumFeatures; i++)
+            f[i] += 100.0f;
+    for (const harl::ModelWeights &w : {loaded, random_weights(6)}) {
+        const bool reads_all = w.inputs == harl::kModelInputs;
+        std::vector<std::unique_ptr<harl::CostModel>> models;
+        models.push_back(harl::make_learned_cost_model(m, w));
+        models.push_back(harl::make_torch_cost_model(m, w));
+        for (auto &model : models) {
+            std::vector<double> a, b;
+            model->predict(stages, &a);
+            model->predict(changed, &b);
+            double diff = 0;
+            for (size_t i = 0; i < a.size(); i++)
+                diff += std::fabs(a[i] / b[i] - 1);
+            if (reads_all) {
+                EXPECT_GT(diff, 1e-3) << "current weights ignore the appended features";
+            } else {
+                EXPECT_EQ(diff, 0) << "layout-1 weights read appended features";
+            }
+        }
+    }
+    std::string bad = read_file(p);
+    bad[16] = (char)(harl::kModelInputs); // layout 1 with today's input count
+    write_file(p, bad);
+    EXPECT_NE(load_error(p).find("feature layout 1 has"), std::string::npos) << load_error(p);
 }
 
 TEST(LearnedModel, UntrainedCorrectionIsTheAnalyticModel) {

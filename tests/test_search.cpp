@@ -2,7 +2,9 @@
 // the featurization layout.
 #include "Autoscheduler.h"
 #include "FeatureLayout.h"
+#include "Featurizer.h"
 #include "HostTarget.h"
+#include "ScheduleReplay.h"
 #include "TestPipelines.h"
 
 #include <chrono>
@@ -164,4 +166,38 @@ TEST(HostTarget, UnrunnableHostTargetIsWarnedAbout) {
                                 !harl::cpu_runs_sapphire_rapids_code();
         EXPECT_EQ(warned, unrunnable) << t.to_string() << ": " << err;
     }
+}
+
+// A consumer that reads its producer at x and at x/2 needs, per tile, everything between the
+// two: a tile at the origin needs one tile's worth, one in the middle of the image half the
+// image. Footprints are evaluated on a tile in the middle (Halide allocates and computes the
+// box for every tile), so such a compute_at shows its redundancy: in collected data HARL had
+// picked schedules like this 500x slower than the best, taking them for cheap.
+TEST(Featurizer, MixedScaleReadsCostWhatAMiddleTileNeeds) {
+    Halide::ImageParam in(Halide::Float(32), 1, "in");
+    in.set_estimates({{0, 4096}});
+    Halide::Var x("x");
+    Halide::Func f("f"), g("g");
+    f(x) = in(x)*2.0f;
+    g(x) = f(x) + f(x / 2);
+    g.set_estimates({{0, 4096}});
+    const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma");
+    std::string rfactor;
+    auto graph = harl::analyse_pipeline(Halide::Pipeline(g), t, kParams, &rfactor);
+    // g: 16-lane vectors, 64-point tiles; f computed per tile of g (loop 2, the tile loop).
+    const std::string source = "// Decisions:\n"
+                               "//   g: root | tiles 64 vec 0x16\n"
+                               "//   f: at g loop 2 | tiles 64 vec 0x16\n"
+                               "//   in_im: inline\n\n"; // the ImageParam's wrapper Func
+    const harl::ScheduleState s = harl::replay_decisions(*graph, 2, source);
+    harl::Featurizer fz(s, harl::make_machine_info(t, kParams));
+    int f_node = -1;
+    for (int i = 0; i < graph->num_nodes(); i++)
+        if (graph->node(i).name == f.name()) f_node = i;
+    ASSERT_GE(f_node, 0);
+    const std::vector<harl::StageFeatures> ff = fz.node_features(f_node);
+    ASSERT_EQ(ff.size(), 1u);
+    // The middle tile of g, [2016, 2079], needs f over [1008, 2079].
+    EXPECT_NEAR(ff[0][harl::F_points_per_realization], 1072, 2);
+    EXPECT_GT(ff[0][harl::F_redundancy], 10);
 }

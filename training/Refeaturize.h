@@ -2,10 +2,11 @@
 // replaying each schedule's "// Decisions:" header on a freshly built copy of its random
 // pipeline (refeaturize_schedule, ScheduleReplay.h). No schedule is searched or timed again.
 //
-// Layouts only ever append features, so every replay is checked against the features stored
-// when the sample was measured: the entries both layouts have must match exactly. A sample
-// whose replay differs, whose pipeline can no longer be rebuilt (another generator version) or
-// whose source was blanked is left out of the output, and counted.
+// Every replay is checked: the replayed schedule must describe itself exactly as the stored
+// decisions do (replay_decisions). Layouts only ever append features, and the entries both
+// layouts have differ only where the featurizer was corrected since: those samples are counted.
+// A sample whose replay fails, whose pipeline can no longer be rebuilt (another generator
+// version) or whose source was blanked is left out of the output, and counted.
 #pragma once
 
 #include "Dataset.h"
@@ -19,7 +20,7 @@ struct RefeaturizeReport {
     int refeaturized = 0;              // written with the current layout
     int no_decisions = 0;              // source blanked (older committed files): left out
     int not_rebuildable = 0;           // generator version or key no longer what this build makes: left out
-    int mismatched = 0;                // replay disagrees with the stored features: left out
+    int changed = 0;                   // refeaturized, with entries of the stored layout changed too
     int failed = 0;                    // the replay threw: left out
     std::vector<std::string> examples; // the first few problems, for the report
 };

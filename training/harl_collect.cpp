@@ -239,10 +239,10 @@ int import_samples(harl::Dataset &db, const std::string &path) {
 
 void report_refeaturized(const harl::RefeaturizeReport &r) {
     std::cout << "harl-collect: refeaturized " << r.refeaturized << " samples (feature layout "
-              << harl::kFeatureLayoutVersion << "); left out: " << r.no_decisions
-              << " without stored decisions, " << r.not_rebuildable
-              << " of pipelines this build no longer makes, " << r.mismatched
-              << " whose replay disagreed with the stored features, " << r.failed << " whose replay failed\n";
+              << harl::kFeatureLayoutVersion << "; " << r.changed
+              << " of them with features the stored layout has changed by featurizer fixes); left out: "
+              << r.no_decisions << " without stored decisions, " << r.not_rebuildable
+              << " of pipelines this build no longer makes, " << r.failed << " whose replay failed\n";
     for (const auto &e : r.examples)
         std::cout << "  " << e << "\n";
 }

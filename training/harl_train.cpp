@@ -71,6 +71,7 @@ int main(int argc, char **argv) {
                 plot_script = HARL_PLOT_SCRIPT;
     double val_fraction = 0.15, test_fraction = 0.15;
     bool gpu = false;
+    unsigned layout_option = 0;
     harl::TrainConfig cfg;
     po::options_description desc(
         "harl-train: trains HARL's learned cost model on harl-collect datasets\n\n"
@@ -114,6 +115,10 @@ int main(int argc, char **argv) {
         "test-fraction", po::value(&test_fraction)->default_value(test_fraction),
         "fraction of pipelines held out for the final report")(
         "machine", po::value(&machine), "use only samples measured on this machine name")(
+        "layout", po::value(&layout_option)->default_value(0),
+        "CPU feature layout to train on (its samples only; older layouts' weights read a prefix of "
+        "the features): 0 = the newest among the samples; `harl-collect --refeaturize` gives old samples "
+        "the current one")(
         "gpu", po::bool_switch(&gpu),
         "train the GPU model: on the samples measured for GPU targets (GPU feature layout), correcting "
         "the analytic GPU model; without it, the CPU samples")("curves", po::value(&curves),
@@ -157,7 +162,28 @@ int main(int argc, char **argv) {
         if (val_fraction < 0 || test_fraction < 0 || val_fraction + test_fraction >= 1) {
             throw harl::HarlError("--val-fraction and --test-fraction must be >= 0 and sum to less than 1");
         }
-        const uint32_t layout = gpu ? harl::kGpuFeatureLayoutVersion : harl::kFeatureLayoutVersion;
+        if (layout_option != 0 && (gpu || harl::num_features_of_layout(layout_option) == 0 ||
+                                   layout_option == harl::kGpuFeatureLayoutVersion)) {
+            throw harl::HarlError("--layout " + std::to_string(layout_option) +
+                                  ": this HARL knows CPU layouts 1 to " +
+                                  std::to_string(harl::kFeatureLayoutVersion) + " (and none with --gpu)");
+        }
+        std::vector<std::string> all_dbs = dbs;
+        all_dbs.insert(all_dbs.end(), train_only_dbs.begin(), train_only_dbs.end());
+        std::vector<std::vector<harl::SampleRecord>> records;
+        uint32_t layout = gpu ? harl::kGpuFeatureLayoutVersion : layout_option;
+        for (const std::string &path : all_dbs) {
+            std::ifstream probe(path);
+            if (!probe)
+                throw harl::HarlError("dataset '" + path + "' does not exist (run harl-collect first)");
+            records.push_back(harl::Dataset(path).ok_samples());
+            for (const auto &r : records.back()) {
+                if (!gpu && layout_option == 0 && r.layout_version != harl::kGpuFeatureLayoutVersion)
+                    layout = std::max(layout, r.layout_version);
+            }
+        }
+        if (layout == 0) layout = harl::kFeatureLayoutVersion; // no samples: reported below
+        cfg.features = harl::num_features_of_layout(layout);
         // Load every ok sample of that layout, grouped by pipeline. Schedules of one pipeline with
         // the same features are one sample (the collector measured some twice before its duplicate
         // check worked, or two schedules differ only where no feature looks): the faster runtime
@@ -166,15 +192,9 @@ int main(int argc, char **argv) {
         std::map<std::string, std::map<std::vector<uint8_t>, size_t>> features_seen;
         std::set<std::string> machines, train_only_keys;
         long samples = 0, skipped = 0, merged = 0;
-        std::vector<std::string> all_dbs = dbs;
-        all_dbs.insert(all_dbs.end(), train_only_dbs.begin(), train_only_dbs.end());
         for (size_t file = 0; file < all_dbs.size(); file++) {
             const std::string &path = all_dbs[file];
-            std::ifstream probe(path);
-            if (!probe)
-                throw harl::HarlError("dataset '" + path + "' does not exist (run harl-collect first)");
-            harl::Dataset db(path);
-            for (const auto &r : db.ok_samples()) {
+            for (const auto &r : records[file]) {
                 if (!machine.empty() && r.machine != machine) continue;
                 if (r.layout_version != layout || r.runtime_s <= 0) {
                     skipped++;
@@ -219,12 +239,18 @@ int main(int argc, char **argv) {
                     &predicted);
             } else {
                 harl::ModelWeights w = harl::load_weights(evaluate);
+                if (harl::num_features_of_layout(w.layout_version) > cfg.features) {
+                    throw harl::HarlError(evaluate + " reads feature layout " +
+                                          std::to_string(w.layout_version) + ", the samples have layout " +
+                                          std::to_string(layout) +
+                                          ": refeaturize them (harl-collect --refeaturize)");
+                }
                 m = harl::evaluate_cost_model(
                     all, [&](const harl::MachineInfo &mi) { return harl::make_learned_cost_model(mi, w); },
                     &predicted);
             }
-            std::cout << evaluate << " on all " << samples << " samples" << merged_text(merged) << ": "
-                      << metrics_text(m) << "\n";
+            std::cout << evaluate << " on all " << samples << " samples (feature layout " << layout << ")"
+                      << merged_text(merged) << ": " << metrics_text(m) << "\n";
             if (!predictions.empty()) write_predictions(predictions, all, predicted);
             return 0;
         }
@@ -234,8 +260,8 @@ int main(int argc, char **argv) {
             double u = train_only_keys.count(kv.first) ? 1.0 : split_point(kv.first);
             (u < test_fraction ? test : u < test_fraction + val_fraction ? val : train).push_back(kv.second);
         }
-        std::cout << "harl-train: " << samples << " samples of " << by_key.size() << " pipelines from "
-                  << machines.size() << " machine(s)";
+        std::cout << "harl-train: " << samples << " samples (feature layout " << layout << ") of "
+                  << by_key.size() << " pipelines from " << machines.size() << " machine(s)";
         std::cout << merged_text(merged);
         if (skipped) std::cout << " (" << skipped << " samples of another feature layout skipped)";
         std::cout << "; split by pipeline: " << train.size() << " train, " << val.size() << " validation, "
