@@ -355,6 +355,12 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         padding *= std::ceil(e / t) * t / e;
     }
     f[F_tile_padding] = (float)padding;
+    double scalar_inner = 0;
+    if (sc.vector_var < 0 && !nest.loops.empty() && nest.loops[0].vars.size() == 1) {
+        const LoopVar &lv = st.loops[nest.loops[0].vars[0]];
+        if (!lv.rvar && lv.pure_dim == 0) scalar_inner = (double)nest.loops[0].extent;
+    }
+    f[F_scalar_dense_inner_extent] = (float)scalar_inner;
     f[F_dense_vector_loads] = (float)dense;
     f[F_strided_loads] = (float)strided;
     f[F_broadcast_loads] = (float)bcast;

@@ -22,7 +22,9 @@
 // lane); strided_loads is their sum. store_stride: elements between the lanes of the stage's
 // own vector stores (0 unvectorised, 1 dense). irregular_loads: loads with a non-affine index
 // (clamped boundary conditions, data-dependent lookups). tile_padding: points computed per
-// point needed because tiles do not divide the extents (1 = none).
+// point needed because tiles do not divide the extents (1 = none). scalar_dense_inner_extent:
+// for a stage HARL does not vectorise, the iterations of its innermost loop when that loop
+// walks the stage's storage densely (LLVM's loop vectoriser may then vectorise it), else 0.
 #pragma once
 
 #include <array>
@@ -41,8 +43,9 @@ constexpr uint32_t kFeatureLayoutVersion = 2;
     X(op_imul)                                                                                               \
     X(op_idiv)                                                                                               \
     X(op_cmp_select)                                                                                         \
-    X(op_math) X(op_cast) X(op_load) X(bytes_per_point) X(native_lanes) X(is_update) X(num_rvars)            \
-        X(root_points) X(num_producers) /* schedule features */                                              \
+    X(op_math)                                                                                               \
+    X(op_cast) X(op_load) X(bytes_per_point) X(native_lanes) X(is_update) X(num_rvars) X(root_points)        \
+        X(num_producers) /* schedule features */                                                             \
         X(computed_at) X(realizations) X(points_per_realization) X(points_total) X(redundancy)               \
             X(ops_per_point) X(vector_width) X(vector_utilization) X(parallel_tasks) X(parallel_efficiency)  \
                 X(parallel_launches) X(loop_iterations_total) X(unrolled_body) X(dense_vector_loads)         \
@@ -52,7 +55,8 @@ constexpr uint32_t kFeatureLayoutVersion = 2;
                                 X(inner_tile_points) X(producers_computed_here) X(working_set_per_task)      \
                                     X(sliding_window_savings) X(accumulator_memory_ops) X(inlined_math_ops)  \
                                         X(inlined_div_ops) X(fused_multiply_adds) /* layout 2 */             \
-        X(short_stride_loads) X(gather_loads) X(store_stride) X(irregular_loads) X(tile_padding)
+        X(short_stride_loads) X(gather_loads) X(store_stride) X(irregular_loads) X(tile_padding)             \
+            X(scalar_dense_inner_extent)
 
 enum FeatureIndex : int {
 #define HARL_FEATURE_ENUM(name) F_##name,

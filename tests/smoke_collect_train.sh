@@ -37,6 +37,16 @@ nl=$(sqlite3 "$W/all.db" "SELECT COUNT(*) FROM schedules WHERE options LIKE '%mo
 grep -q "^epoch    1" "$W/train.log"
 grep -q "pipelines, shipped: " "$W/train.log" # the default weights ranked on the same pipelines
 test -s "$W/w.weights"
+# A model of the older layout 1 trains on today's samples (layouts append features), and loads.
+"$TOOLS/harl-train" --db "$W/all.db" --epochs 1 --out "$W/w1.weights" --val-fraction 0 --test-fraction 0 \
+  --layout 1 > "$W/train1.log"
+grep -q "feature layout 1" "$W/train1.log"
+"$TOOLS/harl-train" --db "$W/all.db" --evaluate="$W/w1.weights" > "$W/eval1.log"
+grep -q "pairwise" "$W/eval1.log"
+if "$TOOLS/harl-train" --db "$W/all.db" --layout 99 2> "$W/err.log"; then
+  echo "--layout 99 was accepted"; exit 1
+fi
+grep -q "layout 99" "$W/err.log" || { cat "$W/err.log"; exit 1; }
 # The loss options train too (listwise term, pairs weighed alike), and bad values are refused.
 "$TOOLS/harl-train" --db "$W/all.db" --epochs 1 --out "$W/w2.weights" --val-fraction 0 --test-fraction 0 \
   --listwise-weight 1 --pair-weight-cap 0.05 > /dev/null

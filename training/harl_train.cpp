@@ -116,8 +116,8 @@ int main(int argc, char **argv) {
         "fraction of pipelines held out for the final report")(
         "machine", po::value(&machine), "use only samples measured on this machine name")(
         "layout", po::value(&layout_option)->default_value(0),
-        "CPU feature layout to train on (its samples only; older layouts' weights read a prefix of "
-        "the features): 0 = the newest among the samples; `harl-collect --refeaturize` gives old samples "
+        "CPU feature layout to train on, with the samples of that layout or a later one (layouts "
+        "append features): 0 = the newest among the samples; `harl-collect --refeaturize` gives old samples "
         "the current one")(
         "gpu", po::bool_switch(&gpu),
         "train the GPU model: on the samples measured for GPU targets (GPU feature layout), correcting "
@@ -196,7 +196,11 @@ int main(int argc, char **argv) {
             const std::string &path = all_dbs[file];
             for (const auto &r : records[file]) {
                 if (!machine.empty() && r.machine != machine) continue;
-                if (r.layout_version != layout || r.runtime_s <= 0) {
+                // A model of a CPU layout reads the first entries of any later CPU layout.
+                const bool usable =
+                    gpu ? r.layout_version == layout
+                        : r.layout_version >= layout && r.layout_version != harl::kGpuFeatureLayoutVersion;
+                if (!usable || r.runtime_s <= 0) {
                     skipped++;
                     continue;
                 }
@@ -211,7 +215,7 @@ int main(int argc, char **argv) {
                 harl::TrainingSample s;
                 uint32_t sample_layout = 0;
                 s.stages = harl::decode_featurization(r.features, &sample_layout);
-                if (sample_layout != layout) {
+                if (sample_layout != r.layout_version) {
                     throw harl::HarlError("dataset '" + path + "': a sample of " + r.pipeline +
                                           " is recorded with another layout than its features have");
                 }
