@@ -61,7 +61,8 @@ std::unique_ptr<CostModel> make_cost_model(const HarlOptions &opts, const Machin
         return make_learned_cost_model(m, shipped_weights());
     }
     ModelWeights w = load_weights(opts.weights);
-    if (w.layout_version != (m.gpu ? kGpuFeatureLayoutVersion : kFeatureLayoutVersion)) {
+    // load_weights() accepted the layout: GPU, or a CPU layout (older ones read a prefix).
+    if ((w.layout_version == kGpuFeatureLayoutVersion) != m.gpu) {
         throw HarlError(
             "HARL_WEIGHTS=" + opts.weights +
             (m.gpu ? " was trained on CPU features; a GPU target needs weights from `harl-train --gpu`"

@@ -331,6 +331,14 @@ TEST(LearnedModel, OlderLayoutWeightsReadTheirPrefix) {
             }
         }
     }
+    // Given as HARL_WEIGHTS, they schedule a CPU pipeline.
+    harl::RandomPipeline rp = harl::make_random_pipeline(3, 2, 4);
+    harl::HarlOptions o;
+    o.weights = p;
+    o.check_lowering = false;
+    const auto res = harl::autoschedule(Halide::Pipeline(rp.output), harl::host_target(),
+                                        Halide::MachineParams(2, 32 << 20, 40), o);
+    EXPECT_NE(res.schedule_source.find("cost model learned"), std::string::npos);
     std::string bad = read_file(p);
     bad[16] = (char)(harl::kModelInputs); // layout 1 with today's input count
     write_file(p, bad);
