@@ -3,12 +3,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
+#include <set>
 
 namespace harl {
 
 namespace {
 constexpr double kL1Bytes = 32 * 1024, kL2Bytes = 512 * 1024;
+constexpr int kLineBytes = 64, kL1Ways = 8;
 
 // The tile of `cov` points per dimension in the middle of `full`: footprints are evaluated on
 // it as representative of every tile. (The first tile is not: where a consumer reads a
@@ -73,6 +76,52 @@ std::vector<EffectiveLoad> Featurizer::effective_loads(const Stage &st, OpCounts
         if (!merged) out.push_back({it.am->producer, chain, calls});
     }
     return out;
+}
+
+double Featurizer::set_conflict_bytes(int node, int si, const std::vector<EffectiveLoad> &loads) {
+    const StageChoice &sc = s_.choice(node).stages[si];
+    const Realization &r = realization(node);
+    const LoopNest &nest = r.nests[si];
+    // The register block: the vector loop and the unrolled inner loops. Its loads are reused
+    // from L1 across the loop outside it only if the lines one block touches fit their sets.
+    std::vector<const LoopInfo *> block;
+    double block_points = 1;
+    for (const LoopInfo &lp : nest.loops) {
+        if (lp.kind == LoopInfo::Vector || (lp.kind == LoopInfo::Inner && lp.unrolled)) {
+            block.push_back(&lp);
+            block_points *= (double)lp.extent;
+        }
+    }
+    if (block.size() < 2 || !sc.scheduled) return 0; // a lone vector touches a line or two
+    const int sets = (int)(kL1Bytes / kLineBytes / kL1Ways);
+    const double blocks = r.count * (double)region_points(r.boxes[si]) / block_points;
+    double bytes = 0;
+    for (const EffectiveLoad &l : loads) {
+        const double elem = g_.node(l.producer).bytes;
+        std::vector<double> offsets = {0};
+        bool known = true;
+        for (const LoopInfo *lp : block) {
+            const double stride = element_stride(l, lp->vars[0]) * elem;
+            if (std::isnan(stride)) known = false;
+            std::vector<double> next;
+            for (int64_t u = 0; known && u < lp->extent && next.size() < 4096; u++)
+                for (double o : offsets)
+                    next.push_back(o + (double)u * stride);
+            offsets.swap(next);
+        }
+        if (!known) continue;
+        std::map<int64_t, int> lines_per_set;
+        std::set<int64_t> lines;
+        for (double o : offsets)
+            lines.insert((int64_t)std::floor(o / kLineBytes));
+        for (int64_t line : lines)
+            lines_per_set[((line % sets) + sets) % sets]++;
+        int thrashing = 0; // lines of sets holding more than the ways: each access misses
+        for (const auto &kv : lines_per_set)
+            thrashing += kv.second > kL1Ways ? kv.second : 0;
+        bytes += blocks * thrashing * kLineBytes;
+    }
+    return bytes;
 }
 
 double Featurizer::element_stride(const EffectiveLoad &l, int k) const {
@@ -428,7 +477,7 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         return std::max(t, compulsory);
     };
     // Caches are never fully usable (associativity, other data): fit against half of each.
-    f[F_bytes_from_l2_total] = (float)traffic(0.5 * kL1Bytes);
+    f[F_bytes_from_l2_total] = (float)(traffic(0.5 * kL1Bytes) + set_conflict_bytes(node, si, loads));
     f[F_bytes_from_llc_total] = (float)traffic(0.5 * kL2Bytes);
     f[F_bytes_from_dram_total] = (float)traffic(0.5 * m_.llc_bytes);
     double alloc_bytes = r.alloc_points * n.bytes;

@@ -201,3 +201,41 @@ TEST(Featurizer, MixedScaleReadsCostWhatAMiddleTileNeeds) {
     EXPECT_NEAR(ff[0][harl::F_points_per_realization], 1072, 2);
     EXPECT_GT(ff[0][harl::F_redundancy], 10);
 }
+
+// A 1024x1024 GEMM whose register block holds 16 rows of A: the rows lie 4 KB apart, so the 16
+// lines one block reads all fall into one L1 set of 8 ways and miss on every block. Those
+// misses count as L2 traffic; a block of 8 rows fits its set. (HARL's 16-row pick ran at 42%
+// of an AVX-512 machine's peak, Adams2019's 8-row one at 86%.)
+TEST(Featurizer, RegisterBlocksThatThrashAnL1SetPayForIt) {
+    const int N = 1024;
+    Halide::ImageParam A(Halide::Float(32), 2, "A"), B(Halide::Float(32), 2, "B");
+    A.set_estimates({{0, N}, {0, N}});
+    B.set_estimates({{0, N}, {0, N}});
+    Halide::Var i("i"), j("j");
+    Halide::RDom k(0, N);
+    Halide::Func prod("prod"), C("C");
+    prod(j, i) = 0.0f;
+    prod(j, i) += A(k, i) * B(j, k);
+    C(j, i) = prod(j, i);
+    C.set_estimates({{0, N}, {0, N}});
+    const Halide::Target t = harl::target_named("x86-64-linux-avx2-avx512-avx512_skylake-fma");
+    std::string rfactor;
+    auto graph = harl::analyse_pipeline(Halide::Pipeline(C), t, kParams, &rfactor);
+    auto l2_bytes = [&](int rows) {
+        const std::string r = std::to_string(rows);
+        const harl::ScheduleState s = harl::replay_decisions(
+            *graph, 2,
+            "// Decisions:\n//   C: root | tiles 16 " + r +
+                " vec 0x16 par 1\n//   prod: at C loop 2 | tiles 16 1 vec 0x16 | tiles 1 16 " + r +
+                " vec 1x16 unroll\n//   B_im: inline\n//   A_im: inline\n\n");
+        for (const harl::StageFeatures &f :
+             harl::featurize_all(s, harl::make_machine_info(t, kParams), nullptr, nullptr))
+            if (f[harl::F_is_update] > 0) return (double)f[harl::F_bytes_from_l2_total];
+        return -1.0;
+    };
+    const double eight = l2_bytes(8), sixteen = l2_bytes(16);
+    ASSERT_GT(eight, 0);
+    // Every block of 16 rows reloads its 16 lines of A: 64 B per row per k step.
+    EXPECT_GT(sixteen, 1e9) << eight;
+    EXPECT_GT(sixteen, 5 * eight);
+}
