@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <set>
@@ -79,49 +80,54 @@ std::vector<EffectiveLoad> Featurizer::effective_loads(const Stage &st, OpCounts
 }
 
 double Featurizer::set_conflict_bytes(int node, int si, const std::vector<EffectiveLoad> &loads) {
-    const StageChoice &sc = s_.choice(node).stages[si];
+    const Node &n = g_.node(node);
+    const Stage &st = n.stages[si];
     const Realization &r = realization(node);
     const LoopNest &nest = r.nests[si];
-    // The register block: the vector loop and the unrolled inner loops. Its loads are reused
-    // from L1 across the loop outside it only if the lines one block touches fit their sets.
-    std::vector<const LoopInfo *> block;
-    double block_points = 1;
-    for (const LoopInfo &lp : nest.loops) {
-        if (lp.kind == LoopInfo::Vector || (lp.kind == LoopInfo::Inner && lp.unrolled)) {
-            block.push_back(&lp);
-            block_points *= (double)lp.extent;
-        }
-    }
-    if (block.size() < 2 || !sc.scheduled) return 0; // a lone vector touches a line or two
+    // The block: the vector and inner loops inside a reduction's RVar loops. What one block
+    // touches (the accumulators, the loads that do not move with the RVars) is reused from L1
+    // on the next RVar iteration only if its lines fit their sets.
+    size_t inner = 0;
+    while (inner < nest.loops.size() && nest.loops[inner].kind != LoopInfo::RVar)
+        inner++;
+    if (!s_.choice(node).stages[si].scheduled || inner < 2 || inner == nest.loops.size()) return 0;
     const int sets = (int)(kL1Bytes / kLineBytes / kL1Ways);
-    const double blocks = r.count * (double)region_points(r.boxes[si]) / block_points;
-    double bytes = 0;
-    for (const EffectiveLoad &l : loads) {
-        const double elem = g_.node(l.producer).bytes;
+    const double blocks = r.count * nest.iterations((int)inner);
+    // Lines of sets holding more of the block's lines than their ways: each access misses.
+    auto thrashing_lines = [&](const std::function<double(int)> &stride_bytes) {
         std::vector<double> offsets = {0};
-        bool known = true;
-        for (const LoopInfo *lp : block) {
-            const double stride = element_stride(l, lp->vars[0]) * elem;
-            if (std::isnan(stride)) known = false;
+        for (size_t i = 0; i < inner; i++) {
+            const double stride = stride_bytes(nest.loops[i].vars[0]);
+            if (std::isnan(stride) || offsets.size() * nest.loops[i].extent > 4096) return 0;
             std::vector<double> next;
-            for (int64_t u = 0; known && u < lp->extent && next.size() < 4096; u++)
+            for (int64_t u = 0; u < nest.loops[i].extent; u++)
                 for (double o : offsets)
                     next.push_back(o + (double)u * stride);
             offsets.swap(next);
         }
-        if (!known) continue;
-        std::map<int64_t, int> lines_per_set;
         std::set<int64_t> lines;
         for (double o : offsets)
             lines.insert((int64_t)std::floor(o / kLineBytes));
+        std::map<int64_t, int> lines_per_set;
         for (int64_t line : lines)
             lines_per_set[((line % sets) + sets) % sets]++;
-        int thrashing = 0; // lines of sets holding more than the ways: each access misses
+        int thrashing = 0;
         for (const auto &kv : lines_per_set)
             thrashing += kv.second > kL1Ways ? kv.second : 0;
-        bytes += blocks * thrashing * kLineBytes;
+        return thrashing;
+    };
+    int thrashing = thrashing_lines([&](int k) { // the accumulators: the stage's own storage
+        if (st.loops[k].rvar) return 0.0;
+        double stride = n.bytes;
+        for (int d = 0; d < st.loops[k].pure_dim && d < (int)r.region.size(); d++)
+            stride *= (double)std::max<int64_t>(1, r.region[d].extent());
+        return stride;
+    });
+    for (const EffectiveLoad &l : loads) {
+        const double elem = g_.node(l.producer).bytes;
+        thrashing += thrashing_lines([&](int k) { return element_stride(l, k) * elem; });
     }
-    return bytes;
+    return blocks * thrashing * kLineBytes;
 }
 
 double Featurizer::element_stride(const EffectiveLoad &l, int k) const {

@@ -54,8 +54,9 @@ class Featurizer {
     // Elements of the read Func's storage between the elements a load reads in two iterations
     // of its stage's loop k (through inlined Funcs; NaN when an index is not affine).
     double element_stride(const EffectiveLoad &l, int k) const;
-    // L2 traffic the register block's loads add by thrashing L1 sets: lines a block touches that
-    // fall into one set beyond its ways (a power-of-two row stride) miss on every block.
+    // L2 traffic a reduction adds by thrashing L1 sets: lines the block inside its RVar loops
+    // touches (accumulators, loads) that fall into one set beyond its ways (rows a power of two
+    // apart) miss on every RVar iteration.
     double set_conflict_bytes(int node, int stage, const std::vector<EffectiveLoad> &loads);
     const ScheduleState &s_;
     const PipelineGraph &g_;
