@@ -91,4 +91,13 @@ if "$TOOLS/harl-compare" --b "$W/missing.weights" --pipelines 1 2> "$W/err.log";
   echo "harl-compare accepted a missing weights file"; exit 1
 fi
 grep -q "missing.weights" "$W/err.log" || { cat "$W/err.log"; exit 1; }
+# HARL's picks today against a dataset's fastest measured schedules, replayed from their decisions.
+"$TOOLS/harl-compare" --dataset "$W/all.db" --a best --b analytic --pipelines 1 --passes 1 --rounds 1 \
+  --measure-seconds 0.05 --search-budget 1 --timing-lock "$W/lock" > "$W/best.log"
+grep -q "A = best, 1 pipelines of" "$W/best.log" && grep -q "geometric mean B/A" "$W/best.log" ||
+  { cat "$W/best.log"; exit 1; }
+if "$TOOLS/harl-compare" --a best --pipelines 1 2> "$W/err.log"; then
+  echo "harl-compare accepted model best without --dataset"; exit 1
+fi
+grep -q "needs --dataset" "$W/err.log" || { cat "$W/err.log"; exit 1; }
 echo "smoke: collect, resume, merge, train, schedule with the new weights, compare with analytic: ok"

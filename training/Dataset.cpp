@@ -198,7 +198,8 @@ std::vector<SampleRecord> Dataset::ok_samples() {
 
 std::vector<Dataset::SourcedSample> Dataset::sourced_samples() {
     Statement st(db_, "SELECT s.pipeline, s.candidate, s.machine, s.target, s.machine_params, s.status, "
-                      "s.layout_version, s.features, p.seed, p.generator_version, c.source FROM samples s "
+                      "s.layout_version, s.features, p.seed, p.generator_version, c.source, s.runtime_s "
+                      "FROM samples s "
                       "JOIN pipelines p ON p.key = s.pipeline JOIN schedules c ON c.pipeline = s.pipeline "
                       "AND c.candidate = s.candidate ORDER BY s.pipeline, s.candidate");
     std::vector<SourcedSample> out;
@@ -215,6 +216,7 @@ std::vector<Dataset::SourcedSample> Dataset::sourced_samples() {
         r.seed = st.integer(8);
         r.generator_version = (int)st.integer(9);
         r.source = st.text(10);
+        r.sample.runtime_s = st.real(11);
         out.push_back(std::move(r));
     }
     return out;

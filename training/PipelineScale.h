@@ -55,6 +55,24 @@ inline std::string pipeline_key(uint64_t seed, int min_stages, int max_stages) {
            std::to_string(min_stages) + "_" + std::to_string(max_stages);
 }
 
+// The stage range of a dataset key this build still makes: true (and the range; layer stacks
+// have none and get 2..8, unused) when pipeline_key(seed, range) is that key, so the pipeline
+// rebuilt from the seed is the one that was measured.
+inline bool rebuildable_key(const std::string &key, uint64_t seed, int *min_stages, int *max_stages) {
+    *min_stages = 2;
+    *max_stages = 8;
+    const size_t n = key.rfind("-n"), sep = key.rfind('_');
+    if (n != std::string::npos && sep != std::string::npos && sep > n) {
+        try {
+            *min_stages = std::stoi(key.substr(n + 2, sep - n - 2));
+            *max_stages = std::stoi(key.substr(sep + 1));
+        } catch (const std::exception &) {
+            return false;
+        }
+    }
+    return pipeline_key(seed, *min_stages, *max_stages) == key;
+}
+
 // Whether a seed belongs to the tools' --family choice: all, layers or general (the others).
 inline bool seed_in_family(uint64_t seed, const std::string &family) {
     if (family != "all" && family != "layers" && family != "general")

@@ -4,7 +4,6 @@
 #include "ScheduleReplay.h"
 
 #include <cstring>
-#include <regex>
 
 namespace harl {
 
@@ -39,16 +38,6 @@ bool same_on_common_entries(const std::vector<uint8_t> &stored, const std::vecto
     return true;
 }
 
-// The stage range a general random pipeline's key records ("...-n2_8"); layer stacks have none.
-bool stage_range_of(const std::string &key, int *min_stages, int *max_stages) {
-    static const std::regex range("-n([0-9]+)_([0-9]+)$");
-    std::smatch m;
-    if (!std::regex_search(key, m, range)) return false;
-    *min_stages = std::stoi(m[1]);
-    *max_stages = std::stoi(m[2]);
-    return true;
-}
-
 } // namespace
 
 RefeaturizeReport refeaturize_dataset(const std::string &in_path, Dataset &out) {
@@ -66,11 +55,10 @@ RefeaturizeReport refeaturize_dataset(const std::string &in_path, Dataset &out) 
             drop(s, &rep.no_decisions, "no schedule decisions stored");
             continue;
         }
-        int min_stages = 2, max_stages = 8; // unused by layer stacks
+        int min_stages, max_stages;
         const bool layers = pipeline_scale_of((uint64_t)s.seed).layers;
-        const bool ranged = stage_range_of(s.sample.pipeline, &min_stages, &max_stages);
-        if (layers == ranged || s.generator_version != (layers ? kLayersVersion : kGeneratorVersion) ||
-            pipeline_key((uint64_t)s.seed, min_stages, max_stages) != s.sample.pipeline) {
+        if (s.generator_version != (layers ? kLayersVersion : kGeneratorVersion) ||
+            !rebuildable_key(s.sample.pipeline, (uint64_t)s.seed, &min_stages, &max_stages)) {
             drop(s, &rep.not_rebuildable,
                  "this build makes another pipeline of seed " + std::to_string(s.seed));
             continue;

@@ -4,14 +4,21 @@
 // child-process protocol as harl-collect) and reports the runtime ratio per pipeline and its
 // geometric mean. This is the search-in-the-loop check of a retrained model: ranking metrics
 // on a dataset say how well it orders given schedules, this says whether the search, steered by
-// it, ends up anywhere better. `harl-compare --help` lists every option.
+// it, ends up anywhere better. With --dataset, the pipelines are a dataset's instead, and model
+// `best` is each one's fastest measured schedule, replayed from its stored decisions
+// (ScheduleReplay.h): how far HARL's picks today are from the best anyone measured, the check
+// of a featurizer or search change on data collected before it. `harl-compare --help` lists
+// every option.
 #include "Autoscheduler.h"
 #include "ChildProcessRunner.h"
+#include "Dataset.h"
 #include "Errors.h"
 #include "HostMachine.h"
 #include "ModelWeights.h"
 #include "PipelineScale.h"
 #include "RandomPipeline.h"
+#include "ScheduleEmitter.h"
+#include "ScheduleReplay.h"
 
 #include <algorithm>
 #include <boost/program_options.hpp>
@@ -20,6 +27,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -45,7 +53,42 @@ struct CompareConfig {
     double measure_seconds = 0.3, timeout = 60, search_budget = 10;
     std::string timing_lock = "/tmp/harl-collect-timing.lock";
     std::string csv;
+    std::string dataset; // pipelines (and model "best") from this dataset
 };
+
+// A pipeline to compare on: a seed and its stage range, and with --dataset the source of its
+// fastest measured schedule.
+struct ComparedPipeline {
+    uint64_t seed = 0;
+    int min_stages = 2, max_stages = 8;
+    std::string best_source;
+};
+
+// The dataset's pipelines this build can rebuild, each with its fastest ok schedule that has
+// stored decisions (sources blanked in older files have none), up to `limit`.
+std::vector<ComparedPipeline> dataset_pipelines(const std::string &path, int limit) {
+    std::map<std::string, std::pair<double, ComparedPipeline>> best;
+    for (const auto &s : harl::Dataset(path).sourced_samples()) {
+        if (s.sample.status != "ok" || harl::decisions_block(s.source).empty()) continue;
+        ComparedPipeline c;
+        c.seed = (uint64_t)s.seed;
+        c.best_source = s.source;
+        if (!harl::rebuildable_key(s.sample.pipeline, c.seed, &c.min_stages, &c.max_stages)) continue;
+        auto it = best.find(s.sample.pipeline);
+        if (it == best.end() || s.sample.runtime_s < it->second.first)
+            best[s.sample.pipeline] = {s.sample.runtime_s, c};
+    }
+    std::vector<ComparedPipeline> out;
+    for (const auto &kv : best) {
+        if ((int)out.size() == limit) break;
+        out.push_back(kv.second.second);
+    }
+    if (out.empty())
+        throw harl::HarlError("--dataset " + path +
+                              ": no pipeline this build can rebuild has a measured "
+                              "schedule with stored decisions");
+    return out;
+}
 
 // A model argument: "analytic", "shipped" (the weights built into HARL) or a weights file.
 harl::HarlOptions options_for_model(const harl::HarlOptions &base, const std::string &model,
@@ -55,7 +98,7 @@ harl::HarlOptions options_for_model(const harl::HarlOptions &base, const std::st
     o.verbose = 0;
     if (model == "analytic") {
         o.cost_model = "analytic";
-    } else {
+    } else if (model != "best") { // best: replayed, not searched
         o.cost_model = "learned";
         o.weights = model == "shipped" ? "" : model;
     }
@@ -70,14 +113,27 @@ struct Scheduled {
     std::string failure;
 };
 
-Scheduled schedule(const CompareConfig &cfg, uint64_t seed, const harl::HarlOptions &opts) {
+// The pipeline scheduled by HARL with `opts`, or (model "best") by replaying the dataset's
+// fastest measured schedule.
+Scheduled schedule(const CompareConfig &cfg, const ComparedPipeline &cp, const std::string &model,
+                   const harl::HarlOptions &opts) {
     Scheduled s;
     harl::SharedTimingLock busy(cfg.timing_lock);
     s.rp =
-        std::make_unique<harl::RandomPipeline>(harl::pipeline_of_seed(seed, cfg.min_stages, cfg.max_stages));
+        std::make_unique<harl::RandomPipeline>(harl::pipeline_of_seed(cp.seed, cp.min_stages, cp.max_stages));
     s.pipeline = std::make_unique<Halide::Pipeline>(s.rp->output);
-    harl::AutoscheduleOutput out = harl::autoschedule(*s.pipeline, harl::target_named(cfg.target),
-                                                      Halide::MachineParams(cfg.machine_params), opts);
+    const Halide::Target target = harl::target_named(cfg.target);
+    const Halide::MachineParams mp(cfg.machine_params);
+    if (model == "best") {
+        std::string rfactor;
+        const auto g = harl::analyse_pipeline(*s.pipeline, target, mp, &rfactor);
+        const auto ds =
+            harl::make_directives(harl::replay_decisions(*g, std::max(1, mp.parallelism), cp.best_source));
+        harl::apply_directives(*g, ds);
+        s.body = harl::schedule_body(harl::emit_schedule_source(*g, ds, ""));
+        return s;
+    }
+    harl::AutoscheduleOutput out = harl::autoschedule(*s.pipeline, target, mp, opts);
     s.body = harl::schedule_body(out.schedule_source);
     return s;
 }
@@ -149,7 +205,11 @@ int main(int argc, char **argv) {
         "search-budget", po::value(&cfg.search_budget)->default_value(cfg.search_budget),
         "seconds per HARL search")("timing-lock", po::value(&cfg.timing_lock)->default_value(cfg.timing_lock),
                                    "lock file shared with harl-collect: timed runs hold it exclusive")(
-        "csv", po::value(&cfg.csv), "write one row per pipeline to this CSV file");
+        "csv", po::value(&cfg.csv), "write one row per pipeline to this CSV file")(
+        "dataset", po::value(&cfg.dataset),
+        "compare on this dataset's pipelines (the first --pipelines of them this build can rebuild) instead "
+        "of new seeds; model `best` is then each pipeline's fastest measured schedule, replayed from its "
+        "stored decisions (e.g. --a best --b analytic shipped)");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -174,8 +234,19 @@ int main(int argc, char **argv) {
         std::vector<std::string> models = {cfg.model_a};
         models.insert(models.end(), cfg.models_b.begin(), cfg.models_b.end());
         for (const std::string &m : models) {
-            if (m != "analytic" && m != "shipped")
+            if (m == "best" && cfg.dataset.empty())
+                throw harl::HarlError("model `best` needs --dataset (its fastest measured schedules)");
+            if (m != "analytic" && m != "shipped" && m != "best")
                 harl::load_weights(m); // throws, naming the file and the problem
+        }
+        std::vector<ComparedPipeline> pipelines;
+        if (!cfg.dataset.empty()) {
+            pipelines = dataset_pipelines(cfg.dataset, cfg.pipelines);
+        } else {
+            for (uint64_t seed = (uint64_t)cfg.first_seed; (int)pipelines.size() < cfg.pipelines; seed++) {
+                if (harl::seed_in_family(seed, cfg.family))
+                    pipelines.push_back({seed, cfg.min_stages, cfg.max_stages, ""});
+            }
         }
         harl::warm_jit_runtime(target);
         const harl::HarlOptions base = harl::HarlOptions::from_environment();
@@ -190,21 +261,23 @@ int main(int argc, char **argv) {
             if (!csv) throw harl::HarlError("--csv " + cfg.csv + ": cannot write it");
             csv << "seed,stages,model,ms,over_a,same_schedule_as_a,status\n";
         }
-        std::printf("harl-compare: A = %s, %d pipelines (%s) from seed %lld\n", cfg.model_a.c_str(),
-                    cfg.pipelines, cfg.family.c_str(), cfg.first_seed);
+        if (cfg.dataset.empty()) {
+            std::printf("harl-compare: A = %s, %d pipelines (%s) from seed %lld\n", cfg.model_a.c_str(),
+                        cfg.pipelines, cfg.family.c_str(), cfg.first_seed);
+        } else {
+            std::printf("harl-compare: A = %s, %zu pipelines of %s\n", cfg.model_a.c_str(), pipelines.size(),
+                        cfg.dataset.c_str());
+        }
         for (size_t m = 1; m < models.size(); m++)
             std::printf("  B%zu = %s\n", m, models[m].c_str());
         std::vector<Summary> sums(models.size());
-        uint64_t next_seed = (uint64_t)cfg.first_seed;
-        for (int i = 0; i < cfg.pipelines && !g_stop; i++) {
-            while (!harl::seed_in_family(next_seed, cfg.family))
-                next_seed++;
-            const uint64_t seed = next_seed++;
+        for (size_t i = 0; i < pipelines.size() && !g_stop; i++) {
+            const uint64_t seed = pipelines[i].seed;
             std::vector<Scheduled> runs(models.size());
             std::vector<size_t> same_as(models.size()); // the first model with the same schedule
             try {
                 for (size_t m = 0; m < models.size(); m++) {
-                    runs[m] = schedule(cfg, seed, opts[m]);
+                    runs[m] = schedule(cfg, pipelines[i], models[m], opts[m]);
                     same_as[m] = m;
                     for (size_t e = 0; e < m && same_as[m] == m; e++) {
                         if (runs[e].body == runs[m].body) same_as[m] = e;
