@@ -34,29 +34,66 @@ namespace harl {
 
 constexpr uint32_t kFeatureLayoutVersion = 2;
 
-#define HARL_FEATURE_LIST(X)                                                                                 \
-    /* pipeline features */                                                                                  \
-    X(op_fadd)                                                                                               \
-    X(op_fmul)                                                                                               \
-    X(op_fdiv)                                                                                               \
-    X(op_iadd)                                                                                               \
-    X(op_imul)                                                                                               \
-    X(op_idiv)                                                                                               \
-    X(op_cmp_select)                                                                                         \
-    X(op_math)                                                                                               \
-    X(op_cast) X(op_load) X(bytes_per_point) X(native_lanes) X(is_update) X(num_rvars) X(root_points)        \
-        X(num_producers) /* schedule features */                                                             \
-        X(computed_at) X(realizations) X(points_per_realization) X(points_total) X(redundancy)               \
-            X(ops_per_point) X(vector_width) X(vector_utilization) X(parallel_tasks) X(parallel_efficiency)  \
-                X(parallel_launches) X(loop_iterations_total) X(unrolled_body) X(dense_vector_loads)         \
-                    X(strided_loads) X(broadcast_loads) X(scalar_loads) X(bytes_from_l2_total)               \
-                        X(bytes_from_llc_total) X(bytes_from_dram_total) X(store_bytes_total)                \
-                            X(allocation_bytes) X(accumulator_registers) X(innermost_working_set)            \
-                                X(inner_tile_points) X(producers_computed_here) X(working_set_per_task)      \
-                                    X(sliding_window_savings) X(accumulator_memory_ops) X(inlined_math_ops)  \
-                                        X(inlined_div_ops) X(fused_multiply_adds) /* layout 2 */             \
-        X(short_stride_loads) X(gather_loads) X(store_stride) X(irregular_loads) X(tile_padding)             \
-            X(scalar_dense_inner_extent)
+// clang-format off
+#define HARL_FEATURE_LIST(X) \
+    /* pipeline features */ \
+    X(op_fadd) \
+    X(op_fmul) \
+    X(op_fdiv) \
+    X(op_iadd) \
+    X(op_imul) \
+    X(op_idiv) \
+    X(op_cmp_select) \
+    X(op_math) \
+    X(op_cast) \
+    X(op_load) \
+    X(bytes_per_point) \
+    X(native_lanes) \
+    X(is_update) \
+    X(num_rvars) \
+    X(root_points) \
+    X(num_producers) \
+    /* schedule features */ \
+    X(computed_at) \
+    X(realizations) \
+    X(points_per_realization) \
+    X(points_total) \
+    X(redundancy) \
+    X(ops_per_point) \
+    X(vector_width) \
+    X(vector_utilization) \
+    X(parallel_tasks) \
+    X(parallel_efficiency) \
+    X(parallel_launches) \
+    X(loop_iterations_total) \
+    X(unrolled_body) \
+    X(dense_vector_loads) \
+    X(strided_loads) \
+    X(broadcast_loads) \
+    X(scalar_loads) \
+    X(bytes_from_l2_total) \
+    X(bytes_from_llc_total) \
+    X(bytes_from_dram_total) \
+    X(store_bytes_total) \
+    X(allocation_bytes) \
+    X(accumulator_registers) \
+    X(innermost_working_set) \
+    X(inner_tile_points) \
+    X(producers_computed_here) \
+    X(working_set_per_task) \
+    X(sliding_window_savings) \
+    X(accumulator_memory_ops) \
+    X(inlined_math_ops) \
+    X(inlined_div_ops) \
+    X(fused_multiply_adds) \
+    /* appended in layout 2 */ \
+    X(short_stride_loads) \
+    X(gather_loads) \
+    X(store_stride) \
+    X(irregular_loads) \
+    X(tile_padding) \
+    X(scalar_dense_inner_extent)
+// clang-format on
 
 enum FeatureIndex : int {
 #define HARL_FEATURE_ENUM(name) F_##name,
