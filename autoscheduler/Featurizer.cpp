@@ -81,7 +81,6 @@ std::vector<EffectiveLoad> Featurizer::effective_loads(const Stage &st, OpCounts
 
 double Featurizer::set_conflict_bytes(int node, int si, const std::vector<EffectiveLoad> &loads) {
     const Node &n = g_.node(node);
-    const Stage &st = n.stages[si];
     const Realization &r = realization(node);
     const LoopNest &nest = r.nests[si];
     // The block: the vector and inner loops inside a reduction's RVar loops. What one block
@@ -117,17 +116,24 @@ double Featurizer::set_conflict_bytes(int node, int si, const std::vector<Effect
         return thrashing;
     };
     int thrashing = thrashing_lines([&](int k) { // the accumulators: the stage's own storage
-        if (st.loops[k].rvar) return 0.0;
-        double stride = n.bytes;
-        for (int d = 0; d < st.loops[k].pure_dim && d < (int)r.region.size(); d++)
-            stride *= (double)std::max<int64_t>(1, r.region[d].extent());
-        return stride;
+        return own_storage_stride(node, si, k) * n.bytes;
     });
     for (const EffectiveLoad &l : loads) {
         const double elem = g_.node(l.producer).bytes;
         thrashing += thrashing_lines([&](int k) { return element_stride(l, k) * elem; });
     }
     return blocks * thrashing * kLineBytes;
+}
+
+double Featurizer::own_storage_stride(int node, int si, int k) {
+    const LoopVar &lv = g_.node(node).stages[si].loops[k];
+    if (lv.rvar) return 0;
+    // Dimension 0 innermost, the realization's extents.
+    const Region &region = realization(node).region;
+    double stride = 1;
+    for (int d = 0; d < lv.pure_dim && d < (int)region.size(); d++)
+        stride *= (double)std::max<int64_t>(1, region[d].extent());
+    return stride;
 }
 
 double Featurizer::element_stride(const EffectiveLoad &l, int k) const {
@@ -392,15 +398,8 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     f[F_short_stride_loads] = (float)short_stride;
     f[F_gather_loads] = (float)gather;
     f[F_irregular_loads] = (float)irregular;
-    // The stage's own stores: lanes apart in its storage (dimension 0 innermost).
-    double store_stride = 0;
-    if (sc.vector_var >= 0) {
-        store_stride = 1;
-        const int d = st.loops[sc.vector_var].pure_dim;
-        for (int i = 0; i < d && i < (int)r.region.size(); i++)
-            store_stride *= (double)std::max<int64_t>(1, r.region[i].extent());
-    }
-    f[F_store_stride] = (float)store_stride;
+    // The stage's own stores: lanes apart in its storage.
+    f[F_store_stride] = sc.vector_var >= 0 ? (float)own_storage_stride(node, si, sc.vector_var) : 0.0f;
     // Tiles that do not divide their extents compute the remainder of the last tile as well.
     double padding = 1;
     for (size_t k = 0; sc.scheduled && k < st.loops.size(); k++) {

@@ -54,6 +54,9 @@ class Featurizer {
     // Elements of the read Func's storage between the elements a load reads in two iterations
     // of its stage's loop k (through inlined Funcs; NaN when an index is not affine).
     double element_stride(const EffectiveLoad &l, int k) const;
+    // Elements of the stage's own storage between the points of two iterations of its loop k
+    // (0 for an RVar: an update's accumulator stays).
+    double own_storage_stride(int node, int stage, int k);
     // L2 traffic a reduction adds by thrashing L1 sets: lines the block inside its RVar loops
     // touches (accumulators, loads) that fall into one set beyond its ways (rows a power of two
     // apart) miss on every RVar iteration.

@@ -105,16 +105,11 @@ ScheduleState replay_decisions(const PipelineGraph &g, int parallelism, const st
     // Consumers come first in decision order, so a compute_at names a Func already decided.
     for (size_t i = 0; i < lines.size(); i++) {
         const Node &n = g.node(order[i]);
-        auto fc = std::make_shared<FuncChoice>();
         std::istringstream ts(rest[i]);
         std::string tok;
         ts >> tok;
-        if (tok == "inline") {
-            fc->placement = Placement::Inline; // as the search makes it: stages left unscheduled
-            fc->stages.assign(n.stages.size(), StageChoice{});
-            for (auto &sc : fc->stages)
-                sc.scheduled = false;
-        } else if (tok == "root") {
+        auto fc = tok == "inline" ? inline_choice(n) : std::make_shared<FuncChoice>();
+        if (tok == "root") {
             fc->placement = Placement::Root;
         } else if (tok == "at") {
             fc->placement = Placement::At;
@@ -137,7 +132,7 @@ ScheduleState replay_decisions(const PipelineGraph &g, int parallelism, const st
                 throw HarlError("schedule decisions: " + n.name + " is computed at " + at +
                                 ", which comes after it in decision order");
             }
-        } else {
+        } else if (tok != "inline") {
             throw HarlError("schedule decisions: expected inline, root or at in line: " + lines[i]);
         }
         while (ts >> tok) {

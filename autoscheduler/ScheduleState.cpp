@@ -148,6 +148,15 @@ ScheduleState::ScheduleState(const PipelineGraph &g, int parallelism)
     }
 }
 
+std::shared_ptr<FuncChoice> inline_choice(const Node &n) {
+    auto fc = std::make_shared<FuncChoice>();
+    fc->placement = Placement::Inline;
+    fc->stages.assign(n.stages.size(), StageChoice{});
+    for (StageChoice &sc : fc->stages)
+        sc.scheduled = false;
+    return fc;
+}
+
 int ScheduleState::next_node() const {
     HARL_ASSERT(!complete(), "no undecided Func left");
     return order_[num_decided_];

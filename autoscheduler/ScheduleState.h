@@ -85,6 +85,9 @@ class ScheduleState {
     int num_decided_ = 0;
 };
 
+// The choice that inlines a Func: no loops of its own, every stage left unscheduled.
+std::shared_ptr<FuncChoice> inline_choice(const Node &n);
+
 // A reasonable loop nest for any stage: vectorise the innermost free pure var, parallelise the
 // outermost. Used for undecided Funcs and as a search seed.
 StageChoice default_stage_choice(const Stage &st, const std::vector<Span> &box, int parallelism);

@@ -191,14 +191,7 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
     MachineInfo mi;
     mi.parallelism = ctx.parallelism;
 
-    if (n.can_inline && !n.consumers.empty()) {
-        auto fc = std::make_shared<FuncChoice>();
-        fc->placement = Placement::Inline;
-        fc->stages.assign(n.stages.size(), StageChoice{});
-        for (size_t i = 0; i < n.stages.size(); i++)
-            fc->stages[i].scheduled = false;
-        out.push_back({fc, -1, nullptr});
-    }
+    if (n.can_inline && !n.consumers.empty()) out.push_back({inline_choice(n), -1, nullptr});
 
     // Placements: root, and every loop of the single consumer's nest.
     struct Place {
