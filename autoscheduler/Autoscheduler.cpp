@@ -85,11 +85,9 @@ std::vector<StageFeatures> decode_featurization(const std::vector<uint8_t> &byte
     if (hdr[2] != (uint32_t)features) throw fail("wrong number of features per stage");
     const size_t per = 8 + sizeof(float) * features;
     if (bytes.size() != 20 + per * hdr[1]) throw fail("truncated or oversized");
-    std::vector<StageFeatures> out(hdr[1]); // entries an older layout lacks stay 0
-    for (size_t i = 0; i < out.size(); i++) {
-        out[i].fill(0.0f);
+    std::vector<StageFeatures> out(hdr[1]); // value-initialised: entries an older layout lacks stay 0
+    for (size_t i = 0; i < out.size(); i++)
         std::memcpy(out[i].data(), bytes.data() + 20 + per * i + 8, sizeof(float) * features);
-    }
     return out;
 }
 

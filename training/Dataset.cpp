@@ -198,7 +198,7 @@ std::vector<SampleRecord> Dataset::ok_samples() {
 
 std::vector<Dataset::SourcedSample> Dataset::sourced_samples() {
     Statement st(db_, "SELECT s.pipeline, s.candidate, s.machine, s.target, s.machine_params, s.status, "
-                      "s.layout_version, s.features, p.seed, p.generator_version, c.source, s.runtime_s "
+                      "s.layout_version, s.features, p.seed, c.source, s.runtime_s "
                       "FROM samples s "
                       "JOIN pipelines p ON p.key = s.pipeline JOIN schedules c ON c.pipeline = s.pipeline "
                       "AND c.candidate = s.candidate ORDER BY s.pipeline, s.candidate");
@@ -214,9 +214,8 @@ std::vector<Dataset::SourcedSample> Dataset::sourced_samples() {
         r.sample.layout_version = (uint32_t)st.integer(6);
         r.sample.features = st.blob(7);
         r.seed = st.integer(8);
-        r.generator_version = (int)st.integer(9);
-        r.source = st.text(10);
-        r.sample.runtime_s = st.real(11);
+        r.source = st.text(9);
+        r.sample.runtime_s = st.real(10);
         out.push_back(std::move(r));
     }
     return out;

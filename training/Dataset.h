@@ -71,7 +71,6 @@ class Dataset {
     struct SourcedSample {
         SampleRecord sample;
         long long seed = 0;
-        int generator_version = 0;
         std::string source;
     };
     std::vector<SourcedSample> sourced_samples();

@@ -1,39 +1,30 @@
 #include "Refeaturize.h"
 #include "Autoscheduler.h"
+#include "Errors.h"
 #include "PipelineScale.h"
 #include "ScheduleReplay.h"
 
-#include <cstring>
+#include <algorithm>
 
 namespace harl {
 
 namespace {
 
-// The per-stage rows of featurization bytes of any layout: node and stage ids, then floats.
-struct FeatureRows {
-    uint32_t layout = 0, stages = 0, per_stage = 0;
-    const uint8_t *rows = nullptr;
-    size_t row_bytes() const { return 8 + 4 * (size_t)per_stage; }
-};
-
-bool read_rows(const std::vector<uint8_t> &b, FeatureRows *r) {
-    if (b.size() < 20 || std::memcmp(b.data(), "HARLFEAT", 8) != 0) return false;
-    uint32_t hdr[3];
-    std::memcpy(hdr, b.data() + 8, sizeof(hdr));
-    r->layout = hdr[0];
-    r->stages = hdr[1];
-    r->per_stage = hdr[2];
-    r->rows = b.data() + 20;
-    return b.size() == 20 + r->row_bytes() * r->stages;
-}
-
-// Whether the new features agree with the stored ones on every entry both layouts have.
+// Whether the new features agree with the stored ones on every entry both layouts have
+// (stored bytes this build cannot read count as different).
 bool same_on_common_entries(const std::vector<uint8_t> &stored, const std::vector<uint8_t> &fresh) {
-    FeatureRows a, b;
-    if (!read_rows(stored, &a) || !read_rows(fresh, &b) || a.stages != b.stages) return false;
-    const size_t common = 8 + 4 * (size_t)std::min(a.per_stage, b.per_stage);
-    for (uint32_t i = 0; i < a.stages; i++) {
-        if (std::memcmp(a.rows + i * a.row_bytes(), b.rows + i * b.row_bytes(), common) != 0) return false;
+    uint32_t old_layout = 0, new_layout = 0;
+    std::vector<StageFeatures> a, b;
+    try {
+        a = decode_featurization(stored, &old_layout);
+        b = decode_featurization(fresh, &new_layout);
+    } catch (const HarlError &) {
+        return false;
+    }
+    const int common = std::min(num_features_of_layout(old_layout), num_features_of_layout(new_layout));
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); i++) {
+        if (!std::equal(a[i].begin(), a[i].begin() + common, b[i].begin())) return false;
     }
     return true;
 }
@@ -55,10 +46,8 @@ RefeaturizeReport refeaturize_dataset(const std::string &in_path, Dataset &out) 
             drop(s, &rep.no_decisions, "no schedule decisions stored");
             continue;
         }
-        int min_stages, max_stages;
-        const bool layers = pipeline_scale_of((uint64_t)s.seed).layers;
-        if (s.generator_version != (layers ? kLayersVersion : kGeneratorVersion) ||
-            !rebuildable_key(s.sample.pipeline, (uint64_t)s.seed, &min_stages, &max_stages)) {
+        int min_stages, max_stages; // the key names the generator version too
+        if (!rebuildable_key(s.sample.pipeline, (uint64_t)s.seed, &min_stages, &max_stages)) {
             drop(s, &rep.not_rebuildable,
                  "this build makes another pipeline of seed " + std::to_string(s.seed));
             continue;
