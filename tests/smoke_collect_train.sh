@@ -28,6 +28,23 @@ nb=$(sqlite3 "$W/b.db" "SELECT COUNT(*) FROM samples WHERE status='ok'")
 grep -q "; 0 of them with features the stored layout has changed by featurizer fixes); left out: \
 0 without stored decisions, 0 of pipelines this build no longer makes, 0 whose replay failed" "$W/refeaturize.log"
 [ "$(sqlite3 "$W/re.db" "SELECT COUNT(*) FROM samples")" -eq "$(sqlite3 "$W/all.db" "SELECT COUNT(*) FROM samples")" ]
+# The stripped file's schedules timed again from their decisions: every sample, same keys and
+# candidates, the new machine name, stored features; a second run resumes and measures nothing.
+"$TOOLS/harl-collect" --db "$W/again.db" --remeasure "$W/strip.db" --machine again --min-runs 1 --rounds 1 \
+  --measure-seconds 0.02 --quiet --timing-lock "$W/lock" > "$W/again.log"
+grep -q "measured $(sqlite3 "$W/strip.db" "SELECT COUNT(*) FROM samples") schedules again as machine again" \
+  "$W/again.log" || { cat "$W/again.log"; exit 1; }
+[ "$(sqlite3 "$W/again.db" "ATTACH '$W/strip.db' AS o; SELECT COUNT(*) FROM samples s JOIN o.samples t \
+  USING (pipeline, candidate) WHERE s.machine = 'again' AND s.features = t.features AND s.status = 'ok'")" \
+  -eq "$(sqlite3 "$W/strip.db" "SELECT COUNT(*) FROM samples WHERE status = 'ok'")" ] ||
+  { echo "--remeasure lost or changed samples"; exit 1; }
+"$TOOLS/harl-collect" --db "$W/again.db" --remeasure "$W/strip.db" --machine again --quiet \
+  --timing-lock "$W/lock" > "$W/again2.log"
+grep -q "measured 0 schedules again" "$W/again2.log" || { cat "$W/again2.log"; exit 1; }
+if "$TOOLS/harl-collect" --db "$W/x.db" --remeasure "$W/missing.db" 2> "$W/err.log"; then
+  echo "--remeasure of a missing file was accepted"; exit 1
+fi
+grep -q "missing.db" "$W/err.log" || { cat "$W/err.log"; exit 1; }
 # Both cost models steer searches (candidate 1 is the learned model's own pick).
 nl=$(sqlite3 "$W/all.db" "SELECT COUNT(*) FROM schedules WHERE options LIKE '%model=learned%'")
 [ "$nl" -ge 1 ] || { echo "no schedule was searched with the learned model"; exit 1; }
@@ -62,6 +79,11 @@ head -1 "$W/pred.csv" | grep -q "^pipeline,machine,candidate,measured_s,predicte
 rows=$(($(wc -l < "$W/pred.csv") - 1))
 [ "$rows" -ge 4 ] && [ "$rows" -le "$n" ] || { echo "predictions: $rows rows for $n samples"; exit 1; }
 awk -F, 'NR > 1 && !($4 > 0 && $5 > 0) { print "bad row: " $0; bad = 1 } END { exit bad }' "$W/pred.csv"
+# Every stage of every sample, with the analytic estimate and a column per feature.
+"$TOOLS/harl-train" --db "$W/all.db" --evaluate --stage-features "$W/stages.csv" > /dev/null
+head -1 "$W/stages.csv" | grep -q "^pipeline,machine,candidate,measured_s,stage,analytic_s,op_fadd,"
+awk -F, 'NR == 1 { cols = NF } NR > 1 && (NF != cols || !($6 > 0)) { print "bad row: " $0; bad = 1 }
+  END { exit bad || NR < 5 }' "$W/stages.csv"
 if "$TOOLS/harl-train" --db "$W/all.db" --predictions "$W/p2.csv" 2> "$W/err.log"; then
   echo "--predictions without --evaluate was accepted"; exit 1
 fi
@@ -100,4 +122,4 @@ if "$TOOLS/harl-compare" --a best --pipelines 1 2> "$W/err.log"; then
   echo "harl-compare accepted model best without --dataset"; exit 1
 fi
 grep -q "needs --dataset" "$W/err.log" || { cat "$W/err.log"; exit 1; }
-echo "smoke: collect, resume, merge, train, schedule with the new weights, compare with analytic: ok"
+echo "smoke: collect, resume, merge, remeasure, train, schedule with the new weights, compare with analytic: ok"

@@ -143,6 +143,26 @@ std::vector<std::pair<int, std::string>> Dataset::schedule_hashes(const std::str
     return out;
 }
 
+void Dataset::insert_sample(const SampleRecord &sample) {
+    Statement sm(db_, "INSERT OR REPLACE INTO samples VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    sm.bind(1, sample.pipeline).bind(2, sample.candidate).bind(3, sample.machine);
+    sm.bind(4, sample.target).bind(5, sample.machine_params).bind(6, sample.status);
+    sm.bind(7, sample.runtime_s).bind(8, sample.median_s).bind(9, sample.compile_s);
+    sm.bind(10, sample.runs).bind(11, (long long)sample.layout_version).bind_blob(12, sample.features);
+    sm.bind(13, sample.message);
+    sm.step();
+}
+
+void Dataset::record_sample(const SampleRecord &sample) {
+    insert_sample(sample); // one statement: its own transaction
+}
+
+bool Dataset::has_sample(const std::string &pipeline, int candidate, const std::string &machine) {
+    Statement st(db_, "SELECT 1 FROM samples WHERE pipeline=? AND candidate=? AND machine=?");
+    st.bind(1, pipeline).bind(2, candidate).bind(3, machine);
+    return st.step();
+}
+
 void Dataset::record(const ScheduleRecord &s, const SampleRecord *sample) {
     exec("BEGIN IMMEDIATE");
     try {
@@ -154,17 +174,7 @@ void Dataset::record(const ScheduleRecord &s, const SampleRecord *sample) {
             .bind(5, s.source_hash);
         st.bind(6, s.duplicate_of).bind(7, s.predicted_s).bind(8, s.search_s);
         st.step();
-        if (sample) {
-            Statement sm(db_, "INSERT OR REPLACE INTO samples VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
-            sm.bind(1, sample->pipeline).bind(2, sample->candidate).bind(3, sample->machine);
-            sm.bind(4, sample->target).bind(5, sample->machine_params).bind(6, sample->status);
-            sm.bind(7, sample->runtime_s).bind(8, sample->median_s).bind(9, sample->compile_s);
-            sm.bind(10, sample->runs)
-                .bind(11, (long long)sample->layout_version)
-                .bind_blob(12, sample->features);
-            sm.bind(13, sample->message);
-            sm.step();
-        }
+        if (sample) insert_sample(*sample);
         exec("COMMIT");
     } catch (...) {
         exec("ROLLBACK");
@@ -275,7 +285,7 @@ Dataset::Counts Dataset::counts() {
     return c;
 }
 
-int Dataset::merge_from(const std::string &other_path) {
+int Dataset::merge_from(const std::string &other_path, bool with_samples) {
     Dataset check(other_path); // a clear error if it is not a HARL dataset
     int before = sqlite3_total_changes(db_);
     Statement at(db_, "ATTACH DATABASE ? AS other");
@@ -284,7 +294,7 @@ int Dataset::merge_from(const std::string &other_path) {
     try {
         exec("BEGIN IMMEDIATE");
         exec("INSERT OR IGNORE INTO schedules SELECT * FROM other.schedules");
-        exec("INSERT OR IGNORE INTO samples SELECT * FROM other.samples");
+        if (with_samples) exec("INSERT OR IGNORE INTO samples SELECT * FROM other.samples");
         // A pipeline finished in either file is finished in the merge.
         exec("INSERT OR IGNORE INTO pipelines SELECT * FROM other.pipelines");
         exec("UPDATE pipelines SET status='done' WHERE status!='done' AND key IN "

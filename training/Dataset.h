@@ -59,6 +59,10 @@ class Dataset {
     // One transaction: a candidate's schedule and (unless it is a duplicate) its sample.
     void record(const ScheduleRecord &s, const SampleRecord *sample);
 
+    // A sample alone, for a schedule already in the file (harl-collect --remeasure).
+    void record_sample(const SampleRecord &sample);
+    bool has_sample(const std::string &pipeline, int candidate, const std::string &machine);
+
     // Every sample with status ok (for training and reports), ordered by pipeline.
     std::vector<SampleRecord> ok_samples();
     struct Counts {
@@ -81,13 +85,15 @@ class Dataset {
     // enough to refeaturize, a tenth of the size. Returns the sources shortened.
     int strip_sources();
 
-    // Copies every row of `other` that this file lacks (by key); returns rows added.
-    int merge_from(const std::string &other_path);
+    // Copies every row of `other` that this file lacks (by key); returns rows added. Without
+    // samples: its pipelines and schedules only.
+    int merge_from(const std::string &other_path, bool with_samples = true);
 
     const std::string &path() const { return path_; }
 
   private:
     void exec(const std::string &sql);
+    void insert_sample(const SampleRecord &sample);
     std::string path_;
     sqlite3 *db_ = nullptr;
 };

@@ -11,11 +11,13 @@
 #include "Errors.h"
 #include "Hash.h"
 #include "HostMachine.h"
+#include "MeasureRealize.h"
 #include "ModelWeights.h"
 #include "PipelineScale.h"
 #include "ProgressBar.h"
 #include "RandomPipeline.h"
 #include "Refeaturize.h"
+#include "Remeasure.h"
 #include "refine/SampleLog.h"
 
 #include <algorithm>
@@ -93,6 +95,17 @@ std::string describe_options(const harl::HarlOptions &o) {
     return os.str();
 }
 
+harl::MeasureOptions measure_options(const CollectConfig &cfg) {
+    harl::MeasureOptions mo;
+    mo.min_runs = cfg.min_runs;
+    mo.max_runs = cfg.max_runs;
+    mo.rounds = cfg.rounds;
+    mo.target_seconds = cfg.measure_seconds;
+    mo.timeout_seconds = cfg.timeout;
+    mo.exclusive_lock_path = cfg.timing_lock;
+    return mo;
+}
+
 void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::HarlOptions &base,
                       uint64_t seed, const std::function<void(int ok, int bad)> &on_sample) {
     const harl::PipelineScale ps = harl::pipeline_scale_of(seed);
@@ -151,24 +164,7 @@ void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::H
         }
         Halide::Buffer<float> output(rp.output_size);
         busy.reset(); // this process only waits while its child compiles (shared) and times (exclusive)
-        harl::MeasureOptions mo;
-        mo.min_runs = cfg.min_runs;
-        mo.max_runs = cfg.max_runs;
-        mo.rounds = cfg.rounds;
-        mo.target_seconds = cfg.measure_seconds;
-        mo.timeout_seconds = cfg.timeout;
-        mo.exclusive_lock_path = cfg.timing_lock;
-        harl::MeasureResult m = harl::measure_in_child(
-            [&] {
-                p.compile_jit(target);
-                p.realize(output);
-                output.device_sync();
-            },
-            [&] {
-                p.realize(output);
-                output.device_sync(); // GPU targets: time the kernels, not their launch
-            },
-            mo);
+        harl::MeasureResult m = harl::measure_realize(p, target, output, measure_options(cfg));
         if (g_stop) return; // interrupted mid-measurement: the child was killed too; redo it later
         harl::SampleRecord s;
         s.pipeline = key;
@@ -176,12 +172,7 @@ void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::H
         s.machine = cfg.machine;
         s.target = target.to_string();
         s.machine_params = cfg.machine_params;
-        s.status = m.status_name();
-        s.message = m.message;
-        s.runtime_s = m.min_seconds;
-        s.median_s = m.median_seconds;
-        s.compile_s = m.compile_seconds;
-        s.runs = m.runs;
+        harl::set_measurement(m, &s);
         harl::decode_featurization(out.featurization, &s.layout_version); // CPU or GPU layout
         s.features = out.featurization;
         db.record(sr, &s);
@@ -249,6 +240,36 @@ void report_refeaturized(const harl::RefeaturizeReport &r) {
 
 // "analytic,learned" -> {"analytic", "learned"}; a learned model's weights must load now, not
 // fail every one of its candidates later.
+int remeasure(const CollectConfig &cfg, harl::Dataset &db, const std::string &input) {
+    if (!std::ifstream(input).good()) throw harl::HarlError("--remeasure " + input + ": no such file");
+    if (input == cfg.db) throw harl::HarlError("--remeasure writes into --db, which must be another file");
+    harl::RemeasureOptions o;
+    o.machine = cfg.machine;
+    o.measure = measure_options(cfg);
+    o.max_pipelines = cfg.pipelines;
+    harl::warm_jit_runtime(target_of(cfg));
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    harl::ProgressBar bar;
+    const harl::RemeasureReport r = harl::remeasure_dataset(
+        input, db, o, [] { return g_stop != 0; },
+        [&](int done, int total) {
+            if (!cfg.quiet)
+                bar.update((double)done / std::max(1, total),
+                           std::to_string(done) + "/" + std::to_string(total) + " samples");
+        });
+    if (!cfg.quiet) bar.finish();
+    std::cout << "harl-collect: " << (g_stop ? "interrupted (run the same command to resume); " : "")
+              << "measured " << r.measured << " schedules again as machine " << cfg.machine << " ("
+              << r.failed << " not ok), " << r.already << " already in " << cfg.db << "; skipped "
+              << r.no_decisions << " without stored decisions, " << r.not_rebuildable
+              << " of pipelines this build no longer makes, " << r.replay_failed
+              << " that could not be replayed\n";
+    for (const auto &e : r.examples)
+        std::cout << "  " << e << "\n";
+    return 0;
+}
+
 std::vector<std::string> parse_cost_models(const std::string &list) {
     std::vector<std::string> models;
     std::stringstream ss(list);
@@ -302,13 +323,14 @@ int main(int argc, char **argv) {
     cfg.machine_params = harl::default_machine_params();
     cfg.machine = hostname();
     std::vector<std::string> merge_inputs, import_inputs;
-    std::string refeaturize_input;
+    std::string refeaturize_input, remeasure_input;
     bool strip_sources = false;
     po::options_description desc(
         "harl-collect: random pipelines -> HARL schedules -> measured training samples (SQLite)\n\n"
         "Usage: harl-collect [--db FILE] [--minutes M | --pipelines N] [--shard i/N]\n"
         "       harl-collect --db OUT.db --merge A.db B.db ...\n"
-        "       harl-collect --db NEW.db --refeaturize OLD.db [--strip-sources]\n\nOptions");
+        "       harl-collect --db NEW.db --refeaturize OLD.db [--strip-sources]\n"
+        "       harl-collect --db NEW.db --remeasure OLD.db [--pipelines N] [--machine NAME]\n\nOptions");
     desc.add_options()("help,h", "print this help (and the HARL_* options the searches read)")(
         "db", po::value(&cfg.db)->default_value(cfg.db), "dataset file (SQLite, created if missing)")(
         "minutes", po::value(&cfg.minutes)->default_value(0), "stop after this many minutes (0: no limit)")(
@@ -357,6 +379,11 @@ int main(int argc, char **argv) {
         "refeaturize", po::value(&refeaturize_input),
         "copy this dataset into --db (a new file) with every sample's features recomputed for this build's "
         "feature layout, replaying the decisions stored with its schedule, and exit (Refeaturize.h)")(
+        "remeasure", po::value(&remeasure_input),
+        "time this dataset's schedules again on this machine (the first --pipelines pipelines, else all), "
+        "replaying the decisions stored with each, into --db under the same pipelines and candidates "
+        "with --machine as the machine, and exit: for measurement_agreement.py, or to label a dataset "
+        "for a new machine without searching (Remeasure.h); resumable")(
         "strip-sources", po::bool_switch(&strip_sources),
         "shorten every schedule source in --db to its header comment, which still holds the decisions "
         "--refeaturize replays (for committing a dataset), and exit after any --merge/--refeaturize");
@@ -383,6 +410,7 @@ int main(int argc, char **argv) {
             std::cout << cfg.db << ": " << c.pipelines_done << " pipelines, " << c.samples_ok << " samples\n";
             return 0;
         }
+        if (!remeasure_input.empty()) return remeasure(cfg, db, remeasure_input);
         if (!merge_inputs.empty() || !refeaturize_input.empty() || strip_sources) {
             for (const auto &in : merge_inputs) {
                 int added = db.merge_from(in);

@@ -63,11 +63,39 @@ void write_predictions(const std::string &path, const std::vector<harl::Training
     std::cout << "harl-train: predictions of every sample in " << path << "\n";
 }
 
+// One row per stage of every sample: where it is in the dataset, its measured runtime, the
+// analytic model's estimate of the stage, and the stage's features, for analysis elsewhere.
+void write_stage_features(const std::string &path, const std::vector<harl::TrainingPipeline> &pipelines,
+                          int features) {
+    std::ofstream out(path);
+    if (!out) throw harl::HarlError("cannot write stage features file '" + path + "'");
+    out << "pipeline,machine,candidate,measured_s,stage,analytic_s";
+    for (int i = 0; i < features; i++)
+        out << "," << harl::feature_name(i);
+    out << "\n";
+    for (const auto &p : pipelines) {
+        const size_t at = p.key.rfind('@');
+        for (const auto &s : p.samples) {
+            std::vector<double> analytic;
+            harl::make_base_cost_model(s.machine)->predict(s.stages, &analytic);
+            for (size_t k = 0; k < s.stages.size(); k++) {
+                out << p.key.substr(0, at) << "," << p.key.substr(at + 1) << "," << s.candidate << ","
+                    << s.runtime_s << "," << k << "," << analytic[k];
+                for (int i = 0; i < features; i++)
+                    out << "," << s.stages[k][i];
+                out << "\n";
+            }
+        }
+    }
+    if (!out) throw harl::HarlError("writing stage features file '" + path + "' failed");
+    std::cout << "harl-train: every stage's features in " << path << "\n";
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
     std::vector<std::string> dbs, train_only_dbs;
-    std::string out = "harl_cpu.weights", curves, csv, machine, evaluate, predictions,
+    std::string out = "harl_cpu.weights", curves, csv, machine, evaluate, predictions, stage_features,
                 plot_script = HARL_PLOT_SCRIPT;
     double val_fraction = 0.15, test_fraction = 0.15;
     bool gpu = false;
@@ -130,7 +158,10 @@ int main(int argc, char **argv) {
         "(or of the weights file given as the value) and exit")(
         "predictions", po::value(&predictions),
         "with --evaluate: also write every sample's measured and predicted runtime to this CSV "
-        "(pipeline, candidate, measured_s, predicted_s) to find the schedules the model misjudges");
+        "(pipeline, candidate, measured_s, predicted_s) to find the schedules the model misjudges")(
+        "stage-features", po::value(&stage_features),
+        "with --evaluate: also write every stage of every sample to this CSV (its measured runtime, the "
+        "analytic model's estimate of the stage and the stage's features), to study the data elsewhere");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -156,6 +187,8 @@ int main(int argc, char **argv) {
             throw harl::HarlError("--max-correction must be in (0, 20], --max-discount at most 20");
         if (!(cfg.pair_weight_cap > 0)) throw harl::HarlError("--pair-weight-cap must be positive");
         if (!(cfg.listwise_weight >= 0)) throw harl::HarlError("--listwise-weight must be >= 0");
+        if (!stage_features.empty() && evaluate.empty())
+            throw harl::HarlError("--stage-features needs --evaluate (it writes the evaluated samples)");
         if (!predictions.empty() && evaluate.empty())
             throw harl::HarlError(
                 "--predictions needs --evaluate (it lists the evaluated model's predictions)");
@@ -256,6 +289,7 @@ int main(int argc, char **argv) {
             std::cout << evaluate << " on all " << samples << " samples (feature layout " << layout << ")"
                       << merged_text(merged) << ": " << metrics_text(m) << "\n";
             if (!predictions.empty()) write_predictions(predictions, all, predicted);
+            if (!stage_features.empty()) write_stage_features(stage_features, all, cfg.features);
             return 0;
         }
         std::vector<harl::TrainingPipeline> train, val, test;

@@ -1,0 +1,108 @@
+#include "Remeasure.h"
+#include "Autoscheduler.h"
+#include "Errors.h"
+#include "HostTarget.h"
+#include "MeasureRealize.h"
+#include "PipelineScale.h"
+#include "RandomPipeline.h"
+#include "ScheduleEmitter.h"
+#include "ScheduleReplay.h"
+
+#include <algorithm>
+#include <set>
+
+namespace harl {
+
+namespace {
+
+void note(RemeasureReport *rep, int *counter, const Dataset::SourcedSample &s, const std::string &why) {
+    (*counter)++;
+    if (rep->examples.size() < 5)
+        rep->examples.push_back(s.sample.pipeline + " candidate " + std::to_string(s.sample.candidate) +
+                                ": " + why);
+}
+
+// The sample timed again: its schedule replayed on a fresh copy of its pipeline.
+SampleRecord measure_again(const Dataset::SourcedSample &s, int min_stages, int max_stages,
+                           const RemeasureOptions &o) {
+    const Halide::Target target(s.sample.target);
+    if (!(runnable_here(target) == target)) {
+        throw HarlError("its target " + s.sample.target +
+                        " has features this CPU cannot run: remeasure on a machine that can");
+    }
+    RandomPipeline rp = pipeline_of_seed((uint64_t)s.seed, min_stages, max_stages);
+    Halide::Pipeline p(rp.output);
+    const Halide::MachineParams mp(s.sample.machine_params);
+    {
+        SharedTimingLock busy(o.measure.exclusive_lock_path); // not while another process times
+        std::string rfactor;
+        const auto g = analyse_pipeline(p, target, mp, &rfactor);
+        apply_directives(*g, make_directives(replay_decisions(*g, std::max(1, mp.parallelism), s.source)));
+    }
+    Halide::Buffer<float> output(rp.output_size);
+    const MeasureResult m = measure_realize(p, target, output, o.measure);
+    SampleRecord r = s.sample; // same schedule, same features
+    r.machine = o.machine;
+    set_measurement(m, &r);
+    return r;
+}
+
+} // namespace
+
+RemeasureReport remeasure_dataset(const std::string &in_path, Dataset &out, const RemeasureOptions &o,
+                                  const std::function<bool()> &stop,
+                                  const std::function<void(int, int)> &progress) {
+    HARL_ASSERT(!o.machine.empty(), "remeasure_dataset needs the machine name to record");
+    RemeasureReport rep;
+    std::vector<Dataset::SourcedSample> all = Dataset(in_path).sourced_samples(); // by pipeline
+    out.merge_from(in_path, /*with_samples=*/false);
+    // Select: replayable samples of the first max_pipelines pipelines that have one.
+    struct Selected {
+        const Dataset::SourcedSample *s;
+        int min_stages, max_stages;
+    };
+    std::vector<Selected> selected;
+    std::set<std::string> pipelines;
+    for (const auto &s : all) {
+        if (decisions_block(s.source).empty()) {
+            note(&rep, &rep.no_decisions, s, "no schedule decisions stored");
+            continue;
+        }
+        int min_stages, max_stages;
+        if (!rebuildable_key(s.sample.pipeline, (uint64_t)s.seed, &min_stages, &max_stages)) {
+            note(&rep, &rep.not_rebuildable, s,
+                 "this build makes another pipeline of seed " + std::to_string(s.seed));
+            continue;
+        }
+        if (!pipelines.count(s.sample.pipeline)) {
+            if (o.max_pipelines > 0 && (int)pipelines.size() == o.max_pipelines) continue;
+            pipelines.insert(s.sample.pipeline);
+        }
+        selected.push_back({&s, min_stages, max_stages});
+    }
+    int done = 0;
+    for (const Selected &sel : selected) {
+        if (stop()) break;
+        const Dataset::SourcedSample &s = *sel.s;
+        if (out.has_sample(s.sample.pipeline, s.sample.candidate, o.machine)) {
+            rep.already++;
+        } else {
+            SampleRecord r;
+            try {
+                r = measure_again(s, sel.min_stages, sel.max_stages, o);
+            } catch (const std::exception &e) {
+                note(&rep, &rep.replay_failed, s, e.what());
+                progress(++done, (int)selected.size());
+                continue;
+            }
+            if (stop()) break; // interrupted mid-measurement: the child was killed; redo it later
+            out.record_sample(r);
+            rep.measured++;
+            if (r.status != "ok") rep.failed++;
+        }
+        progress(++done, (int)selected.size());
+    }
+    return rep;
+}
+
+} // namespace harl
