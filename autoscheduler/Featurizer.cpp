@@ -12,7 +12,7 @@ namespace harl {
 
 namespace {
 constexpr double kL1Bytes = 32 * 1024, kL2Bytes = 512 * 1024;
-constexpr int kLineBytes = 64, kL1Ways = 8;
+constexpr int kLineBytes = 64, kL1Ways = 8, kL2Ways = 8;
 
 // The tile of `cov` points per dimension in the middle of `full`: footprints are evaluated on
 // it as representative of every tile. (The first tile is not: where a consumer reads a
@@ -26,6 +26,57 @@ std::vector<Span> shrink(const std::vector<Span> &full, const std::vector<int64_
     }
     return b;
 }
+// Lines of a cache a region of a Func's storage occupies (dimension 0 innermost, `dims` the
+// storage extents, `elem` bytes per element): whole lines, rows starting where the region's
+// strides put them (the first one aligned). With `sets` > 0, where the region's lines crowd
+// some of the cache's sets beyond its `ways`, it counts as if every set held as many: the
+// excess evicts itself and everything else (rows a power of two apart all land in one set).
+double region_cache_lines(const Region &reg, const Region &dims, double elem, int sets, int ways) {
+    const size_t n = std::min(reg.size(), dims.size());
+    // The contiguous run: leading dimensions the region covers whole, then one more.
+    double run = 1, stride = 1;
+    size_t d = 0;
+    while (d < n && reg[d].extent() >= dims[d].extent()) {
+        run *= (double)std::max<int64_t>(1, dims[d].extent());
+        d++;
+    }
+    stride = run;
+    if (d < n) {
+        run *= (double)std::max<int64_t>(1, reg[d].extent());
+        stride *= (double)std::max<int64_t>(1, dims[d].extent());
+        d++;
+    }
+    const double run_bytes = run * elem;
+    // The rows: one per point of the remaining dimensions, each that dimension's stride apart.
+    std::vector<std::pair<int64_t, double>> outer; // extent, stride in bytes
+    double rows = 1;
+    for (size_t k = d; k < n; k++) {
+        outer.emplace_back(std::max<int64_t>(1, reg[k].extent()), stride * elem);
+        rows *= (double)outer.back().first;
+        stride *= (double)std::max<int64_t>(1, dims[k].extent());
+    }
+    const double total = rows * std::ceil(run_bytes / kLineBytes);
+    // Crowding matters only for what could fit; listing more than this costs the search.
+    constexpr double kMostListed = 1024;
+    if (sets <= 0 || total <= ways || total > std::min<double>((double)sets * ways, kMostListed))
+        return total;
+    std::vector<uint16_t> per_set(sets, 0);
+    int most = 0;
+    std::vector<int64_t> at(outer.size(), 0);
+    for (double r = 0; r < rows; r++) {
+        double o = 0;
+        for (size_t k = 0; k < outer.size(); k++)
+            o += (double)at[k] * outer[k].second;
+        const int64_t first = (int64_t)std::floor(o / kLineBytes);
+        const int64_t last = (int64_t)std::floor((o + std::max(run_bytes, 1.0) - 1) / kLineBytes);
+        for (int64_t l = first; l <= last; l++)
+            most = std::max<int>(most, ++per_set[(size_t)(((l % sets) + sets) % sets)]);
+        for (size_t k = 0; k < outer.size() && ++at[k] == outer[k].first; k++)
+            at[k] = 0;
+    }
+    return most > ways ? std::max(total, (double)most * sets) : total;
+}
+
 } // namespace
 
 Featurizer::Featurizer(const ScheduleState &s, const MachineInfo &m) : s_(s), g_(s.graph()), m_(m) {}
@@ -439,21 +490,41 @@ StageFeatures Featurizer::stage_features(int node, int si) {
             if (lvl >= 0) produced_inside[j] = lvl;
         }
     }
-    std::vector<double> ws(NL, 0);
-    std::vector<std::vector<double>> per_producer(NL);
+    // Working sets per level, two ways: in the elements of the regions read (the older
+    // entries), and in whole lines, plus what those lines occupy of L1 and of L2 once lines
+    // crowding a few sets count (region_cache_lines; the line_bytes entries).
+    std::vector<double> ws(NL, 0), ws_lines(NL, 0), ws_l1(NL, 0), ws_l2(NL, 0);
+    std::vector<std::vector<double>> per_producer(NL), per_producer_lines(NL);
+    const int l1_sets = (int)(kL1Bytes / kLineBytes / kL1Ways),
+              l2_sets = (int)(kL2Bytes / kLineBytes / kL2Ways);
     for (int lev = 0; lev < NL; lev++) {
         const std::vector<Span> &b = lv[lev].box;
         double out_pts = 1;
         for (size_t k = 0; k < b.size(); k++)
             out_pts *= st.loops[k].rvar ? 1 : (double)b[k].extent();
-        ws[lev] = out_pts * n.bytes;
+        ws[lev] = ws_lines[lev] = ws_l1[lev] = ws_l2[lev] = out_pts * n.bytes;
         for (size_t j = 0; j < loads.size(); j++) {
             const auto &l = loads[j];
-            double bytes = (double)region_points(apply_chain(l, b)) * g_.node(l.producer).bytes;
+            const Node &pn = g_.node(l.producer);
+            const Region reg = apply_chain(l, b);
+            double bytes = (double)region_points(reg) * pn.bytes;
+            double lines = region_cache_lines(reg, pn.root, pn.bytes, 0, 0) * kLineBytes;
+            double in_l1 = region_cache_lines(reg, pn.root, pn.bytes, l1_sets, kL1Ways) * kLineBytes;
+            double in_l2 = region_cache_lines(reg, pn.root, pn.bytes, l2_sets, kL2Ways) * kLineBytes;
             // A producer computed inside this stage's loops only ever occupies its buffer.
-            if (lev > produced_inside[j]) bytes = std::min(bytes, resident_bytes(l.producer));
+            if (lev > produced_inside[j]) {
+                const double cap = resident_bytes(l.producer);
+                bytes = std::min(bytes, cap);
+                lines = std::min(lines, cap);
+                in_l1 = std::min(in_l1, cap);
+                in_l2 = std::min(in_l2, cap);
+            }
             per_producer[lev].push_back(bytes);
+            per_producer_lines[lev].push_back(lines);
             ws[lev] += bytes;
+            ws_lines[lev] += lines;
+            ws_l1[lev] += in_l1;
+            ws_l2[lev] += in_l2;
         }
     }
     // Bytes through a cache of the given size: the outermost level whose working set fits is
@@ -466,25 +537,42 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     double together = (double)region_points(n.root) * n.bytes;
     for (const auto &l : loads)
         together += resident_bytes(l.producer);
-    auto traffic = [&](double cache) {
+    // `per` and `fits`: the element or the line accounting. With `reuse_bound` (lines), each
+    // iteration of that level reloads its lines except those the iteration before it left (it
+    // fits): at most every line of the enclosing level's box once per iteration of that one (a
+    // walk along lines loads each once, a walk across them one per point).
+    auto traffic = [&](double cache, const std::vector<std::vector<double>> &per,
+                       const std::vector<double> &fits, bool reuse_bound) {
         int lev = 0;
-        while (lev + 1 < NL && ws[lev + 1] <= cache)
+        while (lev + 1 < NL && fits[lev + 1] <= cache)
             lev++;
         const bool all_resident = lev + 1 == NL && together <= cache;
-        double t = all_resident ? 0.0
-                                : std::accumulate(per_producer[lev].begin(), per_producer[lev].end(), 0.0) *
-                                      lv[lev].iterations;
+        double t = 0;
+        if (!all_resident && !reuse_bound) {
+            t = std::accumulate(per[lev].begin(), per[lev].end(), 0.0) * lv[lev].iterations;
+        } else if (!all_resident) {
+            for (size_t j = 0; j < loads.size(); j++) {
+                double reload = per[lev][j] * lv[lev].iterations;
+                if (lev + 1 < NL) reload = std::min(reload, per[lev + 1][j] * lv[lev + 1].iterations);
+                t += reload;
+            }
+        }
         if (ws[L] > cache) t += out_bytes * r.count;
         double compulsory = 0;
         for (size_t j = 0; j < loads.size(); j++) {
-            if (resident_bytes(loads[j].producer) > cache) compulsory += per_producer[L][j] * r.count;
+            if (resident_bytes(loads[j].producer) > cache) compulsory += per[L][j] * r.count;
         }
         return std::max(t, compulsory);
     };
     // Caches are never fully usable (associativity, other data): fit against half of each.
-    f[F_bytes_from_l2_total] = (float)(traffic(0.5 * kL1Bytes) + set_conflict_bytes(node, si, loads));
-    f[F_bytes_from_llc_total] = (float)traffic(0.5 * kL2Bytes);
-    f[F_bytes_from_dram_total] = (float)traffic(0.5 * m_.llc_bytes);
+    const double conflicts = set_conflict_bytes(node, si, loads);
+    f[F_bytes_from_l2_total] = (float)(traffic(0.5 * kL1Bytes, per_producer, ws, false) + conflicts);
+    f[F_bytes_from_llc_total] = (float)traffic(0.5 * kL2Bytes, per_producer, ws, false);
+    f[F_bytes_from_dram_total] = (float)traffic(0.5 * m_.llc_bytes, per_producer, ws, false);
+    f[F_line_bytes_from_l2_total] =
+        (float)(traffic(0.5 * kL1Bytes, per_producer_lines, ws_l1, true) + conflicts);
+    f[F_line_bytes_from_llc_total] = (float)traffic(0.5 * kL2Bytes, per_producer_lines, ws_l2, true);
+    f[F_line_bytes_from_dram_total] = (float)traffic(0.5 * m_.llc_bytes, per_producer_lines, ws_lines, true);
     double alloc_bytes = r.alloc_points * n.bytes;
     f[F_store_bytes_total] = (float)(alloc_bytes > 0.5 * m_.llc_bytes ? total * n.bytes : 0);
     f[F_allocation_bytes] = (float)alloc_bytes;

@@ -2,8 +2,9 @@
 //  compute: arithmetic and load instructions over the vector lanes actually used, spread over
 //           the cores the stage's parallel loop can keep busy; register spills of accumulator
 //           tiles larger than the register file slow it down.
-//  memory:  bytes pulled from L2, LLC and DRAM (from the featurizer's working-set analysis)
-//           over each level's bandwidth; DRAM bandwidth is shared by all cores.
+//  memory:  bytes pulled from L2, LLC and DRAM (from the featurizer's working-set analysis, in
+//           whole lines where the features have them) over each level's bandwidth; DRAM
+//           bandwidth is shared by all cores.
 //  overheads: loop iterations that are neither vectorised nor unrolled, parallel launches
 //           and tasks, allocations.
 // The constants describe a generic modern core (3 GHz, two vector ALU ports); nothing in here
@@ -55,8 +56,14 @@ class AnalyticCostModel : public CostModel {
 
         const double l2_bw = 100e9, llc_bw = 50e9;
         const double dram_bw = 16e9 * (40.0 / std::max(1.0, m_.balance));
-        double mem = f[F_bytes_from_l2_total] / (l2_bw * par) + f[F_bytes_from_llc_total] / (llc_bw * par) +
-                     (f[F_bytes_from_dram_total] + f[F_store_bytes_total]) / (dram_bw * std::min(par, 2.0));
+        // Traffic in whole lines (layout 3); samples of older layouts have only the element counts.
+        const bool lines = f[F_line_bytes_from_l2_total] > 0 || f[F_line_bytes_from_llc_total] > 0 ||
+                           f[F_line_bytes_from_dram_total] > 0;
+        const double l2 = lines ? f[F_line_bytes_from_l2_total] : f[F_bytes_from_l2_total];
+        const double llc = lines ? f[F_line_bytes_from_llc_total] : f[F_bytes_from_llc_total];
+        const double dram = lines ? f[F_line_bytes_from_dram_total] : f[F_bytes_from_dram_total];
+        double mem = l2 / (l2_bw * par) + llc / (llc_bw * par) +
+                     (dram + f[F_store_bytes_total]) / (dram_bw * std::min(par, 2.0));
 
         double overhead = f[F_loop_iterations_total] * 0.5 / hz / par;
         overhead += f[F_parallel_launches] * 3e-6 + f[F_parallel_launches] * f[F_parallel_tasks] * 5e-8;

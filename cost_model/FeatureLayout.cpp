@@ -16,6 +16,7 @@ int num_features_of_layout(uint32_t layout_version) {
     if (layout_version == kFeatureLayoutVersion || layout_version == kGpuFeatureLayoutVersion)
         return kNumFeatures;
     if (layout_version == 1) return kNumFeaturesLayout1;
+    if (layout_version == 2) return kNumFeaturesLayout2;
     return 0;
 }
 

@@ -3,11 +3,12 @@
 // kFeatureLayoutVersion: weights files record the version they were trained with.
 //
 // Layouts only ever append entries: version 2 is version 1's kNumFeaturesLayout1 entries plus
-// the ones after them, so weights and samples of layout 1 use the first kNumFeaturesLayout1
-// entries of a layout-2 vector (num_features_of_layout), and stored samples can be given the
-// new entries without measuring again (harl-collect --refeaturize).
+// the ones after them, version 3 version 2's kNumFeaturesLayout2 plus three, so weights and
+// samples of an older layout use the first num_features_of_layout() entries of a newer vector,
+// and stored samples can be given the new entries without measuring again (harl-collect
+// --refeaturize).
 //
-// Layout (version 2), one vector per scheduled (non-inlined) stage:
+// Layout (version 3), one vector per scheduled (non-inlined) stage:
 //   [0, kNumPipelineFeatures): properties of the algorithm, independent of the schedule
 //   [kNumPipelineFeatures, kNumFeatures): properties of the stage in the (partial) schedule
 // Counts are per point of the stage unless the name says "total"; bytes are bytes.
@@ -25,6 +26,13 @@
 // point needed because tiles do not divide the extents (1 = none). scalar_dense_inner_extent:
 // for a stage HARL does not vectorise, the iterations of its innermost loop when that loop
 // walks the stage's storage densely (LLVM's loop vectoriser may then vectorise it), else 0.
+// Appended in version 3: line_bytes_from_{l2,llc,dram}_total: the bytes_from_*_total traffic
+// counted in whole 64-byte lines (a load walking down a column pulls a line per element, which
+// the element-counted entries see as 4 bytes), where a loop level that fits its cache reloads
+// per iteration only what the iteration before it did not leave, and where a level's lines
+// crowding some L1 or L2 sets beyond their ways do not fit (rows 4 KB apart all land in one
+// L1 set). The analytic model uses these; the older entries keep their meaning for weights
+// trained on them.
 #pragma once
 
 #include <array>
@@ -32,7 +40,7 @@
 
 namespace harl {
 
-constexpr uint32_t kFeatureLayoutVersion = 2;
+constexpr uint32_t kFeatureLayoutVersion = 3;
 
 // clang-format off
 #define HARL_FEATURE_LIST(X) \
@@ -92,7 +100,11 @@ constexpr uint32_t kFeatureLayoutVersion = 2;
     X(store_stride) \
     X(irregular_loads) \
     X(tile_padding) \
-    X(scalar_dense_inner_extent)
+    X(scalar_dense_inner_extent) \
+    /* appended in layout 3 */ \
+    X(line_bytes_from_l2_total) \
+    X(line_bytes_from_llc_total) \
+    X(line_bytes_from_dram_total)
 // clang-format on
 
 enum FeatureIndex : int {
@@ -104,6 +116,7 @@ enum FeatureIndex : int {
 
 constexpr int kNumPipelineFeatures = F_computed_at;
 constexpr int kNumFeaturesLayout1 = F_short_stride_loads;
+constexpr int kNumFeaturesLayout2 = F_line_bytes_from_l2_total;
 
 // Entries a vector of this layout version has (a prefix of StageFeatures): kNumFeatures for
 // the current CPU layout and the GPU layout, fewer for older CPU layouts; 0 if unknown.

@@ -291,7 +291,8 @@ TEST(LearnedModel, CppInferenceMatchesLibTorch) {
 
 // Weights of feature layout 1 read the first kNumFeaturesLayout1 entries of today's vectors
 // (later layouts only append), in both inferences; current weights read every entry; a file
-// whose input count does not fit its layout is refused.
+// whose input count does not fit its layout is refused. (Only layout 2's entries are changed:
+// the analytic estimate every network also reads uses layout 3's line traffic.)
 TEST(LearnedModel, OlderLayoutWeightsReadTheirPrefix) {
     harl::ModelWeights old = random_weights(5);
     old.layout_version = 1;
@@ -310,7 +311,7 @@ TEST(LearnedModel, OlderLayoutWeightsReadTheirPrefix) {
     const std::vector<harl::StageFeatures> stages = real_features(1, 1).front();
     std::vector<harl::StageFeatures> changed = stages;
     for (auto &f : changed)
-        for (int i = harl::kNumFeaturesLayout1; i < harl::kNumFeatures; i++)
+        for (int i = harl::kNumFeaturesLayout1; i < harl::kNumFeaturesLayout2; i++)
             f[i] += 100.0f;
     for (const harl::ModelWeights &w : {loaded, random_weights(6)}) {
         const bool reads_all = w.inputs == harl::kModelInputs;

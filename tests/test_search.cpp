@@ -239,3 +239,36 @@ TEST(Featurizer, RegisterBlocksThatThrashAnL1SetPayForIt) {
     EXPECT_GT(sixteen, 1e9) << eight;
     EXPECT_GT(sixteen, 5 * eight);
 }
+
+// A transpose reads its input down columns: every element it reads lies on a line of its own,
+// so an untiled walk pulls a whole 64-byte line per element through L1 (a column of 1000 lines
+// does not stay in L1 for the next one), while 16x16 tiles use each line 16 times. Unless the
+// rows are 4 KB apart: then a tile's 16 lines all fall into one 8-way L1 set and evict each
+// other, and tiling saves nothing. The line_bytes entries (layout 3) count this; the element
+// counts of bytes_from_l2_total see 4 bytes per element in all three.
+TEST(Featurizer, ColumnWalksPullAWholeLinePerElement) {
+    const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma");
+    auto l2_bytes = [&](int n, const std::string &tiles) {
+        Halide::ImageParam in(Halide::Float(32), 2, "in");
+        in.set_estimates({{0, n}, {0, n}});
+        Halide::Var x("x"), y("y");
+        Halide::Func out("out");
+        out(x, y) = in(y, x);
+        out.set_estimates({{0, n}, {0, n}});
+        std::string rfactor;
+        auto graph = harl::analyse_pipeline(Halide::Pipeline(out), t, kParams, &rfactor);
+        const harl::ScheduleState s = harl::replay_decisions(
+            *graph, 2, "// Decisions:\n//   out: root | tiles " + tiles + "\n//   in_im: inline\n\n");
+        const auto f = harl::featurize_all(s, harl::make_machine_info(t, kParams), nullptr, nullptr);
+        EXPECT_EQ(f.size(), 1u);
+        std::vector<double> seconds;
+        harl::make_analytic_cost_model(harl::make_machine_info(t, kParams))->predict(f, &seconds);
+        return std::make_pair((double)f.at(0)[harl::F_line_bytes_from_l2_total], seconds.at(0));
+    };
+    const auto untiled = l2_bytes(1000, "1 1"), tiled = l2_bytes(1000, "16 16");
+    EXPECT_GT(untiled.first, 0.5 * 1000 * 1000 * 64) << "tiled " << tiled.first;
+    EXPECT_LT(tiled.first, untiled.first / 4);
+    EXPECT_GT(l2_bytes(1024, "16 16").first, 0.5 * 1024 * 1024 * 64);
+    // The analytic model charges the lines.
+    EXPECT_GT(untiled.second, 1.5 * tiled.second);
+}
