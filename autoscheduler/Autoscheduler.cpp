@@ -288,6 +288,16 @@ std::vector<uint8_t> refeaturize_schedule(const Halide::Pipeline &p, const Halid
     return encode_featurization(nodes, stages, feats);
 }
 
+std::string apply_stored_schedule(const Halide::Pipeline &p, const Halide::Target &t,
+                                  const Halide::MachineParams &mp, const std::string &schedule_source) {
+    std::string rfactor_source;
+    const std::unique_ptr<PipelineGraph> g = analyse_pipeline(p, t, mp, &rfactor_source);
+    const std::vector<Directive> ds =
+        make_directives(replay_decisions(*g, std::max(1, mp.parallelism), schedule_source));
+    apply_directives(*g, ds);
+    return emit_schedule_source(*g, ds, "");
+}
+
 AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target &t,
                                 const Halide::MachineParams &mp, const HarlOptions &opts) {
     if (!(runnable_here(t) == t)) {

@@ -117,6 +117,13 @@ std::vector<uint8_t> refeaturize_schedule(const Halide::Pipeline &p, const Halid
                                           const Halide::MachineParams &mp,
                                           const std::string &schedule_source);
 
+// A schedule HARL wrote earlier, replayed from its "// Decisions:" header on a fresh copy of
+// this pipeline and applied to its Funcs, ready to compile (harl-compare --dataset, harl-collect
+// --remeasure). Returns the replayed schedule's source. HarlError when the decisions do not fit
+// the pipeline.
+std::string apply_stored_schedule(const Halide::Pipeline &p, const Halide::Target &t,
+                                  const Halide::MachineParams &mp, const std::string &schedule_source);
+
 // Featurization bytes: "HARLFEAT", u32 layout version, u32 stages, u32 features, then per
 // stage: i32 node (Pipeline::get_func index), i32 stage index, float[features].
 std::vector<uint8_t> encode_featurization(const std::vector<int> &nodes, const std::vector<int> &stages,

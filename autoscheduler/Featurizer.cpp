@@ -26,56 +26,67 @@ std::vector<Span> shrink(const std::vector<Span> &full, const std::vector<int64_
     }
     return b;
 }
-// Lines of a cache a region of a Func's storage occupies (dimension 0 innermost, `dims` the
-// storage extents, `elem` bytes per element): whole lines, rows starting where the region's
-// strides put them (the first one aligned). With `sets` > 0, where the region's lines crowd
-// some of the cache's sets beyond its `ways`, it counts as if every set held as many: the
-// excess evicts itself and everything else (rows a power of two apart all land in one set).
-double region_cache_lines(const Region &reg, const Region &dims, double elem, int sets, int ways) {
-    const size_t n = std::min(reg.size(), dims.size());
-    // The contiguous run: leading dimensions the region covers whole, then one more.
-    double run = 1, stride = 1;
-    size_t d = 0;
-    while (d < n && reg[d].extent() >= dims[d].extent()) {
-        run *= (double)std::max<int64_t>(1, dims[d].extent());
-        d++;
+// A region of a Func's storage (dimension 0 innermost, `dims` the storage extents, `elem` bytes
+// per element) as the cache lines it covers: rows of contiguous bytes, each starting where the
+// region's strides put it (the first one aligned).
+class RegionLines {
+  public:
+    RegionLines(const Region &reg, const Region &dims, double elem) {
+        const size_t n = std::min(reg.size(), dims.size());
+        // The contiguous run: leading dimensions the region covers whole, then one more.
+        double run = 1, stride = 1;
+        size_t d = 0;
+        while (d < n && reg[d].extent() >= dims[d].extent()) {
+            run *= (double)std::max<int64_t>(1, dims[d].extent());
+            d++;
+        }
+        stride = run;
+        if (d < n) {
+            run *= (double)std::max<int64_t>(1, reg[d].extent());
+            stride *= (double)std::max<int64_t>(1, dims[d].extent());
+            d++;
+        }
+        run_bytes_ = run * elem;
+        // The rows: one per point of the remaining dimensions, each that dimension's stride apart.
+        for (size_t k = d; k < n; k++) {
+            outer_.emplace_back(std::max<int64_t>(1, reg[k].extent()), stride * elem);
+            rows_ *= (double)outer_.back().first;
+            stride *= (double)std::max<int64_t>(1, dims[k].extent());
+        }
+        lines_ = rows_ * std::ceil(run_bytes_ / kLineBytes);
     }
-    stride = run;
-    if (d < n) {
-        run *= (double)std::max<int64_t>(1, reg[d].extent());
-        stride *= (double)std::max<int64_t>(1, dims[d].extent());
-        d++;
+
+    // Whole lines.
+    double lines() const { return lines_; }
+
+    // Lines it occupies of a cache of `sets` sets of `ways` lines: where its lines crowd some
+    // sets beyond their ways, as if every set held as many (the excess evicts itself and
+    // everything else: rows a power of two apart all land in one set).
+    double occupied(int sets, int ways) const {
+        // Crowding matters only for what could fit; listing more than this costs the search.
+        constexpr double kMostListed = 1024;
+        if (lines_ <= ways || lines_ > std::min<double>((double)sets * ways, kMostListed)) return lines_;
+        std::vector<uint16_t> per_set(sets, 0);
+        int most = 0;
+        std::vector<int64_t> at(outer_.size(), 0);
+        for (double r = 0; r < rows_; r++) {
+            double o = 0;
+            for (size_t k = 0; k < outer_.size(); k++)
+                o += (double)at[k] * outer_[k].second;
+            const int64_t first = (int64_t)std::floor(o / kLineBytes);
+            const int64_t last = (int64_t)std::floor((o + std::max(run_bytes_, 1.0) - 1) / kLineBytes);
+            for (int64_t l = first; l <= last; l++)
+                most = std::max<int>(most, ++per_set[(size_t)(((l % sets) + sets) % sets)]);
+            for (size_t k = 0; k < outer_.size() && ++at[k] == outer_[k].first; k++)
+                at[k] = 0;
+        }
+        return most > ways ? std::max(lines_, (double)most * sets) : lines_;
     }
-    const double run_bytes = run * elem;
-    // The rows: one per point of the remaining dimensions, each that dimension's stride apart.
-    std::vector<std::pair<int64_t, double>> outer; // extent, stride in bytes
-    double rows = 1;
-    for (size_t k = d; k < n; k++) {
-        outer.emplace_back(std::max<int64_t>(1, reg[k].extent()), stride * elem);
-        rows *= (double)outer.back().first;
-        stride *= (double)std::max<int64_t>(1, dims[k].extent());
-    }
-    const double total = rows * std::ceil(run_bytes / kLineBytes);
-    // Crowding matters only for what could fit; listing more than this costs the search.
-    constexpr double kMostListed = 1024;
-    if (sets <= 0 || total <= ways || total > std::min<double>((double)sets * ways, kMostListed))
-        return total;
-    std::vector<uint16_t> per_set(sets, 0);
-    int most = 0;
-    std::vector<int64_t> at(outer.size(), 0);
-    for (double r = 0; r < rows; r++) {
-        double o = 0;
-        for (size_t k = 0; k < outer.size(); k++)
-            o += (double)at[k] * outer[k].second;
-        const int64_t first = (int64_t)std::floor(o / kLineBytes);
-        const int64_t last = (int64_t)std::floor((o + std::max(run_bytes, 1.0) - 1) / kLineBytes);
-        for (int64_t l = first; l <= last; l++)
-            most = std::max<int>(most, ++per_set[(size_t)(((l % sets) + sets) % sets)]);
-        for (size_t k = 0; k < outer.size() && ++at[k] == outer[k].first; k++)
-            at[k] = 0;
-    }
-    return most > ways ? std::max(total, (double)most * sets) : total;
-}
+
+  private:
+    double run_bytes_ = 0, rows_ = 1, lines_ = 0;
+    std::vector<std::pair<int64_t, double>> outer_; // extent, stride in bytes
+};
 
 } // namespace
 
@@ -492,7 +503,7 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     }
     // Working sets per level, two ways: in the elements of the regions read (the older
     // entries), and in whole lines, plus what those lines occupy of L1 and of L2 once lines
-    // crowding a few sets count (region_cache_lines; the line_bytes entries).
+    // crowding a few sets count (RegionLines; the line_bytes entries).
     std::vector<double> ws(NL, 0), ws_lines(NL, 0), ws_l1(NL, 0), ws_l2(NL, 0);
     std::vector<std::vector<double>> per_producer(NL), per_producer_lines(NL);
     const int l1_sets = (int)(kL1Bytes / kLineBytes / kL1Ways),
@@ -508,9 +519,10 @@ StageFeatures Featurizer::stage_features(int node, int si) {
             const Node &pn = g_.node(l.producer);
             const Region reg = apply_chain(l, b);
             double bytes = (double)region_points(reg) * pn.bytes;
-            double lines = region_cache_lines(reg, pn.root, pn.bytes, 0, 0) * kLineBytes;
-            double in_l1 = region_cache_lines(reg, pn.root, pn.bytes, l1_sets, kL1Ways) * kLineBytes;
-            double in_l2 = region_cache_lines(reg, pn.root, pn.bytes, l2_sets, kL2Ways) * kLineBytes;
+            const RegionLines rl(reg, pn.root, pn.bytes);
+            double lines = rl.lines() * kLineBytes;
+            double in_l1 = rl.occupied(l1_sets, kL1Ways) * kLineBytes;
+            double in_l2 = rl.occupied(l2_sets, kL2Ways) * kLineBytes;
             // A producer computed inside this stage's loops only ever occupies its buffer.
             if (lev > produced_inside[j]) {
                 const double cap = resident_bytes(l.producer);

@@ -34,22 +34,10 @@ bool same_on_common_entries(const std::vector<uint8_t> &stored, const std::vecto
 RefeaturizeReport refeaturize_dataset(const std::string &in_path, Dataset &out) {
     out.merge_from(in_path);
     RefeaturizeReport rep;
-    auto drop = [&](const Dataset::SourcedSample &s, int *counter, const std::string &why) {
-        out.delete_sample(s.sample);
-        (*counter)++;
-        if (rep.examples.size() < 5)
-            rep.examples.push_back(s.sample.pipeline + " candidate " + std::to_string(s.sample.candidate) +
-                                   ": " + why);
-    };
     for (const Dataset::SourcedSample &s : out.sourced_samples()) {
-        if (decisions_block(s.source).empty()) {
-            drop(s, &rep.no_decisions, "no schedule decisions stored");
-            continue;
-        }
-        int min_stages, max_stages; // the key names the generator version too
-        if (!rebuildable_key(s.sample.pipeline, (uint64_t)s.seed, &min_stages, &max_stages)) {
-            drop(s, &rep.not_rebuildable,
-                 "this build makes another pipeline of seed " + std::to_string(s.seed));
+        int min_stages, max_stages;
+        if (!replayable(s, &min_stages, &max_stages, &rep.skipped)) {
+            out.delete_sample(s.sample);
             continue;
         }
         std::vector<uint8_t> fresh;
@@ -59,7 +47,8 @@ RefeaturizeReport refeaturize_dataset(const std::string &in_path, Dataset &out) 
             fresh = refeaturize_schedule(p, Halide::Target(s.sample.target),
                                          Halide::MachineParams(s.sample.machine_params), s.source);
         } catch (const std::exception &e) {
-            drop(s, &rep.failed, e.what());
+            out.delete_sample(s.sample);
+            rep.skipped.note(&rep.failed, s, e.what());
             continue;
         }
         if (!same_on_common_entries(s.sample.features, fresh)) rep.changed++;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "Dataset.h"
+#include "ReplayableSample.h"
 
 #include <string>
 #include <vector>
@@ -17,12 +18,10 @@
 namespace harl {
 
 struct RefeaturizeReport {
-    int refeaturized = 0;              // written with the current layout
-    int no_decisions = 0;              // source blanked (older committed files): left out
-    int not_rebuildable = 0;           // generator version or key no longer what this build makes: left out
-    int changed = 0;                   // refeaturized, with entries of the stored layout changed too
-    int failed = 0;                    // the replay threw: left out
-    std::vector<std::string> examples; // the first few problems, for the report
+    int refeaturized = 0;   // written with the current layout
+    int changed = 0;        // refeaturized, with entries of the stored layout changed too
+    int failed = 0;         // the replay threw: left out
+    SkippedSamples skipped; // not replayable: left out (and the examples of every problem)
 };
 
 // Copies `in_path` into `out` (which should be a new file) and refeaturizes every sample there.

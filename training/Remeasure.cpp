@@ -3,24 +3,13 @@
 #include "Errors.h"
 #include "HostTarget.h"
 #include "MeasureRealize.h"
-#include "PipelineScale.h"
 #include "RandomPipeline.h"
-#include "ScheduleEmitter.h"
-#include "ScheduleReplay.h"
 
-#include <algorithm>
 #include <set>
 
 namespace harl {
 
 namespace {
-
-void note(RemeasureReport *rep, int *counter, const Dataset::SourcedSample &s, const std::string &why) {
-    (*counter)++;
-    if (rep->examples.size() < 5)
-        rep->examples.push_back(s.sample.pipeline + " candidate " + std::to_string(s.sample.candidate) +
-                                ": " + why);
-}
 
 // The sample timed again: its schedule replayed on a fresh copy of its pipeline.
 SampleRecord measure_again(const Dataset::SourcedSample &s, int min_stages, int max_stages,
@@ -35,9 +24,7 @@ SampleRecord measure_again(const Dataset::SourcedSample &s, int min_stages, int 
     const Halide::MachineParams mp(s.sample.machine_params);
     {
         SharedTimingLock busy(o.measure.exclusive_lock_path); // not while another process times
-        std::string rfactor;
-        const auto g = analyse_pipeline(p, target, mp, &rfactor);
-        apply_directives(*g, make_directives(replay_decisions(*g, std::max(1, mp.parallelism), s.source)));
+        apply_stored_schedule(p, target, mp, s.source);
     }
     Halide::Buffer<float> output(rp.output_size);
     const MeasureResult m = measure_realize(p, target, output, o.measure);
@@ -64,16 +51,8 @@ RemeasureReport remeasure_dataset(const std::string &in_path, Dataset &out, cons
     std::vector<Selected> selected;
     std::set<std::string> pipelines;
     for (const auto &s : all) {
-        if (decisions_block(s.source).empty()) {
-            note(&rep, &rep.no_decisions, s, "no schedule decisions stored");
-            continue;
-        }
         int min_stages, max_stages;
-        if (!rebuildable_key(s.sample.pipeline, (uint64_t)s.seed, &min_stages, &max_stages)) {
-            note(&rep, &rep.not_rebuildable, s,
-                 "this build makes another pipeline of seed " + std::to_string(s.seed));
-            continue;
-        }
+        if (!replayable(s, &min_stages, &max_stages, &rep.skipped)) continue;
         if (!pipelines.count(s.sample.pipeline)) {
             if (o.max_pipelines > 0 && (int)pipelines.size() == o.max_pipelines) continue;
             pipelines.insert(s.sample.pipeline);
@@ -91,7 +70,7 @@ RemeasureReport remeasure_dataset(const std::string &in_path, Dataset &out, cons
             try {
                 r = measure_again(s, sel.min_stages, sel.max_stages, o);
             } catch (const std::exception &e) {
-                note(&rep, &rep.replay_failed, s, e.what());
+                rep.skipped.note(&rep.replay_failed, s, e.what());
                 progress(++done, (int)selected.size());
                 continue;
             }

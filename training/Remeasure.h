@@ -12,6 +12,7 @@
 
 #include "ChildProcessRunner.h"
 #include "Dataset.h"
+#include "ReplayableSample.h"
 
 #include <functional>
 #include <string>
@@ -26,13 +27,11 @@ struct RemeasureOptions {
 };
 
 struct RemeasureReport {
-    int measured = 0;                  // new samples, any status
-    int failed = 0;                    // of those, not ok (crashed, timed out, failed)
-    int already = 0;                   // the output held them: skipped (a resumed run)
-    int no_decisions = 0;              // source blanked (older committed files): skipped
-    int not_rebuildable = 0;           // pipeline this build no longer makes: skipped
-    int replay_failed = 0;             // the decisions did not fit the rebuilt pipeline: skipped
-    std::vector<std::string> examples; // the first few problems, for the report
+    int measured = 0;       // new samples, any status
+    int failed = 0;         // of those, not ok (crashed, timed out, failed)
+    int already = 0;        // the output held them: skipped (a resumed run)
+    int replay_failed = 0;  // the decisions did not fit the rebuilt pipeline: skipped
+    SkippedSamples skipped; // not replayable: skipped (and the examples of every problem)
 };
 
 // Copies the pipelines and schedules of `in_path` into `out` and measures every selected sample

@@ -232,14 +232,13 @@ void report_refeaturized(const harl::RefeaturizeReport &r) {
     std::cout << "harl-collect: refeaturized " << r.refeaturized << " samples (feature layout "
               << harl::kFeatureLayoutVersion << "; " << r.changed
               << " of them with features the stored layout has changed by featurizer fixes); left out: "
-              << r.no_decisions << " without stored decisions, " << r.not_rebuildable
+              << r.skipped.no_decisions << " without stored decisions, " << r.skipped.not_rebuildable
               << " of pipelines this build no longer makes, " << r.failed << " whose replay failed\n";
-    for (const auto &e : r.examples)
+    for (const auto &e : r.skipped.examples)
         std::cout << "  " << e << "\n";
 }
 
-// "analytic,learned" -> {"analytic", "learned"}; a learned model's weights must load now, not
-// fail every one of its candidates later.
+// --remeasure: times INPUT's schedules again into --db (Remeasure.h) and reports what it did.
 int remeasure(const CollectConfig &cfg, harl::Dataset &db, const std::string &input) {
     if (!std::ifstream(input).good()) throw harl::HarlError("--remeasure " + input + ": no such file");
     if (input == cfg.db) throw harl::HarlError("--remeasure writes into --db, which must be another file");
@@ -262,14 +261,16 @@ int remeasure(const CollectConfig &cfg, harl::Dataset &db, const std::string &in
     std::cout << "harl-collect: " << (g_stop ? "interrupted (run the same command to resume); " : "")
               << "measured " << r.measured << " schedules again as machine " << cfg.machine << " ("
               << r.failed << " not ok), " << r.already << " already in " << cfg.db << "; skipped "
-              << r.no_decisions << " without stored decisions, " << r.not_rebuildable
+              << r.skipped.no_decisions << " without stored decisions, " << r.skipped.not_rebuildable
               << " of pipelines this build no longer makes, " << r.replay_failed
               << " that could not be replayed\n";
-    for (const auto &e : r.examples)
+    for (const auto &e : r.skipped.examples)
         std::cout << "  " << e << "\n";
     return 0;
 }
 
+// "analytic,learned" -> {"analytic", "learned"}; a learned model's weights must load now, not
+// fail every one of its candidates later.
 std::vector<std::string> parse_cost_models(const std::string &list) {
     std::vector<std::string> models;
     std::stringstream ss(list);

@@ -17,6 +17,7 @@
 #include "ModelWeights.h"
 #include "PipelineScale.h"
 #include "RandomPipeline.h"
+#include "ReplayableSample.h"
 #include "ScheduleEmitter.h"
 #include "ScheduleReplay.h"
 
@@ -69,11 +70,10 @@ struct ComparedPipeline {
 std::vector<ComparedPipeline> dataset_pipelines(const std::string &path, int limit) {
     std::map<std::string, std::pair<double, ComparedPipeline>> best;
     for (const auto &s : harl::Dataset(path).sourced_samples()) {
-        if (s.sample.status != "ok" || harl::decisions_block(s.source).empty()) continue;
         ComparedPipeline c;
+        if (s.sample.status != "ok" || !harl::replayable(s, &c.min_stages, &c.max_stages, nullptr)) continue;
         c.seed = (uint64_t)s.seed;
         c.best_source = s.source;
-        if (!harl::rebuildable_key(s.sample.pipeline, c.seed, &c.min_stages, &c.max_stages)) continue;
         auto it = best.find(s.sample.pipeline);
         if (it == best.end() || s.sample.runtime_s < it->second.first)
             best[s.sample.pipeline] = {s.sample.runtime_s, c};
@@ -125,12 +125,7 @@ Scheduled schedule(const CompareConfig &cfg, const ComparedPipeline &cp, const s
     const Halide::Target target = harl::target_named(cfg.target);
     const Halide::MachineParams mp(cfg.machine_params);
     if (model == "best") {
-        std::string rfactor;
-        const auto g = harl::analyse_pipeline(*s.pipeline, target, mp, &rfactor);
-        const auto ds =
-            harl::make_directives(harl::replay_decisions(*g, std::max(1, mp.parallelism), cp.best_source));
-        harl::apply_directives(*g, ds);
-        s.body = harl::schedule_body(harl::emit_schedule_source(*g, ds, ""));
+        s.body = harl::schedule_body(harl::apply_stored_schedule(*s.pipeline, target, mp, cp.best_source));
         return s;
     }
     harl::AutoscheduleOutput out = harl::autoschedule(*s.pipeline, target, mp, opts);
