@@ -274,18 +274,57 @@ std::unique_ptr<PipelineGraph> analyse_pipeline(const Halide::Pipeline &p, const
     return graph;
 }
 
+namespace {
+
+// A stored CPU schedule replayed on a fresh analysis of `p`, featurized: every stage's
+// features with its node and stage index. `graph` keeps the analysis the indices refer to.
+std::vector<StageFeatures> replayed_features(const Halide::Pipeline &p, const Halide::Target &t,
+                                             const Halide::MachineParams &mp,
+                                             const std::string &schedule_source,
+                                             std::unique_ptr<PipelineGraph> *graph, std::vector<int> *nodes,
+                                             std::vector<int> *stages) {
+    std::string rfactor_source;
+    *graph = analyse_pipeline(p, t, mp, &rfactor_source);
+    const MachineInfo m = make_machine_info(t, mp);
+    if (m.gpu)
+        throw HarlError("replaying GPU schedules is not supported (their decisions are not replayable)");
+    const ScheduleState s = replay_decisions(**graph, std::max(1, mp.parallelism), schedule_source);
+    return featurize_all(s, m, nodes, stages);
+}
+
+} // namespace
+
 std::vector<uint8_t> refeaturize_schedule(const Halide::Pipeline &p, const Halide::Target &t,
                                           const Halide::MachineParams &mp,
                                           const std::string &schedule_source) {
-    std::string rfactor_source;
-    const std::unique_ptr<PipelineGraph> g = analyse_pipeline(p, t, mp, &rfactor_source);
-    const MachineInfo m = make_machine_info(t, mp);
-    if (m.gpu)
-        throw HarlError("refeaturizing GPU schedules is not supported (their decisions are not replayable)");
-    const ScheduleState s = replay_decisions(*g, std::max(1, mp.parallelism), schedule_source);
+    std::unique_ptr<PipelineGraph> g;
     std::vector<int> nodes, stages;
-    std::vector<StageFeatures> feats = featurize_all(s, m, &nodes, &stages);
+    const std::vector<StageFeatures> feats =
+        replayed_features(p, t, mp, schedule_source, &g, &nodes, &stages);
     return encode_featurization(nodes, stages, feats);
+}
+
+std::vector<StageEstimate> estimate_stored_schedule(const Halide::Pipeline &p, const Halide::Target &t,
+                                                    const Halide::MachineParams &mp,
+                                                    const std::string &schedule_source, CostModel &model) {
+    std::unique_ptr<PipelineGraph> g;
+    std::vector<int> nodes, stages;
+    const std::vector<StageFeatures> feats =
+        replayed_features(p, t, mp, schedule_source, &g, &nodes, &stages);
+    std::vector<double> seconds;
+    model.predict(feats, &seconds);
+    HARL_ASSERT(seconds.size() == feats.size(), "cost model " << model.name() << " returned "
+                                                              << seconds.size() << " estimates for "
+                                                              << feats.size() << " stages");
+    std::vector<StageEstimate> out(feats.size());
+    for (size_t i = 0; i < feats.size(); i++) {
+        const Node &n = g->node(nodes[i]);
+        out[i].func = n.name;
+        out[i].stage = n.stages.at(stages[i]).name;
+        out[i].features = feats[i];
+        out[i].seconds = seconds[i];
+    }
+    return out;
 }
 
 std::string apply_stored_schedule(const Halide::Pipeline &p, const Halide::Target &t,

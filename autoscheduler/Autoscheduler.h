@@ -117,6 +117,19 @@ std::vector<uint8_t> refeaturize_schedule(const Halide::Pipeline &p, const Halid
                                           const Halide::MachineParams &mp,
                                           const std::string &schedule_source);
 
+// Each stage of a schedule HARL wrote earlier (replayed like refeaturize_schedule's), in
+// decision order: its Func and stage names, its features and `model`'s estimate of it. What
+// harl-profile sets beside the measured time of each Func. CPU targets only.
+struct StageEstimate {
+    std::string func;  // the Func's name, as Halide's profiler reports it
+    std::string stage; // "f" or "f.update(0)"
+    StageFeatures features{};
+    double seconds = 0;
+};
+std::vector<StageEstimate> estimate_stored_schedule(const Halide::Pipeline &p, const Halide::Target &t,
+                                                    const Halide::MachineParams &mp,
+                                                    const std::string &schedule_source, CostModel &model);
+
 // A schedule HARL wrote earlier, replayed from its "// Decisions:" header on a fresh copy of
 // this pipeline and applied to its Funcs, ready to compile (harl-compare --dataset, harl-collect
 // --remeasure). Returns the replayed schedule's source. HarlError when the decisions do not fit

@@ -141,7 +141,9 @@ std::vector<EffectiveLoad> Featurizer::effective_loads(const Stage &st, OpCounts
     return out;
 }
 
-double Featurizer::set_conflict_bytes(int node, int si, const std::vector<EffectiveLoad> &loads) {
+double Featurizer::set_conflict_bytes(int node, int si, const std::vector<EffectiveLoad> &loads,
+                                      double *accumulator_lines) {
+    *accumulator_lines = 0;
     const Node &n = g_.node(node);
     const Realization &r = realization(node);
     const LoopNest &nest = r.nests[si];
@@ -180,6 +182,7 @@ double Featurizer::set_conflict_bytes(int node, int si, const std::vector<Effect
     int thrashing = thrashing_lines([&](int k) { // the accumulators: the stage's own storage
         return own_storage_stride(node, si, k) * n.bytes;
     });
+    *accumulator_lines = blocks * thrashing;
     for (const EffectiveLoad &l : loads) {
         const double elem = g_.node(l.producer).bytes;
         thrashing += thrashing_lines([&](int k) { return element_stride(l, k) * elem; });
@@ -577,7 +580,8 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         return std::max(t, compulsory);
     };
     // Caches are never fully usable (associativity, other data): fit against half of each.
-    const double conflicts = set_conflict_bytes(node, si, loads);
+    double conflict_accumulator_lines = 0;
+    const double conflicts = set_conflict_bytes(node, si, loads, &conflict_accumulator_lines);
     f[F_bytes_from_l2_total] = (float)(traffic(0.5 * kL1Bytes, per_producer, ws, false) + conflicts);
     f[F_bytes_from_llc_total] = (float)traffic(0.5 * kL2Bytes, per_producer, ws, false);
     f[F_bytes_from_dram_total] = (float)traffic(0.5 * m_.llc_bytes, per_producer, ws, false);
@@ -585,6 +589,7 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         (float)(traffic(0.5 * kL1Bytes, per_producer_lines, ws_l1, true) + conflicts);
     f[F_line_bytes_from_llc_total] = (float)traffic(0.5 * kL2Bytes, per_producer_lines, ws_l2, true);
     f[F_line_bytes_from_dram_total] = (float)traffic(0.5 * m_.llc_bytes, per_producer_lines, ws_lines, true);
+    f[F_accumulator_conflict_lines_total] = (float)conflict_accumulator_lines;
     double alloc_bytes = r.alloc_points * n.bytes;
     f[F_store_bytes_total] = (float)(alloc_bytes > 0.5 * m_.llc_bytes ? total * n.bytes : 0);
     f[F_allocation_bytes] = (float)alloc_bytes;

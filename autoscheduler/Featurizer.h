@@ -59,8 +59,10 @@ class Featurizer {
     double own_storage_stride(int node, int stage, int k);
     // L2 traffic a reduction adds by thrashing L1 sets: lines the block inside its RVar loops
     // touches (accumulators, loads) that fall into one set beyond its ways (rows a power of two
-    // apart) miss on every RVar iteration.
-    double set_conflict_bytes(int node, int stage, const std::vector<EffectiveLoad> &loads);
+    // apart) miss on every RVar iteration. `accumulator_lines`: how many of those misses are
+    // the accumulators' (lines stored to and loaded back).
+    double set_conflict_bytes(int node, int stage, const std::vector<EffectiveLoad> &loads,
+                              double *accumulator_lines);
     const ScheduleState &s_;
     const PipelineGraph &g_;
     MachineInfo m_;

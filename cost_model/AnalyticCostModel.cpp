@@ -4,7 +4,8 @@
 //           tiles larger than the register file slow it down.
 //  memory:  bytes pulled from L2, LLC and DRAM (from the featurizer's working-set analysis, in
 //           whole lines where the features have them) over each level's bandwidth; DRAM
-//           bandwidth is shared by all cores.
+//           bandwidth is shared by all cores. Accumulator lines a reduction's block reloads
+//           because they crowd some L1 sets (layout 4) stall its stores: an L2 latency each.
 //  overheads: loop iterations that are neither vectorised nor unrolled, parallel launches
 //           and tasks, allocations.
 // The constants describe a generic modern core (3 GHz, two vector ALU ports); nothing in here
@@ -64,6 +65,10 @@ class AnalyticCostModel : public CostModel {
         const double dram = lines ? f[F_line_bytes_from_dram_total] : f[F_bytes_from_dram_total];
         double mem = l2 / (l2_bw * par) + llc / (llc_bw * par) +
                      (dram + f[F_store_bytes_total]) / (dram_bw * std::min(par, 2.0));
+        // Conflict misses are in `l2` at its bandwidth already; they cost a latency instead.
+        const double l2_latency_cycles = 14;
+        mem +=
+            f[F_accumulator_conflict_lines_total] * std::max(0.0, l2_latency_cycles / hz - 64 / l2_bw) / par;
 
         double overhead = f[F_loop_iterations_total] * 0.5 / hz / par;
         overhead += f[F_parallel_launches] * 3e-6 + f[F_parallel_launches] * f[F_parallel_tasks] * 5e-8;

@@ -17,6 +17,7 @@ int num_features_of_layout(uint32_t layout_version) {
         return kNumFeatures;
     if (layout_version == 1) return kNumFeaturesLayout1;
     if (layout_version == 2) return kNumFeaturesLayout2;
+    if (layout_version == 3) return kNumFeaturesLayout3;
     return 0;
 }
 

@@ -3,12 +3,13 @@
 // kFeatureLayoutVersion: weights files record the version they were trained with.
 //
 // Layouts only ever append entries: version 2 is version 1's kNumFeaturesLayout1 entries plus
-// the ones after them, version 3 version 2's kNumFeaturesLayout2 plus three, so weights and
+// the ones after them, version 3 version 2's kNumFeaturesLayout2 plus three, version 4 version
+// 3's kNumFeaturesLayout3 plus one, so weights and
 // samples of an older layout use the first num_features_of_layout() entries of a newer vector,
 // and stored samples can be given the new entries without measuring again (harl-collect
 // --refeaturize).
 //
-// Layout (version 3), one vector per scheduled (non-inlined) stage:
+// Layout (version 4), one vector per scheduled (non-inlined) stage:
 //   [0, kNumPipelineFeatures): properties of the algorithm, independent of the schedule
 //   [kNumPipelineFeatures, kNumFeatures): properties of the stage in the (partial) schedule
 // Counts are per point of the stage unless the name says "total"; bytes are bytes.
@@ -33,6 +34,11 @@
 // crowding some L1 or L2 sets beyond their ways do not fit (rows 4 KB apart all land in one
 // L1 set). The analytic model uses these; the older entries keep their meaning for weights
 // trained on them.
+// Appended in version 4: accumulator_conflict_lines_total: of the L2 traffic above, the
+// accumulator lines a reduction's block (the loops inside its RVar loops) reloads on every RVar
+// iteration because they crowd some L1 sets beyond their ways (rows 4 KB apart). Lines that are
+// stored to and evicted dirty stall the stores behind them: measured, about an L2 latency per
+// line, where misses of loads overlap each other; the analytic model charges them so.
 #pragma once
 
 #include <array>
@@ -40,7 +46,7 @@
 
 namespace harl {
 
-constexpr uint32_t kFeatureLayoutVersion = 3;
+constexpr uint32_t kFeatureLayoutVersion = 4;
 
 // clang-format off
 #define HARL_FEATURE_LIST(X) \
@@ -104,7 +110,9 @@ constexpr uint32_t kFeatureLayoutVersion = 3;
     /* appended in layout 3 */ \
     X(line_bytes_from_l2_total) \
     X(line_bytes_from_llc_total) \
-    X(line_bytes_from_dram_total)
+    X(line_bytes_from_dram_total) \
+    /* appended in layout 4 */ \
+    X(accumulator_conflict_lines_total)
 // clang-format on
 
 enum FeatureIndex : int {
@@ -117,6 +125,7 @@ enum FeatureIndex : int {
 constexpr int kNumPipelineFeatures = F_computed_at;
 constexpr int kNumFeaturesLayout1 = F_short_stride_loads;
 constexpr int kNumFeaturesLayout2 = F_line_bytes_from_l2_total;
+constexpr int kNumFeaturesLayout3 = F_accumulator_conflict_lines_total;
 
 // Entries a vector of this layout version has (a prefix of StageFeatures): kNumFeatures for
 // the current CPU layout and the GPU layout, fewer for older CPU layouts; 0 if unknown.

@@ -12,6 +12,7 @@
 #include "PipelineScale.h"
 #include "RandomPipeline.h"
 #include "ScheduleReplay.h"
+#include "StageProfile.h"
 #include "TorchCostModel.h"
 #include "Trainer.h"
 
@@ -535,6 +536,51 @@ TEST(ChildProcessRunner, MeasuresAndSurvivesCrashesHangsAndErrors) {
     auto error = harl::measure_in_child([] { throw std::runtime_error("no such kernel"); }, [] {}, o);
     EXPECT_EQ(error.status, harl::MeasureResult::Status::Failed);
     EXPECT_EQ(error.message, "no such kernel");
+}
+
+// harl-profile's measurement: Halide's profiler reports, printed after each realization in a
+// child process, summed per Func and divided by the realizations. A Func doing ~50x the work of
+// the other takes most of the time; a crash before any realization is an error, not a table.
+TEST(StageProfile, ParsesReportsAndAttributesTimeToFuncs) {
+    const harl::ProfilerTotals t = harl::parse_profiler_reports(
+        "out\n total time: 15.05 ms  samples: 15  runs: 1  time/run: 15.05 ms\n"
+        "  halide_malloc:         0.000ms   (0%)\n  f$2:                     6.456ms   (42%)    peak: "
+        "16008000 "
+        "num: 1         avg: 16008000\n  out:   7.512ms   (49%)\n"
+        "out\n total time: 5.00 ms  samples: 5  runs: 1  time/run: 5.00 ms\n  out:   5.0ms   (100%)\n");
+    EXPECT_EQ(t.reports, 2);
+    EXPECT_DOUBLE_EQ(t.total_ms, 20.05);
+    EXPECT_DOUBLE_EQ(t.func_ms.at("f$2"), 6.456);
+    EXPECT_DOUBLE_EQ(t.func_ms.at("out"), 12.512);
+    EXPECT_DOUBLE_EQ(t.func_ms.at("halide_malloc"), 0);
+
+    Halide::Var x("x"), y("y");
+    Halide::Func heavy("heavy"), light("light");
+    Halide::Expr v = Halide::cast<float>(x + y);
+    for (int i = 0; i < 50; i++)
+        v = Halide::sin(v) * 1.01f;
+    heavy(x, y) = v;
+    light(x, y) = heavy(x, y) + 1.0f;
+    heavy.compute_root();
+    Halide::Pipeline p(light);
+    const Halide::Target target = harl::runnable_here(Halide::get_host_target());
+    Halide::Buffer<float> out(512, 256);
+    harl::MeasureOptions mo;
+    mo.target_seconds = 0.3;
+    mo.max_runs = 1000;
+    mo.timeout_seconds = 120;
+    const harl::StageProfile prof = harl::profile_realize(p, target, out, mo);
+    EXPECT_TRUE(prof.measurement.ok()) << prof.measurement.message;
+    EXPECT_GE(prof.realizations, prof.measurement.runs);
+    ASSERT_TRUE(prof.func_ms_per_run.count("heavy") && prof.func_ms_per_run.count("light"));
+    EXPECT_GT(prof.func_ms_per_run.at("heavy"), 5 * prof.func_ms_per_run.at("light"));
+    EXPECT_GT(prof.total_ms_per_run, 0.5 * prof.func_ms_per_run.at("heavy"));
+
+    Halide::Func crash("crash");
+    Halide::ImageParam missing(Halide::Float(32), 2, "missing"); // never bound: fails at realize
+    crash(x, y) = missing(x, y);
+    Halide::Pipeline pc(crash);
+    EXPECT_THROW(harl::profile_realize(pc, target, out, mo), harl::HarlError);
 }
 
 // Rounds: runs are split over the rounds with a pause between them; the minimum is over all.

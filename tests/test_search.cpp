@@ -272,3 +272,49 @@ TEST(Featurizer, ColumnWalksPullAWholeLinePerElement) {
     // The analytic model charges the lines.
     EXPECT_GT(untiled.second, 1.5 * tiled.second);
 }
+
+// A 1x1 convolution whose accumulator block is 16 rows along y inside the reduction loop, kept
+// in memory (not unrolled). With 64 channels of width 16 the rows lie 4 KB apart: all 16 lines
+// fall into one 8-way L1 set, so every reduction step misses on every accumulator and the
+// stores stall. Measured here (Zen 4) on a 3x3 version (32 to 64 channels, 32 rows): 3.48 ms at
+// width 16 against 0.42 ms at width 17; with 256 to 192 channels, 16 rows: 30.0 ms against
+// 2.9 ms. Layout 4's accumulator_conflict_lines_total counts those lines; a block of 4 rows
+// fits its set, and width 17 spreads the rows over sets. (LLVM sometimes keeps such a block in
+// registers anyway; the feature cannot see that.)
+TEST(Featurizer, AccumulatorRowsCrowdingOneL1SetAreConflictMisses) {
+    const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma-avx512-avx512_skylake");
+    auto conflicts = [&](int width, int rows) {
+        const int channels = 64, height = 32, reduction = 32;
+        Halide::ImageParam in(Halide::Float(32), 3, "in"), w(Halide::Float(32), 2, "w");
+        in.set_estimates({{0, reduction}, {0, width}, {0, height}});
+        w.set_estimates({{0, channels}, {0, reduction}});
+        Halide::Var c("c"), x("x"), y("y");
+        Halide::RDom r(0, reduction);
+        Halide::Func conv("conv");
+        conv(c, x, y) = 0.0f;
+        conv(c, x, y) += w(c, r) * in(r, x, y);
+        conv.set_estimates({{0, channels}, {0, width}, {0, height}});
+        std::string rfactor;
+        auto graph = harl::analyse_pipeline(Halide::Pipeline(conv), t, kParams, &rfactor);
+        const harl::ScheduleState s = harl::replay_decisions(
+            *graph, 2,
+            "// Decisions:\n//   conv: root | tiles 16 1 1 vec 0x16 | tiles 1 16 1 " + std::to_string(rows) +
+                " vec 1x16\n//   w_im: inline\n//   in_im: inline\n\n");
+        const auto f = harl::featurize_all(s, harl::make_machine_info(t, kParams), nullptr, nullptr);
+        EXPECT_EQ(f.size(), 2u);
+        std::vector<double> seconds;
+        harl::make_analytic_cost_model(harl::make_machine_info(t, kParams))->predict(f, &seconds);
+        const harl::StageFeatures &update = f.at(1);
+        EXPECT_EQ(update[harl::F_accumulator_memory_ops], 2.0f) << "the block is not unrolled";
+        return std::make_pair((double)update[harl::F_accumulator_conflict_lines_total],
+                              seconds.at(1) / update[harl::F_points_total]);
+    };
+    const auto crowded = conflicts(16, 16), spread = conflicts(17, 16), fits = conflicts(16, 4);
+    // Every reduction step (32) of every block (4 channel vectors x 16 columns x 2 row blocks)
+    // misses on its 16 accumulator lines.
+    EXPECT_EQ(crowded.first, 32.0 * 4 * 16 * 2 * 16);
+    EXPECT_EQ(spread.first, 0);
+    EXPECT_EQ(fits.first, 0);
+    // The analytic model charges them: more than twice the time per point.
+    EXPECT_GT(crowded.second, 2 * spread.second);
+}

@@ -1,0 +1,237 @@
+// harl-profile: where a stored schedule's time goes, Func by Func, beside a cost model's
+// estimate of each. For a dataset's pipeline (harl-collect), every chosen candidate's schedule is
+// replayed from its stored decisions on a fresh copy of the pipeline (ScheduleReplay.h),
+// compiled with Halide's sampling profiler and realized in a child process (so a crash is
+// reported, not fatal); the measured milliseconds per run of each Func are printed next to the
+// model's estimate of the Func's stages and their ratio. This finds the stage a model
+// misjudges when it ranks a pipeline's schedules wrongly (harl-train --evaluate --predictions
+// lists those pipelines). The profiler samples about every millisecond: pipelines of a few
+// milliseconds or more give stable shares, shorter ones need more --seconds. With --csv and
+// --pipelines N (instead of --pipeline), it profiles the first N pipelines of the dataset and
+// writes one row per Func and candidate: per-Func labels to study a model's errors by stage.
+// `harl-profile --help` lists every option.
+#include "Autoscheduler.h"
+#include "Dataset.h"
+#include "Errors.h"
+#include "FeatureLayout.h"
+#include "HostMachine.h"
+#include "ModelWeights.h"
+#include "RandomPipeline.h"
+#include "ReplayableSample.h"
+#include "StageProfile.h"
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <vector>
+
+namespace po = boost::program_options;
+
+namespace {
+
+struct ProfileConfig {
+    std::string db, pipeline, model = "shipped", timing_lock = "/tmp/harl-collect-timing.lock", csv;
+    std::vector<int> candidates; // empty: every replayable one
+    int pipelines = 0;           // without --pipeline: the first this many of the dataset
+    double seconds = 1, timeout = 120;
+    bool features = false;
+};
+
+std::unique_ptr<harl::CostModel> model_named(const std::string &name, const Halide::Target &t,
+                                             const Halide::MachineParams &mp) {
+    harl::HarlOptions o = harl::HarlOptions::from_environment();
+    if (name == "analytic") {
+        o.cost_model = "analytic";
+    } else {
+        o.cost_model = "learned";
+        o.weights = name == "shipped" ? "" : name;
+    }
+    return harl::make_cost_model(o, harl::make_machine_info(t, mp));
+}
+
+void print_features(const harl::StageEstimate &e) {
+    std::printf("      %s:", e.stage.c_str());
+    for (int i = harl::kNumPipelineFeatures; i < harl::kNumFeatures; i++)
+        if (e.features[i] != 0) std::printf(" %s=%g", harl::feature_name(i), e.features[i]);
+    std::printf("\n");
+}
+
+// The CSV's columns: one row per Func of a profiled candidate, with the features of its stage the
+// model thinks costliest.
+void write_csv_header(std::ostream &csv) {
+    csv << "pipeline,candidate,func,stages,measured_ms,predicted_ms,profiled_total_ms,predicted_total_ms,"
+           "collected_ms,stage";
+    for (int i = 0; i < harl::kNumFeatures; i++)
+        csv << "," << harl::feature_name(i);
+    csv << "\n";
+}
+
+// One candidate: its Funcs' measured and estimated milliseconds per run, printed (and written
+// to `csv` when it is open).
+void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSample &s, int min_stages,
+                       int max_stages, std::ofstream &csv) {
+    const Halide::Target target(s.sample.target);
+    const Halide::MachineParams mp(s.sample.machine_params);
+    harl::RandomPipeline rp = harl::pipeline_of_seed((uint64_t)s.seed, min_stages, max_stages);
+    Halide::Pipeline p(rp.output);
+    std::vector<harl::StageEstimate> est;
+    {
+        harl::SharedTimingLock busy(cfg.timing_lock);
+        auto model = model_named(cfg.model, target, mp);
+        est = harl::estimate_stored_schedule(p, target, mp, s.source, *model);
+        harl::apply_stored_schedule(p, target, mp, s.source);
+    }
+    std::map<std::string, double> est_ms;
+    double est_total = 0;
+    for (const auto &e : est) {
+        est_ms[e.func] += e.seconds * 1e3;
+        est_total += e.seconds * 1e3;
+    }
+    harl::MeasureOptions mo;
+    mo.min_runs = 3;
+    mo.max_runs = 100000;
+    mo.target_seconds = cfg.seconds;
+    mo.timeout_seconds = cfg.timeout;
+    mo.exclusive_lock_path = cfg.timing_lock;
+    Halide::Buffer<float> output(rp.output_size);
+    const harl::StageProfile prof = harl::profile_realize(p, target, output, mo);
+    std::printf("%s candidate %d: measured %.3f ms when collected (%s); profiled %.3f ms per run (%d runs, "
+                "%s); %s predicts %.3f ms\n",
+                s.sample.pipeline.c_str(), s.sample.candidate, s.sample.runtime_s * 1e3,
+                s.sample.machine.c_str(), prof.total_ms_per_run, prof.realizations,
+                prof.measurement.status_name(), cfg.model.c_str(), est_total);
+    std::printf("  %-28s %12s %6s %12s %6s %9s\n", "func", "measured ms", "share", "predicted", "share",
+                "meas/pred");
+    std::set<std::string> funcs;
+    for (const auto &kv : prof.func_ms_per_run)
+        funcs.insert(kv.first);
+    for (const auto &kv : est_ms)
+        funcs.insert(kv.first);
+    for (const std::string &f : funcs) {
+        const double m = prof.func_ms_per_run.count(f) ? prof.func_ms_per_run.at(f) : 0;
+        const double e = est_ms.count(f) ? est_ms.at(f) : 0;
+        if (m < 1e-3 * prof.total_ms_per_run && e < 1e-3 * est_total) continue; // negligible both ways
+        std::printf("  %-28s %12.3f %5.0f%% %12.3f %5.0f%% ", f.c_str(), m,
+                    100 * m / std::max(1e-12, prof.total_ms_per_run), e,
+                    100 * e / std::max(1e-12, est_total));
+        if (m > 0 && e > 0)
+            std::printf("%8.2fx\n", m / e);
+        else
+            std::printf("%9s\n", e > 0 ? "inlined?" : "-");
+        if (cfg.features)
+            for (const auto &st : est)
+                if (st.func == f) print_features(st);
+        const harl::StageEstimate *costliest = nullptr;
+        int stages = 0;
+        for (const auto &st : est) {
+            if (st.func != f) continue;
+            stages++;
+            if (!costliest || st.seconds > costliest->seconds) costliest = &st;
+        }
+        if (csv.is_open() && costliest) {
+            csv << s.sample.pipeline << "," << s.sample.candidate << ",\"" << f << "\"," << stages << "," << m
+                << "," << e << "," << prof.total_ms_per_run << "," << est_total << ","
+                << s.sample.runtime_s * 1e3 << ",\"" << costliest->stage << "\"";
+            for (float v : costliest->features)
+                csv << "," << v;
+            csv << "\n";
+        }
+    }
+    if (csv.is_open()) csv.flush();
+    std::fflush(stdout);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    ProfileConfig cfg;
+    po::options_description desc("harl-profile: measures where a stored schedule's time goes, Func by Func, "
+                                 "beside a cost model's estimates\n\nUsage: harl-profile --db DATASET "
+                                 "--pipeline KEY [--candidates 0 3] [--model analytic|shipped|WEIGHTS]\n\n"
+                                 "Options");
+    desc.add_options()("help,h", "print this help")("db", po::value(&cfg.db), "dataset file (harl-collect)")(
+        "pipeline", po::value(&cfg.pipeline), "pipeline key, as in the dataset (e.g. dl2-s100057)")(
+        "pipelines", po::value(&cfg.pipelines),
+        "instead of --pipeline: the first N pipelines of the dataset (by key) that have replayable samples")(
+        "csv", po::value(&cfg.csv),
+        "also write one row per Func and candidate to this CSV: measured and predicted ms and the features "
+        "of "
+        "the Func's costliest stage")(
+        "candidates", po::value(&cfg.candidates)->multitoken(),
+        "candidates to profile (default: every one with stored decisions and a measured sample)")(
+        "model", po::value(&cfg.model)->default_value(cfg.model),
+        "cost model whose per-stage estimates are shown: analytic, shipped (HARL's built-in weights) or a "
+        "weights file")("seconds", po::value(&cfg.seconds)->default_value(cfg.seconds),
+                        "profiled run time per candidate (the profiler samples about every millisecond)")(
+        "timeout", po::value(&cfg.timeout)->default_value(cfg.timeout),
+        "seconds per candidate (compile + runs) before the child is killed")(
+        "features", po::bool_switch(&cfg.features), "also print every stage's nonzero schedule features")(
+        "timing-lock", po::value(&cfg.timing_lock)->default_value(cfg.timing_lock),
+        "lock file shared with harl-collect: profiled runs hold it exclusive");
+    try {
+        po::variables_map vm;
+        po::store(po::parse_command_line(argc, argv, desc), vm);
+        po::notify(vm);
+        if (vm.count("help")) {
+            std::cout << desc << "\n";
+            return 0;
+        }
+        if (cfg.db.empty() || cfg.pipeline.empty() == (cfg.pipelines <= 0))
+            throw harl::HarlError("--db and one of --pipeline or --pipelines are required (see --help)");
+        std::ofstream csv;
+        if (!cfg.csv.empty()) {
+            csv.open(cfg.csv);
+            if (!csv) throw harl::HarlError("--csv " + cfg.csv + ": cannot write it");
+            write_csv_header(csv);
+        }
+        if (cfg.model != "analytic" && cfg.model != "shipped")
+            harl::load_weights(cfg.model); // names problems
+        const std::set<int> wanted(cfg.candidates.begin(), cfg.candidates.end());
+        std::set<std::pair<std::string, int>> found;
+        std::set<std::string> pipelines;
+        harl::SkippedSamples skipped;
+        int profiled = 0;
+        bool warmed = false;
+        for (const auto &s : harl::Dataset(cfg.db).sourced_samples()) { // by pipeline
+            if (!cfg.pipeline.empty() && s.sample.pipeline != cfg.pipeline) continue;
+            if (!wanted.empty() && !wanted.count(s.sample.candidate)) continue;
+            if (s.sample.status != "ok") continue;
+            const std::pair<std::string, int> key = {s.sample.pipeline, s.sample.candidate};
+            if (found.count(key)) continue; // measured on several machines: once
+            int min_stages, max_stages;
+            if (!harl::replayable(s, &min_stages, &max_stages, &skipped)) continue;
+            if (!pipelines.count(s.sample.pipeline)) {
+                if (cfg.pipeline.empty() && (int)pipelines.size() == cfg.pipelines) break;
+                pipelines.insert(s.sample.pipeline);
+            }
+            found.insert(key);
+            if (!warmed) {
+                harl::warm_jit_runtime(Halide::Target(s.sample.target).with_feature(Halide::Target::Profile));
+                warmed = true;
+            }
+            try {
+                profile_candidate(cfg, s, min_stages, max_stages, csv);
+                profiled++;
+            } catch (const std::exception &e) {
+                std::printf("%s candidate %d: not profiled: %s\n", s.sample.pipeline.c_str(),
+                            s.sample.candidate, e.what());
+            }
+        }
+        for (int c : wanted)
+            if (!cfg.pipeline.empty() && !found.count({cfg.pipeline, c}))
+                std::printf("%s candidate %d: no replayable measured sample in %s\n", cfg.pipeline.c_str(), c,
+                            cfg.db.c_str());
+        for (const std::string &why : skipped.examples)
+            std::printf("not replayable: %s\n", why.c_str());
+        if (found.empty())
+            throw harl::HarlError(cfg.db + " has no replayable measured sample" +
+                                  (cfg.pipeline.empty() ? "" : " of pipeline " + cfg.pipeline));
+        return profiled > 0 ? 0 : 1;
+    } catch (const std::exception &e) {
+        std::cerr << "harl-profile: error: " << e.what() << "\n";
+        return 1;
+    }
+}
