@@ -1,7 +1,8 @@
 // AnalyticCostModel: seconds = max(compute, memory) + overheads, per stage.
 //  compute: arithmetic and load instructions over the vector lanes actually used, spread over
-//           the cores the stage's parallel loop can keep busy; register spills of accumulator
-//           tiles larger than the register file slow it down.
+//           the cores the stage's parallel loop can keep busy; gathered loads and scattered
+//           stores go lane by lane; register spills of accumulator tiles larger than the
+//           register file slow it down.
 //  memory:  bytes pulled from L2, LLC and DRAM (from the featurizer's working-set analysis, in
 //           whole lines where the features have them) over each level's bandwidth; DRAM
 //           bandwidth is shared by all cores. Accumulator lines a reduction's block reloads
@@ -36,13 +37,24 @@ class AnalyticCostModel : public CostModel {
         const double util = std::max(0.05f, f[F_vector_utilization]);
         const double points = f[F_points_total];
         const double vectors = points / (lanes * util);
-        // Loads: a dense vector load is one instruction, a gather one per lane, a broadcast cheap.
-        double load_instr = f[F_dense_vector_loads] + f[F_strided_loads] * lanes +
+        // Loads: a dense vector load is one instruction, a broadcast cheap. Lanes a few elements
+        // apart (layout 2's short_stride_loads) come from a few lines with shuffles: about one
+        // instruction per lane; lanes further apart are loaded one by one and inserted: two.
+        // (Older samples have only their sum, strided_loads, charged as the short kind.)
+        const double gathers = f[F_gather_loads], short_strided = f[F_strided_loads] - gathers;
+        double load_instr = f[F_dense_vector_loads] + (short_strided + 2.0 * gathers) * lanes +
                             0.5 * f[F_broadcast_loads] + f[F_scalar_loads];
         double div_extra = 10.0 * f[F_inlined_div_ops] + 20.0 * f[F_inlined_math_ops];
         // Stores: one per point for pure stages; updates pay for reading and writing their
-        // accumulator unless it stays in registers.
+        // accumulator unless it stays in registers. Vectors stored across the storage's innermost
+        // dimension (store_stride > 1) are scattered: per lane an extract, an address and a
+        // store to a line of its own, about four instruction slots. An update's accumulator
+        // vectors are then gathered and scattered on every step, even in an unrolled block:
+        // LLVM keeps only dense vector accumulators in registers. (Per-Func profiles of Zen 4
+        // samples, harl-profile: such stages ran 10-60x slower than charged one slot per vector.)
+        const bool scattered = f[F_vector_width] > 1 && f[F_store_stride] > 1;
         double store = f[F_is_update] > 0 ? f[F_accumulator_memory_ops] : 1.0;
+        if (scattered) store = (f[F_is_update] > 0 ? 2.0 : 1.0) * 4.0 * lanes;
         // Multiply-adds fuse into one instruction.
         double fused = f[F_fused_multiply_adds];
         double instr = vectors * (f[F_ops_per_point] - fused + div_extra + load_instr + store);
