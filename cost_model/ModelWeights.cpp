@@ -122,7 +122,8 @@ ModelWeights parse_weights(const std::string &bytes, const std::string &source) 
     if (features == 0) {
         throw fail("trained for feature layout version " + std::to_string(layout) +
                    ", this HARL computes version " + std::to_string(kFeatureLayoutVersion) +
-                   " (CPU; it also reads weights of version 1) and " +
+                   " (CPU; it also reads weights of the older CPU versions 1-" +
+                   std::to_string(kFeatureLayoutVersion - 1) + ") and " +
                    std::to_string(kGpuFeatureLayoutVersion) + " (GPU)");
     }
     if (inputs != (uint32_t)features + 1) {

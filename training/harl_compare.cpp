@@ -14,7 +14,7 @@
 #include "Dataset.h"
 #include "Errors.h"
 #include "HostMachine.h"
-#include "ModelWeights.h"
+#include "ModelChoice.h"
 #include "PipelineScale.h"
 #include "RandomPipeline.h"
 #include "ReplayableSample.h"
@@ -93,15 +93,10 @@ std::vector<ComparedPipeline> dataset_pipelines(const std::string &path, int lim
 // A model argument: "analytic", "shipped" (the weights built into HARL) or a weights file.
 harl::HarlOptions options_for_model(const harl::HarlOptions &base, const std::string &model,
                                     double budget_s) {
-    harl::HarlOptions o = base;
+    harl::HarlOptions o =
+        model == "best" ? base : harl::options_for_cost_model(base, model); // best: replayed
     o.time_budget_s = budget_s;
     o.verbose = 0;
-    if (model == "analytic") {
-        o.cost_model = "analytic";
-    } else if (model != "best") { // best: replayed, not searched
-        o.cost_model = "learned";
-        o.weights = model == "shipped" ? "" : model;
-    }
     return o;
 }
 
@@ -231,8 +226,7 @@ int main(int argc, char **argv) {
         for (const std::string &m : models) {
             if (m == "best" && cfg.dataset.empty())
                 throw harl::HarlError("model `best` needs --dataset (its fastest measured schedules)");
-            if (m != "analytic" && m != "shipped" && m != "best")
-                harl::load_weights(m); // throws, naming the file and the problem
+            if (m != "best") harl::check_cost_model_name(m);
         }
         std::vector<ComparedPipeline> pipelines;
         if (!cfg.dataset.empty()) {

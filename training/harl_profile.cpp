@@ -15,7 +15,7 @@
 #include "Errors.h"
 #include "FeatureLayout.h"
 #include "HostMachine.h"
-#include "ModelWeights.h"
+#include "ModelChoice.h"
 #include "RandomPipeline.h"
 #include "ReplayableSample.h"
 #include "StageProfile.h"
@@ -39,18 +39,6 @@ struct ProfileConfig {
     double seconds = 1, timeout = 120;
     bool features = false;
 };
-
-std::unique_ptr<harl::CostModel> model_named(const std::string &name, const Halide::Target &t,
-                                             const Halide::MachineParams &mp) {
-    harl::HarlOptions o = harl::HarlOptions::from_environment();
-    if (name == "analytic") {
-        o.cost_model = "analytic";
-    } else {
-        o.cost_model = "learned";
-        o.weights = name == "shipped" ? "" : name;
-    }
-    return harl::make_cost_model(o, harl::make_machine_info(t, mp));
-}
 
 void print_features(const harl::StageEstimate &e) {
     std::printf("      %s:", e.stage.c_str());
@@ -80,7 +68,9 @@ void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSam
     std::vector<harl::StageEstimate> est;
     {
         harl::SharedTimingLock busy(cfg.timing_lock);
-        auto model = model_named(cfg.model, target, mp);
+        auto model = harl::make_cost_model(
+            harl::options_for_cost_model(harl::HarlOptions::from_environment(), cfg.model),
+            harl::make_machine_info(target, mp));
         est = harl::estimate_stored_schedule(p, target, mp, s.source, *model);
         harl::apply_stored_schedule(p, target, mp, s.source);
     }
@@ -98,11 +88,14 @@ void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSam
     mo.exclusive_lock_path = cfg.timing_lock;
     Halide::Buffer<float> output(rp.output_size);
     const harl::StageProfile prof = harl::profile_realize(p, target, output, mo);
-    std::printf("%s candidate %d: measured %.3f ms when collected (%s); profiled %.3f ms per run (%d runs, "
-                "%s); %s predicts %.3f ms\n",
+    // The profiler's times are its samples of every thread: a parallel stage on N threads can
+    // report up to N times its wall time. The wall time of the profiled runs is printed beside.
+    std::printf("%s candidate %d: measured %.3f ms when collected (%s); profiled %.3f ms of thread time per "
+                "run (%d runs, %s, median wall time %.3f ms); %s predicts %.3f ms\n",
                 s.sample.pipeline.c_str(), s.sample.candidate, s.sample.runtime_s * 1e3,
                 s.sample.machine.c_str(), prof.total_ms_per_run, prof.realizations,
-                prof.measurement.status_name(), cfg.model.c_str(), est_total);
+                prof.measurement.status_name(), prof.measurement.median_seconds * 1e3, cfg.model.c_str(),
+                est_total);
     std::printf("  %-28s %12s %6s %12s %6s %9s\n", "func", "measured ms", "share", "predicted", "share",
                 "meas/pred");
     std::set<std::string> funcs;
@@ -187,8 +180,7 @@ int main(int argc, char **argv) {
             if (!csv) throw harl::HarlError("--csv " + cfg.csv + ": cannot write it");
             write_csv_header(csv);
         }
-        if (cfg.model != "analytic" && cfg.model != "shipped")
-            harl::load_weights(cfg.model); // names problems
+        harl::check_cost_model_name(cfg.model);
         const std::set<int> wanted(cfg.candidates.begin(), cfg.candidates.end());
         std::set<std::pair<std::string, int>> found;
         std::set<std::string> pipelines;
