@@ -125,7 +125,7 @@ grep -q "needs --dataset" "$W/err.log" || { cat "$W/err.log"; exit 1; }
 # Where a stored schedule's time goes: Halide's profiler per Func beside the model's estimates.
 "$TOOLS/harl-profile" --db "$W/all.db" --pipelines 1 --model "$W/w.weights" --seconds 0.05 \
   --timing-lock "$W/lock" --csv "$W/prof.csv" > "$W/prof.log" || { cat "$W/prof.log"; exit 1; }
-grep -q "profiled .* ms of thread time per run" "$W/prof.log" && grep -q "meas/pred" "$W/prof.log" || { cat "$W/prof.log"; exit 1; }
+grep -q "profiled .* ms per run .*median wall time" "$W/prof.log" && grep -q "meas/pred" "$W/prof.log" || { cat "$W/prof.log"; exit 1; }
 head -1 "$W/prof.csv" | grep -q "^pipeline,candidate,func,stages,measured_ms,predicted_ms,"
 awk -F, 'NR == 1 { cols = NF } NR > 1 && (NF != cols || !($6 > 0)) { print "bad row: " $0; bad = 1 }
   END { exit bad || NR < 2 }' "$W/prof.csv"

@@ -5,8 +5,9 @@
 // reported, not fatal); the measured milliseconds per run of each Func are printed next to the
 // model's estimate of the Func's stages and their ratio. This finds the stage a model
 // misjudges when it ranks a pipeline's schedules wrongly (harl-train --evaluate --predictions
-// lists those pipelines). The profiler samples about every millisecond: pipelines of a few
-// milliseconds or more give stable shares, shorter ones need more --seconds. With --csv and
+// lists those pipelines). The profiler samples which Func runs about every millisecond (its
+// total per run matches the wall time of the profiled runs, printed beside it): pipelines of a
+// few milliseconds or more give stable shares, shorter ones need more --seconds. With --csv and
 // --pipelines N (instead of --pipeline), it profiles the first N pipelines of the dataset and
 // writes one row per Func and candidate: per-Func labels to study a model's errors by stage.
 // `harl-profile --help` lists every option.
@@ -15,6 +16,7 @@
 #include "Errors.h"
 #include "FeatureLayout.h"
 #include "HostMachine.h"
+#include "HostTarget.h"
 #include "ModelChoice.h"
 #include "RandomPipeline.h"
 #include "ReplayableSample.h"
@@ -62,6 +64,8 @@ void write_csv_header(std::ostream &csv) {
 void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSample &s, int min_stages,
                        int max_stages, std::ofstream &csv) {
     const Halide::Target target(s.sample.target);
+    if (!(harl::runnable_here(target) == target))
+        throw harl::HarlError("its target " + s.sample.target + " has features this CPU cannot run");
     const Halide::MachineParams mp(s.sample.machine_params);
     harl::RandomPipeline rp = harl::pipeline_of_seed((uint64_t)s.seed, min_stages, max_stages);
     Halide::Pipeline p(rp.output);
@@ -88,14 +92,13 @@ void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSam
     mo.exclusive_lock_path = cfg.timing_lock;
     Halide::Buffer<float> output(rp.output_size);
     const harl::StageProfile prof = harl::profile_realize(p, target, output, mo);
-    // The profiler's times are its samples of every thread: a parallel stage on N threads can
-    // report up to N times its wall time. The wall time of the profiled runs is printed beside.
-    std::printf("%s candidate %d: measured %.3f ms when collected (%s); profiled %.3f ms of thread time per "
-                "run (%d runs, %s, median wall time %.3f ms); %s predicts %.3f ms\n",
-                s.sample.pipeline.c_str(), s.sample.candidate, s.sample.runtime_s * 1e3,
-                s.sample.machine.c_str(), prof.total_ms_per_run, prof.realizations,
-                prof.measurement.status_name(), prof.measurement.median_seconds * 1e3, cfg.model.c_str(),
-                est_total);
+    // The profiler's total per run beside the timed wall time of the same (profiled) runs.
+    std::printf(
+        "%s candidate %d: measured %.3f ms when collected (%s); profiled %.3f ms per run (%d runs, %s, "
+        "median wall time %.3f ms); %s predicts %.3f ms\n",
+        s.sample.pipeline.c_str(), s.sample.candidate, s.sample.runtime_s * 1e3, s.sample.machine.c_str(),
+        prof.total_ms_per_run, prof.realizations, prof.measurement.status_name(),
+        prof.measurement.median_seconds * 1e3, cfg.model.c_str(), est_total);
     std::printf("  %-28s %12s %6s %12s %6s %9s\n", "func", "measured ms", "share", "predicted", "share",
                 "meas/pred");
     std::set<std::string> funcs;
