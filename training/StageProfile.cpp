@@ -57,6 +57,18 @@ StageProfile profile_realize(Halide::Pipeline &p, const Halide::Target &target, 
     if (fd < 0) throw HarlError("harl-profile: cannot create a temporary file in /tmp");
     g_report_file = fdopen(fd, "w");
     p.jit_handlers().custom_print = write_report;
+    // Undone however this returns, so a failed measurement leaves neither the handler, the
+    // global nor the file behind for the next call.
+    struct Cleanup {
+        Halide::Pipeline &p;
+        const char *path;
+        ~Cleanup() {
+            if (g_report_file) std::fclose(g_report_file);
+            g_report_file = nullptr;
+            p.jit_handlers().custom_print = nullptr;
+            std::remove(path);
+        }
+    } cleanup{p, path};
     const Halide::Target profiled = target.with_feature(Halide::Target::Profile);
     StageProfile out;
     out.measurement = measure_in_child(
@@ -70,13 +82,11 @@ StageProfile profile_realize(Halide::Pipeline &p, const Halide::Target &target, 
             mark_run();
         },
         mo);
-    std::fclose(g_report_file);
+    std::fclose(g_report_file); // the child wrote through its own copy; nothing left to flush
     g_report_file = nullptr;
-    p.jit_handlers().custom_print = nullptr;
     std::ifstream in(path);
     std::stringstream text;
     text << in.rdbuf();
-    std::remove(path);
     const std::string all = text.str();
     for (size_t at = all.find(kRunMarker); at != std::string::npos; at = all.find(kRunMarker, at + 1))
         out.realizations++;
