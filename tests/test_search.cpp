@@ -319,39 +319,55 @@ TEST(Featurizer, AccumulatorRowsCrowdingOneL1SetAreConflictMisses) {
     EXPECT_GT(crowded.second, 2 * spread.second);
 }
 
+// The analytic model's seconds per point of the update of a 64->64 channel 1x1 convolution over
+// a 64x32 map, its pure definition vectorised along the channels and its update scheduled by
+// `update_decision` (the replay syntax of a schedule's decisions), with the update's features.
+static std::pair<double, harl::StageFeatures> conv1x1_update_cost(const std::string &update_decision) {
+    const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma-avx512-avx512_skylake");
+    Halide::ImageParam in(Halide::Float(32), 3, "in"), w(Halide::Float(32), 2, "w");
+    in.set_estimates({{0, 64}, {0, 64}, {0, 32}});
+    w.set_estimates({{0, 64}, {0, 64}});
+    Halide::Var c("c"), x("x"), y("y");
+    Halide::RDom r(0, 64);
+    Halide::Func conv("conv");
+    conv(c, x, y) = 0.0f;
+    conv(c, x, y) += w(c, r) * in(r, x, y);
+    conv.set_estimates({{0, 64}, {0, 64}, {0, 32}});
+    std::string rfactor;
+    auto graph = harl::analyse_pipeline(Halide::Pipeline(conv), t, kParams, &rfactor);
+    const harl::ScheduleState s =
+        harl::replay_decisions(*graph, 2,
+                               "// Decisions:\n//   conv: root | tiles 16 1 1 vec 0x16 | " + update_decision +
+                                   "\n//   w_im: inline\n//   in_im: inline\n\n");
+    const auto f = harl::featurize_all(s, harl::make_machine_info(t, kParams), nullptr, nullptr);
+    EXPECT_EQ(f.size(), 2u);
+    std::vector<double> seconds;
+    harl::make_analytic_cost_model(harl::make_machine_info(t, kParams))->predict(f, &seconds);
+    return std::make_pair(seconds.at(1) / f.at(1)[harl::F_points_total], f.at(1));
+}
+
 // A 1x1 convolution vectorised along its channels (dense vector stores, accumulators in
 // registers) or across x (each vector's lanes 64 channels apart: loads gathered, accumulators
 // gathered and scattered on every reduction step, since LLVM keeps only dense vectors in
 // registers). Measured here (Zen 4, 64 to 64 channels, 64x32): 0.33 ms against 1.62 ms. The
 // analytic model charges the scattered block several times the dense one.
 TEST(Featurizer, ScatteredAccumulatorsCostMoreThanDenseOnes) {
-    const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma-avx512-avx512_skylake");
-    auto seconds_per_point = [&](const std::string &update_tiles) {
-        Halide::ImageParam in(Halide::Float(32), 3, "in"), w(Halide::Float(32), 2, "w");
-        in.set_estimates({{0, 64}, {0, 64}, {0, 32}});
-        w.set_estimates({{0, 64}, {0, 64}});
-        Halide::Var c("c"), x("x"), y("y");
-        Halide::RDom r(0, 64);
-        Halide::Func conv("conv");
-        conv(c, x, y) = 0.0f;
-        conv(c, x, y) += w(c, r) * in(r, x, y);
-        conv.set_estimates({{0, 64}, {0, 64}, {0, 32}});
-        std::string rfactor;
-        auto graph = harl::analyse_pipeline(Halide::Pipeline(conv), t, kParams, &rfactor);
-        const harl::ScheduleState s =
-            harl::replay_decisions(*graph, 2,
-                                   "// Decisions:\n//   conv: root | tiles 16 1 1 vec 0x16 | tiles " +
-                                       update_tiles + " unroll\n//   w_im: inline\n//   in_im: inline\n\n");
-        const auto f = harl::featurize_all(s, harl::make_machine_info(t, kParams), nullptr, nullptr);
-        EXPECT_EQ(f.size(), 2u);
-        std::vector<double> seconds;
-        harl::make_analytic_cost_model(harl::make_machine_info(t, kParams))->predict(f, &seconds);
-        return std::make_pair(seconds.at(1) / f.at(1)[harl::F_points_total], f.at(1));
-    };
-    const auto dense = seconds_per_point("1 16 4 1 vec 1x16"),
-               scattered = seconds_per_point("1 4 16 1 vec 2x16");
+    const auto dense = conv1x1_update_cost("tiles 1 16 4 1 vec 1x16 unroll"),
+               scattered = conv1x1_update_cost("tiles 1 4 16 1 vec 2x16 unroll");
     EXPECT_EQ(dense.second[harl::F_store_stride], 1);
     EXPECT_EQ(scattered.second[harl::F_store_stride], 64);
     EXPECT_GT(scattered.second[harl::F_gather_loads], 0);
     EXPECT_GT(scattered.first, 3 * dense.first);
+}
+
+// An unvectorised update whose innermost loop runs along its storage's dense dimension is
+// vectorised by LLVM's loop vectoriser; one whose innermost loop runs across it is not.
+// Measured here (Zen 4, the convolution of conv1x1_update_cost, one thread): 16 channels
+// innermost 0.40 ms, 16 pixels innermost 4.19 ms.
+TEST(Featurizer, DenseScalarInnerLoopsAreVectorisedByLlvm) {
+    const auto along = conv1x1_update_cost("tiles 1 16 1 1"), across = conv1x1_update_cost("tiles 1 1 16 1");
+    EXPECT_EQ(along.second[harl::F_vector_width], 1);
+    EXPECT_EQ(along.second[harl::F_scalar_dense_inner_extent], 16);
+    EXPECT_EQ(across.second[harl::F_scalar_dense_inner_extent], 0);
+    EXPECT_GT(across.first, 3 * along.first);
 }
