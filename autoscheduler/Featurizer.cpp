@@ -422,8 +422,16 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     f[F_loop_iterations_total] = (float)iters;
     f[F_unrolled_body] = (float)unrolled;
 
+    // An unvectorised stage whose innermost loop runs along its storage's dense dimension: LLVM's
+    // loop vectoriser may vectorise that loop itself.
+    int scalar_inner_var = -1;
+    if (sc.vector_var < 0 && !nest.loops.empty() && nest.loops[0].vars.size() == 1) {
+        const LoopVar &lv = st.loops[nest.loops[0].vars[0]];
+        if (!lv.rvar && lv.pure_dim == 0) scalar_inner_var = nest.loops[0].vars[0];
+    }
     // Loads by kind, per point.
     double dense = 0, strided = 0, bcast = 0, scalar = 0, short_stride = 0, gather = 0, irregular = 0;
+    double scalar_inner_gather = 0;
     for (const auto &l : loads) {
         // A load that does not move with an unrolled inner loop is issued once for all of its
         // iterations (register blocking reuses it).
@@ -444,6 +452,9 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         if (!affine) irregular += calls;
         if (sc.vector_var < 0) {
             scalar += calls;
+            // Elements more than 8 apart along the loop LLVM would vectorise (NaN: irregular).
+            if (scalar_inner_var >= 0 && !(std::fabs(element_stride(l, scalar_inner_var)) <= 8))
+                scalar_inner_gather += calls;
             continue;
         }
         double stride = l.chain.front()->stride_of_loop(sc.vector_var);
@@ -474,12 +485,8 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         padding *= std::ceil(e / t) * t / e;
     }
     f[F_tile_padding] = (float)padding;
-    double scalar_inner = 0;
-    if (sc.vector_var < 0 && !nest.loops.empty() && nest.loops[0].vars.size() == 1) {
-        const LoopVar &lv = st.loops[nest.loops[0].vars[0]];
-        if (!lv.rvar && lv.pure_dim == 0) scalar_inner = (double)nest.loops[0].extent;
-    }
-    f[F_scalar_dense_inner_extent] = (float)scalar_inner;
+    f[F_scalar_dense_inner_extent] = scalar_inner_var >= 0 ? (float)nest.loops[0].extent : 0.0f;
+    f[F_scalar_inner_gather_loads] = (float)scalar_inner_gather;
     f[F_dense_vector_loads] = (float)dense;
     f[F_strided_loads] = (float)strided;
     f[F_broadcast_loads] = (float)bcast;

@@ -68,10 +68,11 @@ class AnalyticCostModel : public CostModel {
         double compute = instr / (hz * ops_per_cycle) / par;
         // An unvectorised stage whose innermost loop runs along its storage's dense dimension
         // (layout 2's scalar_dense_inner_extent) is vectorised by LLVM's loop vectoriser anyway,
-        // at about half the benefit of explicit vectors (remainder loops, runtime checks).
+        // at about half the benefit of explicit vectors (remainder loops, runtime checks),
+        // unless some of its loads would have to be gathered (layout 5): then gains nothing.
         // (Per-Func profiles: updates with such loops ran 1.9x faster than charged as scalar.)
         const double dense_inner = f[F_scalar_dense_inner_extent];
-        if (f[F_vector_width] <= 1 && dense_inner >= 4)
+        if (f[F_vector_width] <= 1 && dense_inner >= 4 && f[F_scalar_inner_gather_loads] == 0)
             compute /= std::max(1.0, 0.5 * std::min<double>(dense_inner, f[F_native_lanes]));
 
         const double l2_bw = 100e9, llc_bw = 50e9;

@@ -4,12 +4,13 @@
 //
 // Layouts only ever append entries: version 2 is version 1's kNumFeaturesLayout1 entries plus
 // the ones after them, version 3 version 2's kNumFeaturesLayout2 plus three, version 4 version
-// 3's kNumFeaturesLayout3 plus one, so weights and
+// 3's kNumFeaturesLayout3 plus one, version 5 version 4's kNumFeaturesLayout4 plus one, so
+// weights and
 // samples of an older layout use the first num_features_of_layout() entries of a newer vector,
 // and stored samples can be given the new entries without measuring again (harl-collect
 // --refeaturize).
 //
-// Layout (version 4), one vector per scheduled (non-inlined) stage:
+// Layout (version 5), one vector per scheduled (non-inlined) stage:
 //   [0, kNumPipelineFeatures): properties of the algorithm, independent of the schedule
 //   [kNumPipelineFeatures, kNumFeatures): properties of the stage in the (partial) schedule
 // Counts are per point of the stage unless the name says "total"; bytes are bytes.
@@ -39,6 +40,10 @@
 // iteration because they crowd some L1 sets beyond their ways (rows 4 KB apart). Lines that are
 // stored to and evicted dirty stall the stores behind them: measured, about an L2 latency per
 // line, where misses of loads overlap each other; the analytic model charges them so.
+// Appended in version 5: scalar_inner_gather_loads: for an unvectorised stage whose innermost
+// loop runs along its storage's dense dimension (scalar_dense_inner_extent > 0), the loads per
+// point whose elements lie more than 8 apart along that loop (or move irregularly with it):
+// LLVM's loop vectoriser would have to gather them lane by lane, which gains nothing.
 #pragma once
 
 #include <array>
@@ -46,7 +51,7 @@
 
 namespace harl {
 
-constexpr uint32_t kFeatureLayoutVersion = 4;
+constexpr uint32_t kFeatureLayoutVersion = 5;
 
 // clang-format off
 #define HARL_FEATURE_LIST(X) \
@@ -112,7 +117,9 @@ constexpr uint32_t kFeatureLayoutVersion = 4;
     X(line_bytes_from_llc_total) \
     X(line_bytes_from_dram_total) \
     /* appended in layout 4 */ \
-    X(accumulator_conflict_lines_total)
+    X(accumulator_conflict_lines_total) \
+    /* appended in layout 5 */ \
+    X(scalar_inner_gather_loads)
 // clang-format on
 
 enum FeatureIndex : int {
@@ -126,6 +133,7 @@ constexpr int kNumPipelineFeatures = F_computed_at;
 constexpr int kNumFeaturesLayout1 = F_short_stride_loads;
 constexpr int kNumFeaturesLayout2 = F_line_bytes_from_l2_total;
 constexpr int kNumFeaturesLayout3 = F_accumulator_conflict_lines_total;
+constexpr int kNumFeaturesLayout4 = F_scalar_inner_gather_loads;
 
 // Entries a vector of this layout version has (a prefix of StageFeatures): kNumFeatures for
 // the current CPU layout and the GPU layout, fewer for older CPU layouts; 0 if unknown.

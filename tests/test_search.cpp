@@ -369,5 +369,32 @@ TEST(Featurizer, DenseScalarInnerLoopsAreVectorisedByLlvm) {
     EXPECT_EQ(along.second[harl::F_vector_width], 1);
     EXPECT_EQ(along.second[harl::F_scalar_dense_inner_extent], 16);
     EXPECT_EQ(across.second[harl::F_scalar_dense_inner_extent], 0);
+    EXPECT_EQ(along.second[harl::F_scalar_inner_gather_loads], 0);
     EXPECT_GT(across.first, 3 * along.first);
+
+    // Unless its loads are far apart along that loop: LLVM would gather them, for nothing.
+    // Measured here (256x256, 16-wide inner loop): 4.7 us reading rows, 62 us reading columns.
+    auto copy_cost = [](bool transposed) {
+        const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma-avx512-avx512_skylake");
+        Halide::ImageParam in(Halide::Float(32), 2, "in");
+        in.set_estimates({{0, 256}, {0, 256}});
+        Halide::Var c("c"), x("x");
+        Halide::Func f("f");
+        f(c, x) = (transposed ? in(x, c) : in(c, x)) * 2.0f + 1.0f;
+        f.set_estimates({{0, 256}, {0, 256}});
+        std::string rfactor;
+        auto graph = harl::analyse_pipeline(Halide::Pipeline(f), t, kParams, &rfactor);
+        const harl::ScheduleState s = harl::replay_decisions(
+            *graph, 1, "// Decisions:\n//   f: root | tiles 16 1\n//   in_im: inline\n\n");
+        const auto feats = harl::featurize_all(s, harl::make_machine_info(t, kParams), nullptr, nullptr);
+        std::vector<double> seconds;
+        harl::make_analytic_cost_model(harl::make_machine_info(t, kParams))->predict(feats, &seconds);
+        return std::make_pair(seconds.at(0), feats.at(0));
+    };
+    const auto rows = copy_cost(false), columns = copy_cost(true);
+    EXPECT_EQ(rows.second[harl::F_scalar_dense_inner_extent], 16);
+    EXPECT_EQ(columns.second[harl::F_scalar_dense_inner_extent], 16);
+    EXPECT_EQ(rows.second[harl::F_scalar_inner_gather_loads], 0);
+    EXPECT_EQ(columns.second[harl::F_scalar_inner_gather_loads], 1);
+    EXPECT_GT(columns.first, 2 * rows.first);
 }
