@@ -68,12 +68,18 @@ class AnalyticCostModel : public CostModel {
         double compute = instr / (hz * ops_per_cycle) / par;
         // An unvectorised stage whose innermost loop runs along its storage's dense dimension
         // (layout 2's scalar_dense_inner_extent) is vectorised by LLVM's loop vectoriser anyway,
-        // at about half the benefit of explicit vectors (remainder loops, runtime checks),
-        // unless some of its loads would have to be gathered (layout 5): then gains nothing.
-        // (Per-Func profiles: updates with such loops ran 1.9x faster than charged as scalar.)
+        // at about half the benefit of explicit vectors (remainder loops, runtime checks); the
+        // loads it has to gather (layout 5's scalar_inner_gather_loads) still cost two slots per
+        // lane, as explicit gathers do. (Per-Func profiles: updates with such loops ran 1.9x
+        // faster than charged as scalar.)
         const double dense_inner = f[F_scalar_dense_inner_extent];
-        if (f[F_vector_width] <= 1 && dense_inner >= 4 && f[F_scalar_inner_gather_loads] == 0)
-            compute /= std::max(1.0, 0.5 * std::min<double>(dense_inner, f[F_native_lanes]));
+        const double per_point = f[F_ops_per_point] - fused + div_extra + load_instr + store;
+        if (f[F_vector_width] <= 1 && dense_inner >= 4 && per_point > 0) {
+            const double llvm_lanes = 0.5 * std::min<double>(dense_inner, f[F_native_lanes]);
+            const double gathered = std::min<double>(f[F_scalar_inner_gather_loads], per_point);
+            const double vectorised = (per_point - gathered) / std::max(1.0, llvm_lanes) + 2.0 * gathered;
+            if (vectorised < per_point) compute *= vectorised / per_point;
+        }
 
         const double l2_bw = 100e9, llc_bw = 50e9;
         const double dram_bw = 16e9 * (40.0 / std::max(1.0, m_.balance));

@@ -43,7 +43,8 @@
 // Appended in version 5: scalar_inner_gather_loads: for an unvectorised stage whose innermost
 // loop runs along its storage's dense dimension (scalar_dense_inner_extent > 0), the loads per
 // point whose elements lie more than 8 apart along that loop (or move irregularly with it):
-// LLVM's loop vectoriser would have to gather them lane by lane, which gains nothing.
+// LLVM's loop vectoriser has to gather them lane by lane (the analytic model charges them as
+// explicit gathers).
 #pragma once
 
 #include <array>
