@@ -369,6 +369,10 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                     exprs.push_back(def.args()[d]);
                 }
                 if (def.predicate().defined()) exprs.push_back(def.predicate());
+                for (auto &lv : st.loops) {
+                    for (const Expr &a : def.args())
+                        lv.in_store_index |= lv.rvar && expr_uses_var(a, lv.name);
+                }
             }
             OpCounter counter;
             for (const Type &t : f.output_types())

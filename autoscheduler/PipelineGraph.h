@@ -75,6 +75,9 @@ struct LoopVar {
     int pure_dim = -1; // index into the Func's args for pure vars
     bool free = true;  // may be split/reordered/parallelised/vectorised (pure vars used only in place)
     Span rdom;         // concrete bounds for RVars
+    // An RVar the update's left-hand side is indexed with (a histogram, a scan along r): the
+    // stores move with it, so its loop is no reduction into one accumulator.
+    bool in_store_index = false;
     // The name scheduling calls use: RVars produced by splits carry a qualified name
     // ("r$x.r$x_i") in expressions, while schedules name them unqualified.
     std::string schedule_name() const { return name.substr(name.rfind('.') + 1); }

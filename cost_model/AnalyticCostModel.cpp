@@ -72,14 +72,21 @@ class AnalyticCostModel : public CostModel {
         // loads it has to gather (layout 5's scalar_inner_gather_loads) still cost two slots per
         // lane, as explicit gathers do. (Per-Func profiles: updates with such loops ran 1.9x
         // faster than charged as scalar.)
-        const double dense_inner = f[F_scalar_dense_inner_extent];
+        // The same for an unvectorised update whose innermost loop is an RVar its stores do not
+        // move with (layout 5's inner_reduction_extent): its accumulator stays in a register
+        // (no loads and stores of it) and LLVM vectorises the reduction, since Halide lets it
+        // reassociate.
         const double per_point = f[F_ops_per_point] - fused + div_extra + load_instr + store;
-        if (f[F_vector_width] <= 1 && dense_inner >= 4 && per_point > 0) {
-            const double llvm_lanes = 0.5 * std::min<double>(dense_inner, f[F_native_lanes]);
-            const double gathered = std::min<double>(f[F_scalar_inner_gather_loads], per_point);
-            const double vectorised = (per_point - gathered) / std::max(1.0, llvm_lanes) + 2.0 * gathered;
+        auto llvm_vectorised = [&](double extent, double gathered, double instr_per_point) {
+            if (f[F_vector_width] > 1 || extent < 4 || per_point <= 0 || instr_per_point <= 0) return;
+            const double llvm_lanes = std::max(1.0, 0.5 * std::min<double>(extent, f[F_native_lanes]));
+            gathered = std::min(gathered, instr_per_point);
+            const double vectorised = (instr_per_point - gathered) / llvm_lanes + 2.0 * gathered;
             if (vectorised < per_point) compute *= vectorised / per_point;
-        }
+        };
+        llvm_vectorised(f[F_scalar_dense_inner_extent], f[F_scalar_inner_gather_loads], per_point);
+        llvm_vectorised(f[F_inner_reduction_extent], f[F_inner_reduction_gather_loads],
+                        per_point - f[F_accumulator_memory_ops]);
 
         const double l2_bw = 100e9, llc_bw = 50e9;
         const double dram_bw = 16e9 * (40.0 / std::max(1.0, m_.balance));

@@ -4,7 +4,7 @@
 //
 // Layouts only ever append entries: version 2 is version 1's kNumFeaturesLayout1 entries plus
 // the ones after them, version 3 version 2's kNumFeaturesLayout2 plus three, version 4 version
-// 3's kNumFeaturesLayout3 plus one, version 5 version 4's kNumFeaturesLayout4 plus one, so
+// 3's kNumFeaturesLayout3 plus one, version 5 version 4's kNumFeaturesLayout4 plus three, so
 // weights and
 // samples of an older layout use the first num_features_of_layout() entries of a newer vector,
 // and stored samples can be given the new entries without measuring again (harl-collect
@@ -44,7 +44,10 @@
 // loop runs along its storage's dense dimension (scalar_dense_inner_extent > 0), the loads per
 // point whose elements lie more than 8 apart along that loop (or move irregularly with it):
 // LLVM's loop vectoriser has to gather them lane by lane (the analytic model charges them as
-// explicit gathers).
+// explicit gathers). inner_reduction_extent: for an unvectorised update whose innermost loop is
+// an RVar its stores do not move with, that loop's extent (its accumulator stays in a register
+// and LLVM vectorises the reduction, which Halide lets it reassociate); 0 otherwise.
+// inner_reduction_gather_loads: that loop's loads per point more than 8 elements apart along it.
 #pragma once
 
 #include <array>
@@ -120,7 +123,9 @@ constexpr uint32_t kFeatureLayoutVersion = 5;
     /* appended in layout 4 */ \
     X(accumulator_conflict_lines_total) \
     /* appended in layout 5 */ \
-    X(scalar_inner_gather_loads)
+    X(scalar_inner_gather_loads) \
+    X(inner_reduction_extent) \
+    X(inner_reduction_gather_loads)
 // clang-format on
 
 enum FeatureIndex : int {
