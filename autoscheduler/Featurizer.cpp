@@ -422,23 +422,20 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     f[F_loop_iterations_total] = (float)iters;
     f[F_unrolled_body] = (float)unrolled;
 
-    // An unvectorised stage whose innermost loop runs along its storage's dense dimension: LLVM's
-    // loop vectoriser may vectorise that loop itself.
-    int scalar_inner_var = -1;
+    // The innermost loop of an unvectorised stage, when LLVM's loop vectoriser may vectorise it
+    // itself: one along the storage's dense dimension, or an update's RVar its stores do not move
+    // with (a reduction into one accumulator).
+    int scalar_inner_var = -1, reduction_var = -1;
     if (sc.vector_var < 0 && !nest.loops.empty() && nest.loops[0].vars.size() == 1) {
-        const LoopVar &lv = st.loops[nest.loops[0].vars[0]];
-        if (!lv.rvar && lv.pure_dim == 0) scalar_inner_var = nest.loops[0].vars[0];
+        const int k = nest.loops[0].vars[0];
+        const LoopVar &lv = st.loops[k];
+        if (!lv.rvar && lv.pure_dim == 0) scalar_inner_var = k;
+        if (si > 0 && lv.rvar && !lv.in_store_index) reduction_var = k;
     }
-    // An unvectorised update whose innermost loop is an RVar its stores do not move with: a
-    // reduction into one accumulator, which LLVM may vectorise.
-    int reduction_var = -1;
-    if (si > 0 && sc.vector_var < 0 && !nest.loops.empty() && nest.loops[0].vars.size() == 1) {
-        const LoopVar &lv = st.loops[nest.loops[0].vars[0]];
-        if (lv.rvar && !lv.in_store_index) reduction_var = nest.loops[0].vars[0];
-    }
+    const int llvm_vector_var = scalar_inner_var >= 0 ? scalar_inner_var : reduction_var;
     // Loads by kind, per point.
     double dense = 0, strided = 0, bcast = 0, scalar = 0, short_stride = 0, gather = 0, irregular = 0;
-    double scalar_inner_gather = 0, reduction_gather = 0;
+    double llvm_gather = 0; // loads LLVM would gather along llvm_vector_var
     for (const auto &l : loads) {
         // A load that does not move with an unrolled inner loop is issued once for all of its
         // iterations (register blocking reuses it).
@@ -460,10 +457,8 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         if (sc.vector_var < 0) {
             scalar += calls;
             // Elements more than 8 apart along the loop LLVM would vectorise (NaN: irregular).
-            if (scalar_inner_var >= 0 && !(std::fabs(element_stride(l, scalar_inner_var)) <= 8))
-                scalar_inner_gather += calls;
-            if (reduction_var >= 0 && !(std::fabs(element_stride(l, reduction_var)) <= 8))
-                reduction_gather += calls;
+            if (llvm_vector_var >= 0 && !(std::fabs(element_stride(l, llvm_vector_var)) <= 8))
+                llvm_gather += calls;
             continue;
         }
         double stride = l.chain.front()->stride_of_loop(sc.vector_var);
@@ -495,9 +490,9 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     }
     f[F_tile_padding] = (float)padding;
     f[F_scalar_dense_inner_extent] = scalar_inner_var >= 0 ? (float)nest.loops[0].extent : 0.0f;
-    f[F_scalar_inner_gather_loads] = (float)scalar_inner_gather;
+    f[F_scalar_inner_gather_loads] = scalar_inner_var >= 0 ? (float)llvm_gather : 0.0f;
     f[F_inner_reduction_extent] = reduction_var >= 0 ? (float)nest.loops[0].extent : 0.0f;
-    f[F_inner_reduction_gather_loads] = (float)reduction_gather;
+    f[F_inner_reduction_gather_loads] = reduction_var >= 0 ? (float)llvm_gather : 0.0f;
     f[F_dense_vector_loads] = (float)dense;
     f[F_strided_loads] = (float)strided;
     f[F_broadcast_loads] = (float)bcast;

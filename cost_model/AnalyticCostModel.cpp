@@ -2,7 +2,8 @@
 //  compute: arithmetic and load instructions over the vector lanes actually used, spread over
 //           the cores the stage's parallel loop can keep busy; gathered loads and scattered
 //           stores go lane by lane; register spills of accumulator tiles larger than the
-//           register file slow it down; dense scalar inner loops are vectorised by LLVM.
+//           register file slow it down; dense scalar inner loops and reductions along an
+//           innermost RVar are vectorised by LLVM.
 //  memory:  bytes pulled from L2, LLC and DRAM (from the featurizer's working-set analysis, in
 //           whole lines where the features have them) over each level's bandwidth; DRAM
 //           bandwidth is shared by all cores. Accumulator lines a reduction's block reloads
@@ -78,7 +79,7 @@ class AnalyticCostModel : public CostModel {
         // reassociate.
         const double per_point = f[F_ops_per_point] - fused + div_extra + load_instr + store;
         auto llvm_vectorised = [&](double extent, double gathered, double instr_per_point) {
-            if (f[F_vector_width] > 1 || extent < 4 || per_point <= 0 || instr_per_point <= 0) return;
+            if (f[F_vector_width] > 1 || extent < 4 || instr_per_point <= 0) return; // <= per_point
             const double llvm_lanes = std::max(1.0, 0.5 * std::min<double>(extent, f[F_native_lanes]));
             gathered = std::min(gathered, instr_per_point);
             const double vectorised = (instr_per_point - gathered) / llvm_lanes + 2.0 * gathered;

@@ -240,6 +240,25 @@ TEST(Featurizer, RegisterBlocksThatThrashAnL1SetPayForIt) {
     EXPECT_GT(sixteen, 5 * eight);
 }
 
+// The pipeline ending in `out`, analysed for `t`, scheduled by the decision lines (the replay
+// syntax of a schedule's decisions, one "//   func: ..." line per Func): every scheduled stage's
+// features and the analytic model's seconds for it.
+struct ReplayedStages {
+    std::vector<harl::StageFeatures> features;
+    std::vector<double> seconds;
+};
+static ReplayedStages replay_with_analytic_cost(Halide::Func out, const Halide::Target &t,
+                                                const std::string &decision_lines, int parallelism = 2) {
+    std::string rfactor;
+    auto graph = harl::analyse_pipeline(Halide::Pipeline(out), t, kParams, &rfactor);
+    const harl::ScheduleState s =
+        harl::replay_decisions(*graph, parallelism, "// Decisions:\n" + decision_lines + "\n");
+    ReplayedStages r;
+    r.features = harl::featurize_all(s, harl::make_machine_info(t, kParams), nullptr, nullptr);
+    harl::make_analytic_cost_model(harl::make_machine_info(t, kParams))->predict(r.features, &r.seconds);
+    return r;
+}
+
 // A transpose reads its input down columns: every element it reads lies on a line of its own,
 // so an untiled walk pulls a whole 64-byte line per element through L1 (a column of 1000 lines
 // does not stay in L1 for the next one), while 16x16 tiles use each line 16 times. Unless the
@@ -255,15 +274,11 @@ TEST(Featurizer, ColumnWalksPullAWholeLinePerElement) {
         Halide::Func out("out");
         out(x, y) = in(y, x);
         out.set_estimates({{0, n}, {0, n}});
-        std::string rfactor;
-        auto graph = harl::analyse_pipeline(Halide::Pipeline(out), t, kParams, &rfactor);
-        const harl::ScheduleState s = harl::replay_decisions(
-            *graph, 2, "// Decisions:\n//   out: root | tiles " + tiles + "\n//   in_im: inline\n\n");
-        const auto f = harl::featurize_all(s, harl::make_machine_info(t, kParams), nullptr, nullptr);
-        EXPECT_EQ(f.size(), 1u);
-        std::vector<double> seconds;
-        harl::make_analytic_cost_model(harl::make_machine_info(t, kParams))->predict(f, &seconds);
-        return std::make_pair((double)f.at(0)[harl::F_line_bytes_from_l2_total], seconds.at(0));
+        const ReplayedStages replayed =
+            replay_with_analytic_cost(out, t, "//   out: root | tiles " + tiles + "\n//   in_im: inline\n");
+        EXPECT_EQ(replayed.features.size(), 1u);
+        return std::make_pair((double)replayed.features.at(0)[harl::F_line_bytes_from_l2_total],
+                              replayed.seconds.at(0));
     };
     const auto untiled = l2_bytes(1000, "1 1"), tiled = l2_bytes(1000, "16 16");
     EXPECT_GT(untiled.first, 0.5 * 1000 * 1000 * 64) << "tiled " << tiled.first;
@@ -294,20 +309,15 @@ TEST(Featurizer, AccumulatorRowsCrowdingOneL1SetAreConflictMisses) {
         conv(c, x, y) = 0.0f;
         conv(c, x, y) += w(c, r) * in(r, x, y);
         conv.set_estimates({{0, channels}, {0, width}, {0, height}});
-        std::string rfactor;
-        auto graph = harl::analyse_pipeline(Halide::Pipeline(conv), t, kParams, &rfactor);
-        const harl::ScheduleState s = harl::replay_decisions(
-            *graph, 2,
-            "// Decisions:\n//   conv: root | tiles 16 1 1 vec 0x16 | tiles 1 16 1 " + std::to_string(rows) +
-                " vec 1x16\n//   w_im: inline\n//   in_im: inline\n\n");
-        const auto f = harl::featurize_all(s, harl::make_machine_info(t, kParams), nullptr, nullptr);
-        EXPECT_EQ(f.size(), 2u);
-        std::vector<double> seconds;
-        harl::make_analytic_cost_model(harl::make_machine_info(t, kParams))->predict(f, &seconds);
-        const harl::StageFeatures &update = f.at(1);
+        const ReplayedStages replayed = replay_with_analytic_cost(
+            conv, t,
+            "//   conv: root | tiles 16 1 1 vec 0x16 | tiles 1 16 1 " + std::to_string(rows) +
+                " vec 1x16\n//   w_im: inline\n//   in_im: inline\n");
+        EXPECT_EQ(replayed.features.size(), 2u);
+        const harl::StageFeatures &update = replayed.features.at(1);
         EXPECT_EQ(update[harl::F_accumulator_memory_ops], 2.0f) << "the block is not unrolled";
         return std::make_pair((double)update[harl::F_accumulator_conflict_lines_total],
-                              seconds.at(1) / update[harl::F_points_total]);
+                              replayed.seconds.at(1) / update[harl::F_points_total]);
     };
     const auto crowded = conflicts(16, 16), spread = conflicts(17, 16), fits = conflicts(16, 4);
     // Every reduction step (32) of every block (4 channel vectors x 16 columns x 2 row blocks)
@@ -334,17 +344,13 @@ static std::pair<double, harl::StageFeatures> conv1x1_update_cost(const std::str
     conv(c, x, y) = 0.0f;
     conv(c, x, y) += (weights_along_r ? w(r, c) : w(c, r)) * in(r, x, y);
     conv.set_estimates({{0, 64}, {0, 64}, {0, 32}});
-    std::string rfactor;
-    auto graph = harl::analyse_pipeline(Halide::Pipeline(conv), t, kParams, &rfactor);
-    const harl::ScheduleState s =
-        harl::replay_decisions(*graph, 2,
-                               "// Decisions:\n//   conv: root | tiles 16 1 1 vec 0x16 | " + update_decision +
-                                   "\n//   w_im: inline\n//   in_im: inline\n\n");
-    const auto f = harl::featurize_all(s, harl::make_machine_info(t, kParams), nullptr, nullptr);
-    EXPECT_EQ(f.size(), 2u);
-    std::vector<double> seconds;
-    harl::make_analytic_cost_model(harl::make_machine_info(t, kParams))->predict(f, &seconds);
-    return std::make_pair(seconds.at(1) / f.at(1)[harl::F_points_total], f.at(1));
+    const ReplayedStages replayed =
+        replay_with_analytic_cost(conv, t,
+                                  "//   conv: root | tiles 16 1 1 vec 0x16 | " + update_decision +
+                                      "\n//   w_im: inline\n//   in_im: inline\n");
+    EXPECT_EQ(replayed.features.size(), 2u);
+    return std::make_pair(replayed.seconds.at(1) / replayed.features.at(1)[harl::F_points_total],
+                          replayed.features.at(1));
 }
 
 // A 1x1 convolution vectorised along its channels (dense vector stores, accumulators in
@@ -384,14 +390,9 @@ TEST(Featurizer, DenseScalarInnerLoopsAreVectorisedByLlvm) {
         Halide::Func f("f");
         f(c, x) = (transposed ? in(x, c) : in(c, x)) * 2.0f + 1.0f;
         f.set_estimates({{0, 32}, {0, 32}});
-        std::string rfactor;
-        auto graph = harl::analyse_pipeline(Halide::Pipeline(f), t, kParams, &rfactor);
-        const harl::ScheduleState s = harl::replay_decisions(
-            *graph, 1, "// Decisions:\n//   f: root | tiles 16 1\n//   in_im: inline\n\n");
-        const auto feats = harl::featurize_all(s, harl::make_machine_info(t, kParams), nullptr, nullptr);
-        std::vector<double> seconds;
-        harl::make_analytic_cost_model(harl::make_machine_info(t, kParams))->predict(feats, &seconds);
-        return std::make_pair(seconds.at(0), feats.at(0));
+        const ReplayedStages replayed =
+            replay_with_analytic_cost(f, t, "//   f: root | tiles 16 1\n//   in_im: inline\n", 1);
+        return std::make_pair(replayed.seconds.at(0), replayed.features.at(0));
     };
     const auto rows = copy_cost(false), columns = copy_cost(true);
     EXPECT_EQ(rows.second[harl::F_scalar_dense_inner_extent], 16);
@@ -423,11 +424,9 @@ TEST(Featurizer, InnermostReductionsAreVectorisedByLlvm) {
     hist(i) = 0;
     hist(Halide::cast<int>(in(r))) += 1;
     hist.set_estimates({{0, 256}});
-    std::string rfactor;
-    auto graph = harl::analyse_pipeline(Halide::Pipeline(hist), t, kParams, &rfactor);
-    const harl::ScheduleState s = harl::replay_decisions(
-        *graph, 2, "// Decisions:\n//   hist: root | tiles 256 | tiles 1\n//   in_im: inline\n\n");
-    const auto f = harl::featurize_all(s, harl::make_machine_info(t, kParams), nullptr, nullptr);
+    const auto f =
+        replay_with_analytic_cost(hist, t, "//   hist: root | tiles 256 | tiles 1\n//   in_im: inline\n")
+            .features;
     ASSERT_EQ(f.size(), 2u);
     EXPECT_EQ(f[1][harl::F_is_update], 1);
     EXPECT_EQ(f[1][harl::F_inner_reduction_extent], 0);
