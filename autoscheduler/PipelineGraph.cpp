@@ -102,6 +102,8 @@ class ParamEstimateChecker : public IRVisitor {
 // Strips min/max against a constant from index expressions that do not load data: clamps from
 // BoundaryConditions only trim footprints at the image edge, and keeping them would make every
 // stencil access non-affine. Data-dependent indices keep their clamps (they bound the access).
+// The bounds with the clamps kept are recorded beside (AccessMap::clamped_min / clamped_max) and
+// trim root regions, as Halide's bounds inference does.
 class ClampStripper : public IRMutator {
     bool in_index = false;
     static bool has_call(const Expr &e) {
@@ -258,6 +260,29 @@ double eval_bound(const AffineBound &ab, const std::vector<Span> &box, bool *ok)
     return 0;
 }
 
+// The values of a stage's "<loop>.min" / "<loop>.max" variables for the loop box `box`.
+std::map<std::string, Expr> loop_bound_values(const Stage &st, const std::vector<Span> &box) {
+    std::map<std::string, Expr> subs;
+    for (size_t k = 0; k < st.loops.size(); k++) {
+        subs[st.loops[k].name + ".min"] = Expr((int)box[k].min);
+        subs[st.loops[k].name + ".max"] = Expr((int)box[k].max);
+    }
+    return subs;
+}
+
+// Trims `span` (a producer dimension's region for the consumer loop box `box`) to what the
+// access's clamps allow; a bound that cannot be evaluated leaves its side as it is.
+void trim_to_clamp(const Expr &lo, const Expr &hi, const Stage &st, const std::vector<Span> &box,
+                   Span *span) {
+    const std::map<std::string, Expr> subs = loop_bound_values(st, box);
+    std::optional<int64_t> l = lo.defined() ? eval_const(lo, subs) : std::nullopt;
+    std::optional<int64_t> h = hi.defined() ? eval_const(hi, subs) : std::nullopt;
+    Span trimmed = *span;
+    if (l) trimmed.min = std::max(trimmed.min, *l);
+    if (h) trimmed.max = std::min(trimmed.max, *h);
+    if (trimmed.extent() > 0) *span = trimmed;
+}
+
 } // namespace
 
 Region AccessMap::apply(const std::vector<Span> &loop_box, const Region &fallback) const {
@@ -409,11 +434,19 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                                              Variable::make(Int(32), lv.name + ".max")));
                 loop_names.push_back(lv.name);
             }
-            std::map<std::string, Box> boxes;
+            std::map<std::string, Box> boxes, clamped_boxes;
             std::map<std::string, std::vector<bool>> data_dependent;
             ClampStripper stripper;
             for (const Expr &e : exprs) {
-                Expr clean = stripper.mutate(substitute_var_estimates(e));
+                const Expr full = substitute_var_estimates(e);
+                Expr clean = stripper.mutate(full);
+                if (!equal(clean, full)) {
+                    for (auto &kv : boxes_required(full, scope)) {
+                        auto it = clamped_boxes.find(kv.first);
+                        clamped_boxes[kv.first] =
+                            it == clamped_boxes.end() ? kv.second : box_union(it->second, kv.second);
+                    }
+                }
                 for_each_call(clean, [&](const Call *c) {
                     if (c->call_type != Call::Halide && c->call_type != Call::Image) return;
                     std::vector<bool> &dd = data_dependent[c->name];
@@ -457,6 +490,13 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                 for (const auto &iv : kv.second.bounds) {
                     am.min.push_back(fit_affine(iv.has_lower_bound() ? iv.min : Expr(), loop_names, rng));
                     am.max.push_back(fit_affine(iv.has_upper_bound() ? iv.max : Expr(), loop_names, rng));
+                }
+                auto clamped = clamped_boxes.find(kv.first);
+                if (clamped != clamped_boxes.end() && clamped->second.size() == kv.second.size()) {
+                    for (const auto &iv : clamped->second.bounds) {
+                        am.clamped_min.push_back(iv.has_lower_bound() ? iv.min : Expr());
+                        am.clamped_max.push_back(iv.has_upper_bound() ? iv.max : Expr());
+                    }
                 }
                 st.loads.push_back(am);
             }
@@ -546,11 +586,7 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                     double lo = eval_bound(am.min[d], box, &ok), hi = eval_bound(am.max[d], box, &ok);
                     if (!ok) {
                         // Exact evaluation of the non-affine bound over the whole consumer region.
-                        std::map<std::string, Expr> subs;
-                        for (size_t k = 0; k < st.loops.size(); k++) {
-                            subs[st.loops[k].name + ".min"] = Expr((int)box[k].min);
-                            subs[st.loops[k].name + ".max"] = Expr((int)box[k].max);
-                        }
+                        const std::map<std::string, Expr> subs = loop_bound_values(st, box);
                         auto elo = eval_const(am.min[d].expr, subs), ehi = eval_const(am.max[d].expr, subs);
                         if (!elo || !ehi) {
                             throw HarlError("Func '" + c.name + "' (" + st.name + ") reads '" + p.name +
@@ -561,6 +597,8 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                         lo = (double)*elo, hi = (double)*ehi;
                     }
                     r[d] = {(int64_t)std::floor(lo), (int64_t)std::ceil(hi)};
+                    if (d < am.clamped_min.size())
+                        trim_to_clamp(am.clamped_min[d], am.clamped_max[d], st, box, &r[d]);
                 }
                 region_union(&p.root, r);
             }

@@ -43,6 +43,11 @@ struct AccessMap {
     int producer = -1;                 // node index
     int calls = 0;                     // call sites of the producer in this stage
     std::vector<AffineBound> min, max; // one per producer dimension
+    // Where a constant clamp was stripped from an index (see ClampStripper): the exact bounds
+    // with the clamps kept, in terms of "<loop>.min" / "<loop>.max" (undefined = no clamp).
+    // Root regions are trimmed to them, as Halide's bounds inference trims them: a Func read
+    // only through repeat_edge is realized over the image, not the image plus the stencil's halo.
+    std::vector<Halide::Expr> clamped_min, clamped_max;
     // Producer dimension `d`'s required region for a consumer loop box. `fallback` is the
     // producer's root region (used for unbounded dimensions).
     Region apply(const std::vector<Span> &loop_box, const Region &fallback) const;
