@@ -67,7 +67,7 @@ train: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j$(JOBS) --target harl-train
 	mkdir -p $(dir $(WEIGHTS))
 	$(BUILD)/training/harl-train --db $(DATASET) --out $(WEIGHTS) --minutes $(TRAIN_MINUTES)
-	@echo "Use the new weights with: HARL_WEIGHTS=$(abspath $(WEIGHTS)); ship them by copying them to cost_model/weights/harl_cpu.weights and rebuilding"
+	@echo "Use the new weights with: HARL_WEIGHTS=$(abspath $(WEIGHTS)); ship them by copying them to cost_model/weights/harl_cpu.weights (harl_cpu_avx512.weights for AVX-512 targets) and rebuilding"
 
 # The RL refinement policies: PPO pre-training on random pipelines (cost model as environment).
 POLICY ?= data/harl_policy.weights

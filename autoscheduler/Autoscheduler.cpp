@@ -58,7 +58,7 @@ std::unique_ptr<CostModel> make_cost_model(const HarlOptions &opts, const Machin
                 "to weights from `harl-train --gpu` (samples collected with harl-collect --target "
                 "host-cuda...), or unset HARL_COST_MODEL to use the analytic GPU model");
         }
-        return make_learned_cost_model(m, shipped_weights());
+        return make_learned_cost_model(m, shipped_weights_for(m));
     }
     ModelWeights w = load_weights(opts.weights);
     // load_weights() accepted the layout: GPU, or a CPU layout (older ones read a prefix).
@@ -98,6 +98,7 @@ MachineInfo make_machine_info(const Halide::Target &t, const Halide::MachinePara
     m.llc_bytes = (double)tm.llc_bytes;
     m.balance = mp.balance > 0 ? mp.balance : 40;
     m.vector_registers = tm.vector_registers;
+    m.avx512 = t.arch == Halide::Target::X86 && t.has_feature(Halide::Target::AVX512);
     if (tm.is_gpu()) {
         m.gpu = true;
         m.gpu_flops = tm.gpu.sm_count * tm.gpu.fp32_flops_per_sm_cycle * tm.gpu.clock_hz;

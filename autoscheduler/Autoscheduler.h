@@ -47,7 +47,9 @@
 //                        auto = learned on CPU targets (HARL_WEIGHTS, else the shipped
 //                        weights); on GPU targets learned only with HARL_WEIGHTS, else analytic
 //   HARL_WEIGHTS         weights file for the learned model (harl-train output); unset = the
-//                        weights built into HARL (cost_model/weights/harl_cpu.weights)
+//                        weights built into HARL: cost_model/weights/harl_cpu_avx512.weights
+//                        for x86 targets with AVX-512, cost_model/weights/harl_cpu.weights for
+//                        every other CPU target
 //   HARL_GPU_INIT        default valid: GPU kernel shapes drawn from the valid region; naive:
 //                        unconstrained proposals (still checked before scoring)
 //   HARL_RL_BUDGET       default 0: seconds for the RL pass with model rewards (0 = off; it

@@ -76,7 +76,9 @@ const std::vector<OptionSpec> &specs() {
              o.cost_model = v;
          }},
         {"HARL_WEIGHTS", "(shipped)",
-         "weights file for the learned model, from harl-train; unset = the weights built into HARL",
+         "weights file for the learned model, from harl-train; unset = the weights built into HARL "
+         "(those trained on an AVX-512 machine for x86 targets with AVX-512, else those trained on an "
+         "AVX2 machine)",
          [](HarlOptions &o, const std::string &v) {
              if (v.empty()) throw HarlError("HARL_WEIGHTS is empty: give a weights file, or unset it");
              o.weights = v;

@@ -18,6 +18,9 @@ struct MachineInfo {
     double llc_bytes = 16 * 1024 * 1024;
     double balance = 40;
     int vector_registers = 16;
+    // An x86 target with AVX-512: HARL's shipped weights for it were trained on such a machine
+    // (shipped_weights_for() in ModelWeights.h).
+    bool avx512 = false;
     // GPU targets (TargetModel's CudaLimits): the features are then GpuFeatureLayout.h's.
     // (Occupancy limits are turned into features by the GPU featurizer, not needed here.)
     bool gpu = false;

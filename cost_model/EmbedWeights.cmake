@@ -1,7 +1,14 @@
-# Turns a weights file into a C++ source that defines harl::shipped_weights() (the cost model)
-# or, with -DKIND=policy, harl::shipped_policy() (the RL policy).
-# cmake -DINPUT=file.weights -DOUTPUT=Shipped.cpp [-DKIND=policy] -P EmbedWeights.cmake
-if (KIND STREQUAL "policy")
+# Turns a weights file into a C++ source that defines harl::shipped_weights() (the cost model),
+# with -DKIND=avx512 harl::shipped_avx512_weights() (the cost model for AVX-512 targets) or,
+# with -DKIND=policy, harl::shipped_policy() (the RL policy).
+# cmake -DINPUT=file.weights -DOUTPUT=Shipped.cpp [-DKIND=avx512|policy] -P EmbedWeights.cmake
+if (KIND STREQUAL "avx512")
+  set(header ModelWeights.h)
+  set(type ModelWeights)
+  set(fn shipped_avx512_weights)
+  set(parser parse_weights)
+  set(what "shipped AVX-512 weights")
+elseif (KIND STREQUAL "policy")
   set(header PolicyNet.h)
   set(type PolicyWeights)
   set(fn shipped_policy)

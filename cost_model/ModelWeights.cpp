@@ -1,6 +1,7 @@
 #include "ModelWeights.h"
 #include "../autoscheduler/Errors.h"
 #include "ByteReader.h"
+#include "CostModel.h"
 #include "GpuFeatureLayout.h"
 #include "Hash.h"
 
@@ -201,6 +202,11 @@ void save_weights(const std::string &path, const ModelWeights &w) {
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
         throw HarlError("cannot move '" + tmp + "' to '" + path + "'");
     }
+}
+
+ModelWeights shipped_weights_for(const MachineInfo &m) {
+    HARL_ASSERT(!m.gpu, "HARL ships no GPU weights");
+    return m.avx512 ? shipped_avx512_weights() : shipped_weights();
 }
 
 void model_inputs(const StageFeatures &f, int features, double analytic_seconds, float *out) {

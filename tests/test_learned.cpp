@@ -272,6 +272,36 @@ TEST(Weights, ShippedWeightsLoadAndSchedule) {
     EXPECT_GT(res.predicted_seconds, 0);
 }
 
+// x86 targets with AVX-512 get the weights trained on an AVX-512 machine, every other CPU
+// target the AVX2 ones; both parse, and the default model of each target uses its own.
+TEST(Weights, Avx512TargetsGetTheirOwnShippedWeights) {
+    const Halide::MachineParams mp(2, 32 << 20, 40);
+    const harl::MachineInfo avx512 = harl::make_machine_info(
+        harl::target_named("x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41"), mp);
+    const harl::MachineInfo avx2 =
+        harl::make_machine_info(harl::target_named("x86-64-linux-avx-avx2-f16c-fma-sse41"), mp);
+    const harl::MachineInfo arm = harl::make_machine_info(harl::target_named("arm-64-linux"), mp);
+    EXPECT_TRUE(avx512.avx512);
+    EXPECT_FALSE(avx2.avx512);
+    EXPECT_FALSE(arm.avx512);
+    const harl::ModelWeights generic = harl::shipped_weights(), wide = harl::shipped_avx512_weights();
+    EXPECT_NE(generic.metadata, wide.metadata) << "two different files are embedded";
+    EXPECT_EQ(wide.inputs, harl::num_features_of_layout(wide.layout_version) + 1);
+    EXPECT_EQ(harl::shipped_weights_for(avx512).metadata, wide.metadata);
+    EXPECT_EQ(harl::shipped_weights_for(avx2).metadata, generic.metadata);
+    EXPECT_EQ(harl::shipped_weights_for(arm).metadata, generic.metadata);
+    // The default (auto) model of each target is the learned one with its target's weights.
+    harl::HarlOptions o;
+    for (const auto &stages : real_features(1, 2)) {
+        std::vector<double> by_default, by_wide, by_generic;
+        harl::make_cost_model(o, avx512)->predict(stages, &by_default);
+        harl::make_learned_cost_model(avx512, wide)->predict(stages, &by_wide);
+        harl::make_learned_cost_model(avx512, generic)->predict(stages, &by_generic);
+        EXPECT_EQ(by_default, by_wide);
+        EXPECT_NE(by_default, by_generic);
+    }
+}
+
 TEST(LearnedModel, CppInferenceMatchesLibTorch) {
     harl::ModelWeights w = random_weights(3);
     w.max_correction = 1.0f; // both sides of the squashing, with different bounds

@@ -351,9 +351,8 @@ int main(int argc, char **argv) {
         if (!gpu) {
             // Whether the new weights beat the ones HARL uses by default, on the same pipelines
             // (their seeds may have been in the shipped weights' training data, timed elsewhere).
-            const harl::ModelWeights shipped = harl::shipped_weights();
             auto ranked = harl::evaluate_cost_model(report, [&](const harl::MachineInfo &m) {
-                return harl::make_learned_cost_model(m, shipped);
+                return harl::make_learned_cost_model(m, harl::shipped_weights_for(m));
             });
             std::cout << which << " pipelines, shipped:  " << metrics_text(ranked) << "\n";
         }
