@@ -83,9 +83,10 @@ inline double combine_corrections(const double *c, int members, double pessimism
 ModelWeights load_weights(const std::string &path);
 // The same checks on bytes in memory; `source` names them in errors.
 ModelWeights parse_weights(const std::string &bytes, const std::string &source);
-// The weights built into HARL (cost_model/weights/, embedded at build time): harl_cpu.weights
-// (trained on an AVX2 machine) for every CPU target, harl_cpu_avx512.weights (trained on an
-// AVX-512 Zen 4) for x86 targets with AVX-512; shipped_weights_for() picks the machine's.
+// The weights built into HARL (cost_model/weights/, embedded at build time):
+// harl_cpu_avx512.weights (trained on an AVX-512 Zen 4) for x86 targets with AVX-512,
+// harl_cpu.weights (trained on an AVX2 machine) for every other CPU target;
+// shipped_weights_for() picks the machine's.
 ModelWeights shipped_weights();
 ModelWeights shipped_avx512_weights();
 struct MachineInfo;
