@@ -270,11 +270,10 @@ std::map<std::string, Expr> loop_bound_values(const Stage &st, const std::vector
     return subs;
 }
 
-// Trims `span` (a producer dimension's region for the consumer loop box `box`) to what the
-// access's clamps allow; a bound that cannot be evaluated leaves its side as it is.
-void trim_to_clamp(const Expr &lo, const Expr &hi, const Stage &st, const std::vector<Span> &box,
-                   Span *span) {
-    const std::map<std::string, Expr> subs = loop_bound_values(st, box);
+// Trims `span` (a producer dimension's region for the consumer loop box whose bound values are
+// `subs`, from loop_bound_values) to what the access's clamps allow; a bound that cannot be
+// evaluated leaves its side as it is.
+void trim_to_clamp(const Expr &lo, const Expr &hi, const std::map<std::string, Expr> &subs, Span *span) {
     std::optional<int64_t> l = lo.defined() ? eval_const(lo, subs) : std::nullopt;
     std::optional<int64_t> h = hi.defined() ? eval_const(hi, subs) : std::nullopt;
     Span trimmed = *span;
@@ -578,6 +577,7 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
         const Node &c = nodes_[ci];
         for (const auto &st : c.stages) {
             std::vector<Span> box = st.loop_box(c.root);
+            const std::map<std::string, Expr> subs = loop_bound_values(st, box);
             for (const auto &am : st.loads) {
                 Node &p = nodes_[am.producer];
                 Region r(am.min.size());
@@ -586,7 +586,6 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                     double lo = eval_bound(am.min[d], box, &ok), hi = eval_bound(am.max[d], box, &ok);
                     if (!ok) {
                         // Exact evaluation of the non-affine bound over the whole consumer region.
-                        const std::map<std::string, Expr> subs = loop_bound_values(st, box);
                         auto elo = eval_const(am.min[d].expr, subs), ehi = eval_const(am.max[d].expr, subs);
                         if (!elo || !ehi) {
                             throw HarlError("Func '" + c.name + "' (" + st.name + ") reads '" + p.name +
@@ -598,7 +597,7 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                     }
                     r[d] = {(int64_t)std::floor(lo), (int64_t)std::ceil(hi)};
                     if (d < am.clamped_min.size())
-                        trim_to_clamp(am.clamped_min[d], am.clamped_max[d], st, box, &r[d]);
+                        trim_to_clamp(am.clamped_min[d], am.clamped_max[d], subs, &r[d]);
                 }
                 region_union(&p.root, r);
             }
