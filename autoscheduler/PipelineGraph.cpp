@@ -434,7 +434,7 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                 loop_names.push_back(lv.name);
             }
             std::map<std::string, Box> boxes, clamped_boxes;
-            std::map<std::string, std::vector<bool>> data_dependent;
+            std::map<std::string, std::vector<bool>> data_dependent, clamped_dims;
             ClampStripper stripper;
             for (const Expr &e : exprs) {
                 const Expr full = substitute_var_estimates(e);
@@ -445,6 +445,16 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                         clamped_boxes[kv.first] =
                             it == clamped_boxes.end() ? kv.second : box_union(it->second, kv.second);
                     }
+                    for_each_call(full, [&](const Call *c) {
+                        if (c->call_type != Call::Halide && c->call_type != Call::Image) return;
+                        const Expr stripped = stripper.mutate(Expr(c));
+                        const Call *bare = stripped.as<Call>();
+                        std::vector<bool> &cd = clamped_dims[c->name];
+                        cd.resize(std::max(cd.size(), c->args.size()), false);
+                        for (size_t i = 0; bare && i < c->args.size(); i++) {
+                            if (!equal(bare->args[i], c->args[i])) cd[i] = true;
+                        }
+                    });
                 }
                 for_each_call(clean, [&](const Call *c) {
                     if (c->call_type != Call::Halide && c->call_type != Call::Image) return;
@@ -490,6 +500,8 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                     am.min.push_back(fit_affine(iv.has_lower_bound() ? iv.min : Expr(), loop_names, rng));
                     am.max.push_back(fit_affine(iv.has_upper_bound() ? iv.max : Expr(), loop_names, rng));
                 }
+                am.clamped_dims = clamped_dims[kv.first];
+                am.clamped_dims.resize(kv.second.size(), false);
                 auto clamped = clamped_boxes.find(kv.first);
                 if (clamped != clamped_boxes.end() && clamped->second.size() == kv.second.size()) {
                     for (const auto &iv : clamped->second.bounds) {

@@ -48,6 +48,9 @@ struct AccessMap {
     // Root regions are trimmed to them, as Halide's bounds inference trims them: a Func read
     // only through repeat_edge is realized over the image, not the image plus the stencil's halo.
     std::vector<Halide::Expr> clamped_min, clamped_max;
+    // Per producer dimension: some index of it has a constant clamp (the dimensions that
+    // clamped_min / clamped_max actually trim).
+    std::vector<bool> clamped_dims;
     // Producer dimension `d`'s required region for a consumer loop box. `fallback` is the
     // producer's root region (used for unbounded dimensions).
     Region apply(const std::vector<Span> &loop_box, const Region &fallback) const;

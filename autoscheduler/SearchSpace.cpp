@@ -3,6 +3,8 @@
 #include "Featurizer.h"
 
 #include <algorithm>
+#include <functional>
+#include <map>
 
 namespace harl {
 
@@ -54,22 +56,80 @@ bool region_tiled_outside(const LoopNest &nest, int level) {
     return true;
 }
 
+bool reads_through_clamp(const AccessMap &am, int dim) {
+    return dim < (int)am.clamped_dims.size() && am.clamped_dims[dim];
+}
+
+// Whether dimension `d` of the producer read by `am` moves with a consumer loop whose dimension
+// is in `shrinks` (per dimension of the consumer; loop k of `st` covers its pure_dim).
+bool moves_with_shrinking_dim(const AccessMap &am, int d, const Stage &st, const std::vector<bool> &shrinks) {
+    for (const auto *bounds : {&am.min, &am.max}) {
+        if (d >= (int)bounds->size()) return true;
+        const AffineBound &b = (*bounds)[d];
+        for (size_t k = 0; k < st.loops.size(); k++) {
+            const int cd = st.loops[k].pure_dim;
+            if (cd < 0 || cd >= (int)shrinks.size() || !shrinks[cd]) continue;
+            if (!b.affine || b.a.at(k) != 0 || b.b.at(k) != 0) return true;
+        }
+    }
+    return false;
+}
+
+// Which dimensions of `node`'s region, computed inside the tiles of root output `at_node`,
+// have the same extent in every tile. A consumer that reads a Func through a constant clamp
+// (repeat_edge and other boundary conditions) needs fewer points of it in the tiles at the
+// image's borders, so that dimension shrinks there, and so do the dimensions of the Funcs below
+// it that move with it. Halide guards the tails of a shrinking dimension's tiles; an unrolled
+// block copied into every loop partition Halide makes around the clamps took LLVM minutes to
+// compile (seed 9300013 of the random pipelines).
+std::vector<bool> fixed_dims_within(const PipelineGraph &g, int node, int at_node) {
+    std::map<int, std::vector<bool>> memo; // per Func between node and at_node: shrinking dims
+    std::function<std::vector<bool>(int)> shrinking = [&](int p) {
+        auto it = memo.find(p);
+        if (it != memo.end()) return it->second;
+        std::vector<bool> out(g.node(p).dims, false);
+        if (p != at_node) {
+            for (int c : g.node(p).consumers) {
+                const std::vector<bool> cs = shrinking(c);
+                for (const Stage &st : g.node(c).stages) {
+                    for (const AccessMap &am : st.loads) {
+                        for (int d = 0; am.producer == p && d < (int)out.size(); d++) {
+                            if (reads_through_clamp(am, d) || moves_with_shrinking_dim(am, d, st, cs))
+                                out[d] = true;
+                        }
+                    }
+                }
+            }
+        }
+        memo[p] = out;
+        return out;
+    };
+    std::vector<bool> fixed = shrinking(node);
+    fixed.flip();
+    return fixed;
+}
+
 } // namespace
 
 std::vector<StageChoice> stage_candidates(const Stage &st, const std::vector<Span> &box, bool inside_parallel,
-                                          bool computed_inside, bool constant_region,
+                                          bool computed_inside, const std::vector<bool> &fixed_dims,
                                           const SearchContext &ctx, std::mt19937_64 &rng) {
     std::vector<StageChoice> out;
+    // Does pure loop `k` cover a dimension whose extent is the same in every tile?
+    auto fixed = [&](int k) {
+        const int d = st.loops[k].pure_dim;
+        return d >= 0 && d < (int)fixed_dims.size() && fixed_dims[d];
+    };
     // Unroll only loops whose every copy always runs: unrolling a guarded (partial) tile
     // multiplies code and compile time, and Halide 14 can miscompile it (found by the fuzzer;
-    // see halide/Halide#4688 for the family). That holds for a stage whose region is constant
-    // and divided exactly by its tiles. Unrolling pays for register blocks of reductions; for
-    // pure stages it mostly costs compile time, so only update stages are unrolled.
+    // see halide/Halide#4688 for the family). That holds for a stage whose tiled dimensions are
+    // fixed and divided exactly by its tiles. Unrolling pays for register blocks of reductions;
+    // for pure stages it mostly costs compile time, so only update stages are unrolled.
     auto unroll_is_exact = [&](const StageChoice &c) {
-        if (st.index == 0 || !constant_region) return false;
+        if (st.index == 0) return false;
         for (size_t k = 0; k < st.loops.size(); k++) {
             if (!st.loops[k].rvar && c.tile[k] > 1 &&
-                std::max<int64_t>(1, box[k].extent()) % c.tile[k] != 0) {
+                (!fixed((int)k) || std::max<int64_t>(1, box[k].extent()) % c.tile[k] != 0)) {
                 return false;
             }
         }
@@ -99,8 +159,11 @@ std::vector<StageChoice> stage_candidates(const Stage &st, const std::vector<Spa
     }
     // An update computed inside a consumer whose region can shrink below a vector (partial or
     // clamped tiles) runs its guarded vector tail on every such tile; Halide 14 miscompiles
-    // some of those (found by the fuzzer), so such updates stay scalar.
-    if (st.index > 0 && computed_inside && !constant_region) vec_opts.clear();
+    // some of those (found by the fuzzer), so such updates vectorise only fixed dimensions.
+    if (st.index > 0 && computed_inside) {
+        vec_opts.erase(std::remove_if(vec_opts.begin(), vec_opts.end(), [&](int k) { return !fixed(k); }),
+                       vec_opts.end());
+    }
     if (vec_opts.empty()) vec_opts.push_back(-1);
     // Enumerate tilings: per pure var a ladder of inner tile sizes.
     for (int vv : vec_opts) {
@@ -275,7 +338,7 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
                 int regs = ctx.vector_registers - 3;
                 for (const StageChoice &gc :
                      stage_candidates(c.stages[0], cr.boxes[0], cc.placement == Placement::At,
-                                      cc.placement == Placement::At, false, wide, rng)) {
+                                      cc.placement == Placement::At, {}, wide, rng)) {
                     if (gc == cc.stages[0] || gc.vector_var < 0) continue;
                     LoopNest gn = build_loop_nest(c.stages[0], gc, cr.boxes[0]);
                     double vectors = 1;
@@ -302,11 +365,14 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
     // (Computed outside a dimension's tile loop, the region spans the output's whole extent
     // there, which is known only at run time: Halide guards the tails of such a region's
     // tiles, and unrolled guarded tiles sent LLVM 14's loop analysis into minutes of work.)
-    auto constant_region = [&](const Place &pl) {
-        if (pl.p != Placement::At || !pl.tiled_outside) return false;
+    // Even then, dimensions read through clamps shrink at the borders (fixed_dims_within).
+    auto fixed_dims = [&](const Place &pl) {
+        if (pl.p != Placement::At || !pl.tiled_outside) return std::vector<bool>();
         const Node &c = g.node(pl.at_node);
         const FuncChoice &cc = pl.retile ? *pl.retile : s.choice(pl.at_node);
-        return c.is_output && c.stages.size() == 1 && cc.placement == Placement::Root;
+        if (!c.is_output || c.stages.size() != 1 || cc.placement != Placement::Root)
+            return std::vector<bool>();
+        return fixed_dims_within(g, node, pl.at_node);
     };
     for (const Place &pl : places) {
         auto base = std::make_shared<FuncChoice>();
@@ -321,12 +387,13 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
             pl.retile ? s.retiled(pl.at_node, pl.retile).with(node, base) : s.with(node, base);
         Featurizer fz(probe, mi);
         const Realization &r = fz.realization(node);
+        const std::vector<bool> fixed = fixed_dims(pl);
         std::vector<std::vector<StageChoice>> per_stage;
         for (size_t si = 0; si < n.stages.size(); si++) {
             SearchContext c2 = ctx;
             if (pl.retile) c2.max_candidates = std::min(ctx.max_candidates, 16);
             per_stage.push_back(stage_candidates(n.stages[si], r.boxes[si], pl.inside_parallel,
-                                                 pl.p == Placement::At, constant_region(pl), c2, rng));
+                                                 pl.p == Placement::At, fixed, c2, rng));
         }
         // Stage 0 of a reduction is usually trivial: pair the update candidates with the pure
         // stage candidate that tiles the same way when one exists, else the first.

@@ -38,7 +38,11 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
 
 // Candidate loop nests for one stage realized over `box`. `inside_parallel`: the stage already
 // runs inside a parallel loop of a consumer, so it gets no parallel loop of its own.
+// `computed_inside`: it is computed at a loop of a consumer. `fixed_dims`, per dimension of the
+// Func: its extent is the same in every realization (tiles of a root output, not read through
+// clamps); only those are unrolled, and only those vectorise an update computed inside.
 std::vector<StageChoice> stage_candidates(const Stage &st, const std::vector<Span> &box, bool inside_parallel,
+                                          bool computed_inside, const std::vector<bool> &fixed_dims,
                                           const SearchContext &ctx, std::mt19937_64 &rng);
 
 } // namespace harl

@@ -533,6 +533,20 @@ TEST(FuzzRegression, RebuiltPipelineHasTheSameScheduleBody) {
     }
 }
 
+// Puts a one-stage Func (c, x, y) at root, tiled by `tile` (per pure var, innermost first: loops
+// c_v c_i x_i c_o x_o y), vectorised 8 wide along c, its outermost loop parallel. Returns its
+// stage choice.
+static const harl::StageChoice &tile_at_root(harl::FuncChoice *ch, std::vector<int64_t> tile) {
+    ch->placement = harl::Placement::Root;
+    harl::StageChoice &st = ch->stages[0];
+    st.tile = std::move(tile);
+    st.vector_var = 0;
+    st.vector_width = 8;
+    st.unroll = false;
+    st.parallel_loops = 1;
+    return st;
+}
+
 // Random layer stack 76067 (harl-collect, candidate 2): a convolution's update was computed
 // inside its output's column loop, outside the output's channel tiles, and unrolled. That
 // region spans all channels, an extent known only at run time, so Halide guarded the unrolled
@@ -558,13 +572,7 @@ TEST(FuzzRegression, UnrollOnlyWhereEveryDimensionIsTiledOutside) {
         auto ch = std::make_shared<harl::FuncChoice>(s.choice(n));
         if (g.node(n).name == "out") {
             on = n;
-            ch->placement = harl::Placement::Root;
-            harl::StageChoice &st = ch->stages[0];
-            st.tile = {16, 6, 1}; // loops c_v c_i x_i c_o x_o y, innermost first
-            st.vector_var = 0;
-            st.vector_width = 8;
-            st.unroll = false;
-            st.parallel_loops = 1;
+            const harl::StageChoice &st = tile_at_root(ch.get(), {16, 6, 1});
             const harl::Stage &os = g.node(n).stages[0];
             harl::LoopNest nest = harl::build_loop_nest(os, st, os.loop_box(g.node(n).root));
             for (size_t l = 0; l < nest.loops.size(); l++) {
@@ -593,4 +601,64 @@ TEST(FuzzRegression, UnrollOnlyWhereEveryDimensionIsTiledOutside) {
         s = s.with(n, ch);
     }
     EXPECT_GT(unrolled_inside, 0) << "inside every tile loop the 16x6 register block may be unrolled";
+}
+
+// Seed 9300013 of the random pipelines: a depthwise convolution computed inside the output's
+// tiles, read through repeat_edge by an inlined blur, was unrolled 6 x 5 across x and y. Its
+// region shrinks in the tiles at the borders, where the clamps cut the halo, so the unrolled
+// block was guarded and copied into every loop partition Halide made around the clamps: LLVM
+// took 100 s to compile it. Dimensions read through clamps, directly or through an inlined Func
+// that moves with them, are neither unrolled nor vectorised; the others still are.
+TEST(FuzzRegression, NoUnrollAlongDimensionsReadThroughClamps) {
+    for (bool through_inlined : {false, true}) {
+        SCOPED_TRACE(through_inlined ? "clamp on an inlined activation" : "clamp on the reduction");
+        Halide::ImageParam in(Halide::Float(32), 3, "in"), w(Halide::Float(32), 2, "w");
+        Halide::Func conv("conv"), act("act"), out("out");
+        Halide::Var c("c"), x("x"), y("y");
+        Halide::RDom r(0, 32, "r");
+        conv(c, x, y) = 0.0f;
+        conv(c, x, y) += in(r, x, y) * w(c, r);
+        act(c, x, y) = Halide::max(conv(c, x, y), 0.0f);
+        Halide::Func read = through_inlined ? act : conv;
+        auto at = [&](Halide::Expr xx) { return read(c, Halide::clamp(xx, 0, 23), y); };
+        out(c, x, y) = at(x - 1) + at(x) + at(x + 1);
+        in.dim(0).set_estimate(0, 32).dim(1).set_estimate(0, 24).dim(2).set_estimate(0, 8);
+        w.dim(0).set_estimate(0, 64).dim(1).set_estimate(0, 32);
+        out.set_estimate(c, 0, 64).set_estimate(x, 0, 24).set_estimate(y, 0, 8);
+        harl::PipelineGraph g({out.function()}, target());
+        harl::ScheduleState s(g, 2);
+        int on = -1, candidates = 0, unrolled = 0;
+        std::mt19937_64 rng(1);
+        while (!s.complete()) {
+            const int n = s.next_node();
+            auto ch = std::make_shared<harl::FuncChoice>(s.choice(n));
+            if (g.node(n).name == out.name()) {
+                on = n;
+                tile_at_root(ch.get(), {32, 24, 1});
+            }
+            if (g.node(n).name == act.name()) ch->placement = harl::Placement::Inline;
+            if (g.node(n).name == conv.name()) {
+                ASSERT_GE(on, 0) << "consumers are decided first";
+                harl::SearchContext ctx{2, 100000, 16};
+                for (const harl::Decision &d : harl::candidate_choices(s, n, ctx, rng)) {
+                    if (d.retile || d.choice->placement != harl::Placement::At || d.choice->at_node != on)
+                        continue;
+                    const harl::StageChoice &update = d.choice->stages.at(1);
+                    const harl::Stage &st = g.node(n).stages.at(1);
+                    candidates++;
+                    unrolled += update.unroll;
+                    for (size_t k = 0; k < st.loops.size(); k++) {
+                        if (st.loops[k].name != x.name()) continue;
+                        EXPECT_NE(update.vector_var, (int)k) << "x shrinks in the border tiles";
+                        if (update.unroll) {
+                            EXPECT_EQ(update.tile[k], 1) << "unrolled along x";
+                        }
+                    }
+                }
+            }
+            s = s.with(n, ch);
+        }
+        EXPECT_GT(candidates, 0);
+        EXPECT_GT(unrolled, 0) << "the channel vectors may still be unrolled";
+    }
 }

@@ -13,6 +13,7 @@
 #include "ChildProcessRunner.h"
 #include "Dataset.h"
 #include "Errors.h"
+#include "Hash.h"
 #include "HostMachine.h"
 #include "ModelChoice.h"
 #include "PipelineScale.h"
@@ -248,7 +249,7 @@ int main(int argc, char **argv) {
         if (!cfg.csv.empty()) {
             csv.open(cfg.csv);
             if (!csv) throw harl::HarlError("--csv " + cfg.csv + ": cannot write it");
-            csv << "seed,stages,model,ms,over_a,same_schedule_as_a,status\n";
+            csv << "seed,stages,model,ms,over_a,same_schedule_as_a,status,schedule_hash\n";
         }
         if (cfg.dataset.empty()) {
             std::printf("harl-compare: A = %s, %d pipelines (%s) from seed %lld\n", cfg.model_a.c_str(),
@@ -316,7 +317,8 @@ int main(int argc, char **argv) {
                 }
                 if (csv) {
                     csv << seed << "," << stages << ",\"" << models[m] << "\"," << b.best_s * 1e3 << ","
-                        << ratio << "," << same << ",\"" << status << "\"\n";
+                        << ratio << "," << same << ",\"" << status << "\","
+                        << harl::fnv1a(b.body.data(), b.body.size()) << "\n";
                 }
             }
             std::printf("\n");
