@@ -142,31 +142,48 @@ std::vector<StageChoice> stage_candidates(const Stage &st, const std::vector<Spa
     for (int k = 0; k < nl; k++) {
         if (!st.loops[k].rvar) pure.push_back(k);
     }
-    // Vector var options: the innermost pure var, and the longest other one (e.g. channels).
-    std::vector<int> vec_opts;
-    const int lanes = st.vector_lanes;
+    // Vector var options at the native width: the innermost pure var, and the longest other one
+    // (e.g. channels).
+    struct VectorOption {
+        int var, width;
+    };
+    std::vector<VectorOption> vec_opts;
+    const int native = st.vector_lanes;
     for (int k : pure) {
-        if (lanes > 1 && box[k].extent() >= lanes) {
+        if (native > 1 && box[k].extent() >= native) {
             if (vec_opts.empty())
-                vec_opts.push_back(k);
-            else if (vec_opts.size() == 1 || box[k].extent() > box[vec_opts[1]].extent()) {
+                vec_opts.push_back({k, native});
+            else if (vec_opts.size() == 1 || box[k].extent() > box[vec_opts[1].var].extent()) {
                 if (vec_opts.size() == 1)
-                    vec_opts.push_back(k);
+                    vec_opts.push_back({k, native});
                 else
-                    vec_opts[1] = k;
+                    vec_opts[1].var = k;
             }
         }
+    }
+    // An innermost pure var shorter than a native vector (12 channels against 16 lanes) may
+    // still fill a narrower one (8 or 4 lanes). Left scalar, LLVM vectorises such loops by
+    // its own choice: in a reduction sometimes along the RVar, gathering one operand and
+    // reducing horizontally on every step, several times slower (rp2-s110509: 6.8 against
+    // 0.6 ms for the same update).
+    if (!pure.empty() && native >= 8 && box[pure[0]].extent() < native) {
+        int w = native / 2;
+        while (w > box[pure[0]].extent())
+            w /= 2;
+        if (w >= 4) vec_opts.push_back({pure[0], w});
     }
     // An update computed inside a consumer whose region can shrink below a vector (partial or
     // clamped tiles) runs its guarded vector tail on every such tile; Halide 14 miscompiles
     // some of those (found by the fuzzer), so such updates vectorise only fixed dimensions.
     if (st.index > 0 && computed_inside) {
-        vec_opts.erase(std::remove_if(vec_opts.begin(), vec_opts.end(), [&](int k) { return !fixed(k); }),
+        vec_opts.erase(std::remove_if(vec_opts.begin(), vec_opts.end(),
+                                      [&](const VectorOption &o) { return !fixed(o.var); }),
                        vec_opts.end());
     }
-    if (vec_opts.empty()) vec_opts.push_back(-1);
+    if (vec_opts.empty()) vec_opts.push_back({-1, 1});
     // Enumerate tilings: per pure var a ladder of inner tile sizes.
-    for (int vv : vec_opts) {
+    for (const VectorOption &vo : vec_opts) {
+        const int vv = vo.var, lanes = vo.width;
         std::vector<std::vector<int64_t>> ladders;
         for (int k : pure) {
             int64_t e = std::max<int64_t>(1, box[k].extent());
@@ -222,8 +239,8 @@ std::vector<StageChoice> stage_candidates(const Stage &st, const std::vector<Spa
     }
     // The register block: one unrolled tile covering the whole (small) region, so that an
     // update's accumulators can live in registers for its whole reduction.
-    if (vec_opts[0] >= 0) {
-        const int vv = vec_opts[0];
+    if (vec_opts[0].var >= 0) {
+        const int vv = vec_opts[0].var, lanes = vec_opts[0].width;
         int64_t e = std::max<int64_t>(1, box[vv].extent());
         double vectors = (double)e / lanes;
         for (int k : pure) {
@@ -303,6 +320,9 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
             for (int i = 0; i < (int)nest.loops.size(); i++) {
                 if (nest.loops[i].parallel) par_loop = i;
             }
+            const std::vector<bool> fixed_within = fixed_dims_within(g, node, cn);
+            const bool read_through_clamps =
+                std::find(fixed_within.begin(), fixed_within.end(), false) != fixed_within.end();
             for (int L = min_level; L < (int)nest.loops.size(); L++) {
                 const LoopInfo &l = nest.loops[L];
                 if (l.vectorized || l.unrolled || l.extent <= 1) continue;
@@ -313,8 +333,10 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
                 const bool tiled_outside = region_tiled_outside(nest, L);
                 places.push_back({Placement::At, cn, L, -1, inside_parallel, nullptr, tiled_outside});
                 // Hoisted storage (sliding window) one or two loops out, never outside the parallel
-                // loop; only for pure Funcs with one consumer (Halide slides and folds those).
-                const bool slidable = single_consumer && n.stages.size() == 1;
+                // loop; only for pure Funcs with one consumer (Halide slides and folds those), and
+                // not for a Func read through clamps: Halide 14 slid an input's wrapper read by a
+                // repeat_edge computed at its rows to wrong values (found by the fuzzer).
+                const bool slidable = single_consumer && n.stages.size() == 1 && !read_through_clamps;
                 int added = 0;
                 for (int S = L + 1; slidable && S < (int)nest.loops.size() && S <= par_loop && added < 2;
                      S++) {

@@ -142,6 +142,16 @@ std::vector<PipelineCase> make_corpus() {
         relu(c, x, y) = max(conv(c, x, y), 0.0f);
         b.output(relu, {16, 18, 18});
     });
+    // Fewer channels than an AVX-512 vector has lanes (narrower vectors, rp2-s110509's shape).
+    add("conv_4_to_12_channels", [](Builder &b) {
+        ImageParam in = b.input(Float(32), {4, 26, 22}, "in"); // (ci, x, y)
+        ImageParam w = b.input(Float(32), {12, 4, 3, 3}, "w"); // (co, ci, kx, ky)
+        Func conv("conv");
+        RDom r(0, 4, 0, 3, 0, 3);
+        conv(c, x, y) = 0.0f;
+        conv(c, x, y) += w(c, r.x, r.y, r.z) * in(r.x, x + r.y, y + r.z);
+        b.output(conv, {12, 24, 20});
+    });
     add("depthwise_stride2", [](Builder &b) {
         ImageParam in = b.input(Float(32), {24, 33, 33}, "in");
         ImageParam w = b.input(Float(32), {24, 3, 3}, "w");

@@ -662,3 +662,48 @@ TEST(FuzzRegression, NoUnrollAlongDimensionsReadThroughClamps) {
         EXPECT_GT(unrolled, 0) << "the channel vectors may still be unrolled";
     }
 }
+
+// Random edit chain 20 (test_fuzz's RandomEditChainsMatchReference): an input's wrapper was
+// computed at the columns of the repeat_edge reading it and stored at its rows, so that Halide
+// slides it along the columns; Halide 14 computed wrong values there (every output point
+// differed; computed without the hoisted storage, it matched). A Func read through clamps gets
+// no hoisted storage; without the clamp the same Func still does.
+TEST(FuzzRegression, NoSlidingWindowThroughClamps) {
+    for (bool clamped : {true, false}) {
+        SCOPED_TRACE(clamped ? "read through clamps" : "read without clamps");
+        Halide::ImageParam in(Halide::Float(32), 3, "in");
+        Halide::Func wrap("wrap"), edge("edge"), out("out");
+        Halide::Var c("c"), x("x"), y("y");
+        wrap(c, x, y) = in(c, x, y) * 2.0f;
+        if (clamped)
+            edge(c, x, y) = wrap(c, Halide::clamp(x, 0, 25), Halide::clamp(y, 0, 11));
+        else
+            edge(c, x, y) = wrap(c, x + 1, y + 1);
+        out(c, x, y) = edge(c, x - 1, y) + edge(c, x + 1, y + 1);
+        in.dim(0).set_estimate(0, 8).dim(1).set_estimate(0, 28).dim(2).set_estimate(0, 14);
+        out.set_estimate(c, 0, 8).set_estimate(x, 0, 24).set_estimate(y, 0, 10);
+        harl::PipelineGraph g({out.function()}, target());
+        harl::ScheduleState s(g, 2);
+        int hoisted = 0, candidates = 0;
+        std::mt19937_64 rng(1);
+        while (!s.complete()) {
+            const int n = s.next_node();
+            auto ch = std::make_shared<harl::FuncChoice>(s.choice(n));
+            if (g.node(n).name == out.name() || g.node(n).name == edge.name())
+                ch->placement = harl::Placement::Root;
+            if (g.node(n).name == wrap.name()) {
+                for (const harl::Decision &d :
+                     harl::candidate_choices(s, n, harl::SearchContext{2, 64, 16}, rng)) {
+                    candidates++;
+                    hoisted += d.choice->store_loop >= 0;
+                }
+            }
+            s = s.with(n, ch);
+        }
+        EXPECT_GT(candidates, 0);
+        if (clamped)
+            EXPECT_EQ(hoisted, 0);
+        else
+            EXPECT_GT(hoisted, 0);
+    }
+}

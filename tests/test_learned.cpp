@@ -417,7 +417,7 @@ TEST(RankingMetrics, PerfectReversedAndTop1) {
 // Runtimes that the analytic model cannot rank (a hidden factor of one schedule feature)
 // must be learned: the trained model ranks held-out pipelines better than the analytic one.
 TEST(Trainer, LearnsAHiddenFactorOnHeldOutPipelines) {
-    auto feats = real_features(16, 4);
+    auto feats = real_features(24, 4);
     harl::MachineInfo m;
     auto analytic = harl::make_analytic_cost_model(m);
     std::vector<harl::TrainingPipeline> train, val;
@@ -438,7 +438,7 @@ TEST(Trainer, LearnsAHiddenFactorOnHeldOutPipelines) {
             }
             p.samples.push_back(s);
         }
-        (i / 4 < 10 ? train : val).push_back(p);
+        (i / 4 < 14 ? train : val).push_back(p);
     }
     harl::TrainConfig cfg;
     cfg.epochs = 60;

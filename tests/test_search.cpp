@@ -5,6 +5,7 @@
 #include "Featurizer.h"
 #include "HostTarget.h"
 #include "ScheduleReplay.h"
+#include "SearchSpace.h"
 #include "TestPipelines.h"
 
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <regex>
+#include <set>
 
 using namespace harl_test;
 
@@ -107,6 +109,50 @@ TEST(Search, SingleCoreMachineGetsNoParallelLoops) {
     harl::AutoscheduleOutput out2 =
         harl::autoschedule(Halide::Pipeline(b2.outputs), harl::host_target(), kParams, harl::HarlOptions());
     EXPECT_NE(out2.schedule_source.find(".parallel("), std::string::npos) << out2.schedule_source;
+}
+
+// A 3x3 convolution from 4 to 12 channels (rp2-s110509's shape): 12 channels fill no 16-lane
+// AVX-512 vector, so the update gets 8-lane vectors along them as well; where 12 channels fill
+// a native vector (AVX2's 8 lanes) nothing narrower is offered.
+TEST(SearchSpace, ShortInnermostDimsGetNarrowerVectors) {
+    auto widths_along_channels = [](const std::string &target) {
+        Halide::ImageParam in(Halide::Float(32), 3, "in"), w(Halide::Float(32), 4, "w");
+        in.set_estimates({{0, 4}, {0, 34}, {0, 34}});
+        w.set_estimates({{0, 12}, {0, 4}, {0, 3}, {0, 3}});
+        Halide::Var c("c"), x("x"), y("y");
+        Halide::RDom r(0, 4, 0, 3, 0, 3);
+        Halide::Func conv("conv");
+        conv(c, x, y) = 0.0f;
+        conv(c, x, y) += w(c, r.x, r.y, r.z) * in(r.x, x + r.y, y + r.z);
+        conv.set_estimates({{0, 12}, {0, 32}, {0, 32}});
+        harl::PipelineGraph g({conv.function()}, harl::target_named(target));
+        int node = -1;
+        for (int i = 0; i < g.num_nodes(); i++) {
+            if (g.node(i).name == conv.name()) node = i;
+        }
+        std::set<int> widths;
+        EXPECT_GE(node, 0);
+        if (node < 0) return widths;
+        const harl::Node &n = g.node(node);
+        const harl::Stage &update = n.stages.at(1);
+        int channel_loop = -1;
+        for (size_t k = 0; k < update.loops.size(); k++) {
+            if (update.loops[k].name == c.name()) channel_loop = (int)k;
+        }
+        EXPECT_GE(channel_loop, 0);
+        std::mt19937_64 rng(1);
+        for (const harl::StageChoice &sc :
+             harl::stage_candidates(update, update.loop_box(n.root), false, false, {},
+                                    harl::SearchContext{2, 100000, 32}, rng)) {
+            if (sc.vector_var != channel_loop) continue;
+            widths.insert(sc.vector_width);
+            EXPECT_EQ(sc.tile[channel_loop] % sc.vector_width, 0);
+        }
+        return widths;
+    };
+    EXPECT_EQ(widths_along_channels("x86-64-linux-avx2-fma-avx512-avx512_skylake"), std::set<int>{8});
+    EXPECT_EQ(widths_along_channels("x86-64-linux-avx2-fma"), std::set<int>{8});
+    EXPECT_EQ(widths_along_channels("x86-64-linux-sse41"), std::set<int>{4});
 }
 
 TEST(Search, FeaturizationHasVersionedHeader) {
