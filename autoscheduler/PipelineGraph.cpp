@@ -123,6 +123,9 @@ class ClampStripper : public IRMutator {
     }
 
   public:
+    // Per Func or image read: which of its arguments lost a clamp (AccessMap::clamped_dims),
+    // over every expression this stripper has mutated.
+    std::map<std::string, std::vector<bool>> stripped_args;
     using IRMutator::visit;
     Expr visit(const Min *op) override { return strip(op); }
     Expr visit(const Max *op) override { return strip(op); }
@@ -134,8 +137,14 @@ class ClampStripper : public IRMutator {
         bool old = in_index;
         in_index = true;
         std::vector<Expr> args;
-        for (const auto &a : op->args)
-            args.push_back(mutate(a));
+        for (size_t i = 0; i < op->args.size(); i++) {
+            args.push_back(mutate(op->args[i]));
+            if (!equal(args.back(), op->args[i])) {
+                std::vector<bool> &stripped = stripped_args[op->name];
+                stripped.resize(std::max(stripped.size(), op->args.size()), false);
+                stripped[i] = true;
+            }
+        }
         in_index = old;
         return Call::make(op->type, op->name, args, op->call_type, op->func, op->value_index, op->image,
                           op->param);
@@ -308,11 +317,18 @@ double AccessMap::stride_of_loop(int k) const {
     return min[0].a[k] + min[0].b[k];
 }
 
-bool AccessMap::depends_on_loop(int k) const {
+bool AccessMap::dimension_depends_on_loop(int d, int k) const {
     for (const auto *bounds : {&min, &max}) {
-        for (const auto &b : *bounds) {
-            if (!b.affine || b.a[k] != 0 || b.b[k] != 0) return true;
-        }
+        if (d >= (int)bounds->size()) return true;
+        const AffineBound &b = (*bounds)[d];
+        if (!b.affine || b.a[k] != 0 || b.b[k] != 0) return true;
+    }
+    return false;
+}
+
+bool AccessMap::depends_on_loop(int k) const {
+    for (int d = 0; d < (int)min.size(); d++) {
+        if (dimension_depends_on_loop(d, k)) return true;
     }
     return false;
 }
@@ -434,7 +450,7 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                 loop_names.push_back(lv.name);
             }
             std::map<std::string, Box> boxes, clamped_boxes;
-            std::map<std::string, std::vector<bool>> data_dependent, clamped_dims;
+            std::map<std::string, std::vector<bool>> data_dependent;
             ClampStripper stripper;
             for (const Expr &e : exprs) {
                 const Expr full = substitute_var_estimates(e);
@@ -445,16 +461,6 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                         clamped_boxes[kv.first] =
                             it == clamped_boxes.end() ? kv.second : box_union(it->second, kv.second);
                     }
-                    for_each_call(full, [&](const Call *c) {
-                        if (c->call_type != Call::Halide && c->call_type != Call::Image) return;
-                        const Expr stripped = stripper.mutate(Expr(c));
-                        const Call *bare = stripped.as<Call>();
-                        std::vector<bool> &cd = clamped_dims[c->name];
-                        cd.resize(std::max(cd.size(), c->args.size()), false);
-                        for (size_t i = 0; bare && i < c->args.size(); i++) {
-                            if (!equal(bare->args[i], c->args[i])) cd[i] = true;
-                        }
-                    });
                 }
                 for_each_call(clean, [&](const Call *c) {
                     if (c->call_type != Call::Halide && c->call_type != Call::Image) return;
@@ -500,7 +506,7 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                     am.min.push_back(fit_affine(iv.has_lower_bound() ? iv.min : Expr(), loop_names, rng));
                     am.max.push_back(fit_affine(iv.has_upper_bound() ? iv.max : Expr(), loop_names, rng));
                 }
-                am.clamped_dims = clamped_dims[kv.first];
+                am.clamped_dims = stripper.stripped_args[kv.first];
                 am.clamped_dims.resize(kv.second.size(), false);
                 auto clamped = clamped_boxes.find(kv.first);
                 if (clamped != clamped_boxes.end() && clamped->second.size() == kv.second.size()) {

@@ -59,6 +59,8 @@ struct AccessMap {
     double stride_of_loop(int k) const;
     // Whether the accessed region moves with loop `k` (true when unknown).
     bool depends_on_loop(int k) const;
+    // Whether producer dimension `d`'s region moves with loop `k` (true when unknown).
+    bool dimension_depends_on_loop(int d, int k) const;
 };
 
 enum OpKind {

@@ -63,14 +63,10 @@ bool reads_through_clamp(const AccessMap &am, int dim) {
 // Whether dimension `d` of the producer read by `am` moves with a consumer loop whose dimension
 // is in `shrinks` (per dimension of the consumer; loop k of `st` covers its pure_dim).
 bool moves_with_shrinking_dim(const AccessMap &am, int d, const Stage &st, const std::vector<bool> &shrinks) {
-    for (const auto *bounds : {&am.min, &am.max}) {
-        if (d >= (int)bounds->size()) return true;
-        const AffineBound &b = (*bounds)[d];
-        for (size_t k = 0; k < st.loops.size(); k++) {
-            const int cd = st.loops[k].pure_dim;
-            if (cd < 0 || cd >= (int)shrinks.size() || !shrinks[cd]) continue;
-            if (!b.affine || b.a.at(k) != 0 || b.b.at(k) != 0) return true;
-        }
+    for (size_t k = 0; k < st.loops.size(); k++) {
+        const int cd = st.loops[k].pure_dim;
+        if (cd >= 0 && cd < (int)shrinks.size() && shrinks[cd] && am.dimension_depends_on_loop(d, (int)k))
+            return true;
     }
     return false;
 }
@@ -301,6 +297,8 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
         }
     }
     const bool single_consumer = cons.size() == 1;
+    // The dimensions of this Func that no clamp between it and `cn` shrinks (fixed_dims_within).
+    const std::vector<bool> fixed_within = cn >= 0 ? fixed_dims_within(g, node, cn) : std::vector<bool>();
     if (cn >= 0 && !n.is_output) {
         const Node &c = g.node(cn);
         const FuncChoice &cc = s.choice(cn);
@@ -320,7 +318,6 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
             for (int i = 0; i < (int)nest.loops.size(); i++) {
                 if (nest.loops[i].parallel) par_loop = i;
             }
-            const std::vector<bool> fixed_within = fixed_dims_within(g, node, cn);
             const bool read_through_clamps =
                 std::find(fixed_within.begin(), fixed_within.end(), false) != fixed_within.end();
             for (int L = min_level; L < (int)nest.loops.size(); L++) {
@@ -394,7 +391,8 @@ std::vector<Decision> candidate_choices(const ScheduleState &s, int node, const 
         const FuncChoice &cc = pl.retile ? *pl.retile : s.choice(pl.at_node);
         if (!c.is_output || c.stages.size() != 1 || cc.placement != Placement::Root)
             return std::vector<bool>();
-        return fixed_dims_within(g, node, pl.at_node);
+        HARL_ASSERT(pl.at_node == cn, "placement inside " << c.name << ", not the consumer " << cn);
+        return fixed_within;
     };
     for (const Place &pl : places) {
         auto base = std::make_shared<FuncChoice>();
