@@ -201,41 +201,100 @@ double Featurizer::own_storage_stride(int node, int si, int k) {
     return stride;
 }
 
-double Featurizer::element_stride(const EffectiveLoad &l, int k) const {
+std::vector<std::vector<double>> Featurizer::chain_moves(const EffectiveLoad &l, int k) const {
+    std::vector<std::vector<double>> out;
     const AccessMap &front = *l.chain.front();
-    if (front.min.empty()) return 0; // a scalar: every lane reads the same element
     // How far each loop var of the current stage moves when loop k advances by one, then each
     // dimension of the Func it reads, through the inlined Funcs down to the stored one.
-    std::vector<double> move(front.min[0].a.size(), 0.0);
-    if (k >= (int)move.size()) return NAN;
+    std::vector<double> move(front.min.empty() ? 0 : front.min[0].a.size(), 0.0);
+    if (k >= (int)move.size()) return out;
     move[k] = 1;
     for (size_t i = 0; i < l.chain.size(); i++) {
         const AccessMap &am = *l.chain[i];
         std::vector<double> dims(am.min.size(), 0.0);
         for (size_t d = 0; d < am.min.size(); d++) {
             const AffineBound &b = am.min[d];
-            if (!b.affine) return NAN;
+            if (!b.affine) {
+                dims[d] = NAN;
+                continue;
+            }
             for (size_t j = 0; j < move.size() && j < b.a.size(); j++)
                 dims[d] += (b.a[j] + b.b[j]) * move[j];
         }
-        const Node &p = g_.node(am.producer);
-        if (i + 1 == l.chain.size()) {
-            // Dimension 0 innermost in storage, strides from the root extents.
-            double stride = 0, step = 1;
-            for (size_t d = 0; d < dims.size(); d++) {
-                stride += dims[d] * step;
-                step *= (double)std::max<int64_t>(1, p.root[d].extent());
-            }
-            return stride;
-        }
-        const Stage &inlined = p.stages[0];
+        out.push_back(dims);
+        if (i + 1 == l.chain.size()) break;
+        const Stage &inlined = g_.node(am.producer).stages[0];
         move.assign(inlined.loops.size(), 0.0);
         for (size_t j = 0; j < inlined.loops.size(); j++) {
             const int d = inlined.loops[j].pure_dim;
-            if (d >= 0 && d < (int)dims.size()) move[j] = dims[d];
+            if (d >= 0 && d < (int)dims.size()) move[j] = std::isnan(dims[d]) ? 1.0 : dims[d];
         }
     }
-    return NAN;
+    return out;
+}
+
+double Featurizer::element_stride(const EffectiveLoad &l, int k) const {
+    if (l.chain.front()->min.empty()) return 0; // a scalar: every lane reads the same element
+    const std::vector<std::vector<double>> moves = chain_moves(l, k);
+    if (moves.empty()) return NAN;
+    for (const auto &dims : moves) {
+        for (double m : dims)
+            if (std::isnan(m)) return NAN;
+    }
+    // Dimension 0 innermost in storage, strides from the root extents.
+    const Node &p = g_.node(l.chain.back()->producer);
+    double stride = 0, step = 1;
+    for (size_t d = 0; d < moves.back().size(); d++) {
+        stride += moves.back()[d] * step;
+        step *= (double)std::max<int64_t>(1, p.root[d].extent());
+    }
+    return stride;
+}
+
+Featurizer::ClampExposure Featurizer::clamp_exposure(const EffectiveLoad &l, int k) const {
+    ClampExposure out;
+    const std::vector<std::vector<double>> moves = chain_moves(l, k);
+    for (size_t i = 0; i < moves.size(); i++) {
+        const AccessMap &am = *l.chain[i];
+        for (size_t d = 0; d < moves[i].size(); d++) {
+            if (moves[i][d] == 0 || d >= am.clamped_dims.size() || !am.clamped_dims[d]) continue;
+            out.through_clamp = true;
+            out.binds_low |= d < am.clamp_binds_low.size() && am.clamp_binds_low[d];
+            out.binds_high |= d < am.clamp_binds_high.size() && am.clamp_binds_high[d];
+        }
+    }
+    return out;
+}
+
+double Featurizer::border_fraction(int node, int si, const std::vector<EffectiveLoad> &loads,
+                                   const std::vector<Level> &lv) {
+    const Stage &st = g_.node(node).stages[si];
+    const LoopNest &nest = realization(node).nests[si];
+    const std::vector<Span> full = st.loop_box(g_.node(node).root);
+    // Iterations of the outermost loop over loop var k, in the stage's nest or in a consumer's
+    // it is computed inside (1: none). Halide partitions that loop: a clamp that cuts at one
+    // end leaves its first or last iteration with every clamp in place.
+    auto outermost_iterations = [&](int k) {
+        const double e = (double)std::max<int64_t>(1, full[k].extent());
+        double tile = 0;
+        for (size_t lev = !nest.loops.empty() && nest.loops[0].vectorized ? 1 : 0; lev < lv.size(); lev++) {
+            const double b = (double)std::max<int64_t>(1, lv[lev].box[k].extent());
+            if (b < e) tile = std::max(tile, b);
+        }
+        return tile > 0 ? std::ceil(e / tile) : 1.0;
+    };
+    double steady = 1;
+    for (size_t k = 0; k < st.loops.size(); k++) {
+        if (st.loops[k].rvar) continue;
+        bool low = false, high = false;
+        for (const EffectiveLoad &l : loads) {
+            const ClampExposure c = clamp_exposure(l, (int)k);
+            low |= c.binds_low;
+            high |= c.binds_high;
+        }
+        if (low || high) steady *= std::max(0.0, 1.0 - (double)(low + high) / outermost_iterations((int)k));
+    }
+    return 1.0 - steady;
 }
 
 Region Featurizer::region_of(int producer, int consumer, const std::vector<Span> &consumer_box) const {
@@ -435,7 +494,8 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     const int llvm_vector_var = scalar_inner_var >= 0 ? scalar_inner_var : reduction_var;
     // Loads by kind, per point.
     double dense = 0, strided = 0, bcast = 0, scalar = 0, short_stride = 0, gather = 0, irregular = 0;
-    double llvm_gather = 0; // loads LLVM would gather along llvm_vector_var
+    double llvm_gather = 0;   // loads LLVM would gather along llvm_vector_var
+    double clamped_lanes = 0; // dense vector loads whose lanes pass through a clamp
     for (const auto &l : loads) {
         // A load that does not move with an unrolled inner loop is issued once for all of its
         // iterations (register blocking reuses it).
@@ -470,6 +530,7 @@ StageFeatures Featurizer::stage_features(int node, int si) {
             dense += calls;
         else
             strided += calls;
+        if (stride == 1 && clamp_exposure(l, sc.vector_var).through_clamp) clamped_lanes += calls;
         if (stride != 0 && stride != 1) {
             const double lanes_apart = std::fabs(element_stride(l, sc.vector_var));
             (lanes_apart <= 8 ? short_stride : gather) += calls; // NaN: a gather
@@ -503,6 +564,14 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     const int L = (int)nest.loops.size();
     std::vector<Level> lv = levels(node, si);
     const int NL = (int)lv.size();
+    // Clamped vector lanes (layout 6): Halide loads them as a gather (a clamped ramp) wherever
+    // loop partitioning has not proven the clamp away: in the border iterations of the loops
+    // around clamps that cut. (The loop over the lanes' dimension that lifts the clamp from the
+    // steady state is there even when it runs once: extents are known only at run time.)
+    const double border = border_fraction(node, si, loads, lv);
+    f[F_clamped_lane_loads] = (float)clamped_lanes;
+    f[F_border_fraction] = (float)border;
+    f[F_border_gather_loads] = (float)(clamped_lanes * border);
     auto resident_bytes = [&](int p) {
         const Node &pn = g_.node(p);
         if (pn.is_input) return (double)region_points(pn.root) * pn.bytes;

@@ -54,6 +54,21 @@ class Featurizer {
     // Elements of the read Func's storage between the elements a load reads in two iterations
     // of its stage's loop k (through inlined Funcs; NaN when an index is not affine).
     double element_stride(const EffectiveLoad &l, int k) const;
+    // Per AccessMap of the load's chain: how far each dimension of the Func it reads moves in
+    // two iterations of the stage's loop k (NaN: not affine). Empty for scalar reads and loops
+    // the stage does not have.
+    std::vector<std::vector<double>> chain_moves(const EffectiveLoad &l, int k) const;
+    // The clamps a load's index passes through along its stage's loop k: some dimension moving
+    // with k is clamped (in the Func read or in an inlined one on the way), and whether such a
+    // clamp cuts the index range at the low / high end (PipelineGraph's clamp_binds_*).
+    struct ClampExposure {
+        bool through_clamp = false, binds_low = false, binds_high = false;
+    };
+    ClampExposure clamp_exposure(const EffectiveLoad &l, int k) const;
+    // The fraction of a stage's points that Halide's loop partitioning leaves in the first and
+    // last iterations of the loops around clamps that cut (where every clamp stays).
+    double border_fraction(int node, int stage, const std::vector<EffectiveLoad> &loads,
+                           const std::vector<Level> &lv);
     // Elements of the stage's own storage between the points of two iterations of its loop k
     // (0 for an RVar: an update's accumulator stays).
     double own_storage_stride(int node, int stage, int k);

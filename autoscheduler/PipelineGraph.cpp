@@ -169,8 +169,18 @@ class OpCounter : public IRVisitor {
     void visit(const Add *op) override { arith(op->type, OpFAdd, OpIAdd), IRVisitor::visit(op); }
     void visit(const Sub *op) override { arith(op->type, OpFAdd, OpIAdd), IRVisitor::visit(op); }
     void visit(const Mul *op) override { arith(op->type, OpFMul, OpIMul), IRVisitor::visit(op); }
-    void visit(const Div *op) override { arith(op->type, OpFDiv, OpIDiv), IRVisitor::visit(op); }
-    void visit(const Mod *op) override { arith(op->type, OpFDiv, OpIDiv), IRVisitor::visit(op); }
+    void visit(const Div *op) override { divide(op->type, op->b), IRVisitor::visit(op); }
+    void visit(const Mod *op) override { divide(op->type, op->b), IRVisitor::visit(op); }
+    // What a division compiles to: a float one by a constant is a multiplication by its
+    // reciprocal (Halide's simplifier rewrites it), an integer one by a power of two a shift or a
+    // mask; the rest are real divisions (integer ones by other constants stay counted as such:
+    // their multiply-high sequences cost several instructions).
+    void divide(Type t, const Expr &divisor) {
+        if (is_const(divisor) && t.is_float()) return arith(t, OpFMul, OpIMul);
+        int bits = 0;
+        if (!t.is_float() && is_const_power_of_two_integer(divisor, &bits)) return arith(t, OpIAdd, OpIAdd);
+        arith(t, OpFDiv, OpIDiv);
+    }
     void visit(const Min *op) override { ops[OpCmpSelect]++, note(op->type), IRVisitor::visit(op); }
     void visit(const Max *op) override { ops[OpCmpSelect]++, note(op->type), IRVisitor::visit(op); }
     void visit(const Select *op) override { ops[OpCmpSelect]++, note(op->type), IRVisitor::visit(op); }
@@ -592,13 +602,15 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
         }
     }
     auto propagate = [&](int ci) {
-        const Node &c = nodes_[ci];
-        for (const auto &st : c.stages) {
+        Node &c = nodes_[ci];
+        for (auto &st : c.stages) {
             std::vector<Span> box = st.loop_box(c.root);
             const std::map<std::string, Expr> subs = loop_bound_values(st, box);
-            for (const auto &am : st.loads) {
+            for (auto &am : st.loads) {
                 Node &p = nodes_[am.producer];
                 Region r(am.min.size());
+                am.clamp_binds_low.assign(am.min.size(), false);
+                am.clamp_binds_high.assign(am.min.size(), false);
                 for (size_t d = 0; d < am.min.size(); d++) {
                     bool ok = true;
                     double lo = eval_bound(am.min[d], box, &ok), hi = eval_bound(am.max[d], box, &ok);
@@ -614,8 +626,12 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                         lo = (double)*elo, hi = (double)*ehi;
                     }
                     r[d] = {(int64_t)std::floor(lo), (int64_t)std::ceil(hi)};
-                    if (d < am.clamped_min.size())
+                    if (d < am.clamped_min.size()) {
+                        const Span unclamped = r[d];
                         trim_to_clamp(am.clamped_min[d], am.clamped_max[d], subs, &r[d]);
+                        am.clamp_binds_low[d] = r[d].min > unclamped.min;
+                        am.clamp_binds_high[d] = r[d].max < unclamped.max;
+                    }
                 }
                 region_union(&p.root, r);
             }

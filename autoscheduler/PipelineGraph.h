@@ -51,6 +51,10 @@ struct AccessMap {
     // Per producer dimension: some index of it has a constant clamp (the dimensions that
     // clamped_min / clamped_max actually trim).
     std::vector<bool> clamped_dims;
+    // Per producer dimension: over the consumer's root region, the clamp cuts the index range
+    // at the low / high end (a stencil's halo beyond a repeat_edge'd image). Halide partitions
+    // the loops around such clamps; their first / last iterations keep every clamp.
+    std::vector<bool> clamp_binds_low, clamp_binds_high;
     // Producer dimension `d`'s required region for a consumer loop box. `fallback` is the
     // producer's root region (used for unbounded dimensions).
     Region apply(const std::vector<Span> &loop_box, const Region &fallback) const;

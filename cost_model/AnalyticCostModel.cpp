@@ -1,9 +1,10 @@
 // AnalyticCostModel: seconds = max(compute, memory) + overheads, per stage.
 //  compute: arithmetic and load instructions over the vector lanes actually used, spread over
-//           the cores the stage's parallel loop can keep busy; gathered loads and scattered
-//           stores go lane by lane; register spills of accumulator tiles larger than the
-//           register file slow it down; dense scalar inner loops and reductions along an
-//           innermost RVar are vectorised by LLVM.
+//           the cores the stage's parallel loop can keep busy; gathered loads (clamped
+//           lanes where loop partitioning keeps the clamp, too) and scattered stores go
+//           lane by lane; register spills of accumulator tiles larger than the register
+//           file slow it down; dense scalar inner loops and reductions along an innermost
+//           RVar are vectorised by LLVM.
 //  memory:  bytes pulled from L2, LLC and DRAM (from the featurizer's working-set analysis, in
 //           whole lines where the features have them) over each level's bandwidth; DRAM
 //           bandwidth is shared by all cores. Accumulator lines a reduction's block reloads
@@ -43,8 +44,12 @@ class AnalyticCostModel : public CostModel {
         // instruction per lane; lanes further apart are loaded one by one and inserted: two.
         // (Older samples have only their sum, strided_loads, charged as the short kind.)
         const double gathers = f[F_gather_loads], short_strided = f[F_strided_loads] - gathers;
+        // Dense loads whose lanes pass through a clamp are gathers where Halide's loop
+        // partitioning leaves the clamp in place (layout 6's border_gather_loads): a hardware
+        // gather of a clamped ramp, about one slot per lane.
         double load_instr = f[F_dense_vector_loads] + (short_strided + 2.0 * gathers) * lanes +
-                            0.5 * f[F_broadcast_loads] + f[F_scalar_loads];
+                            0.5 * f[F_broadcast_loads] + f[F_scalar_loads] +
+                            f[F_border_gather_loads] * (lanes - 1.0);
         double div_extra = 10.0 * f[F_inlined_div_ops] + 20.0 * f[F_inlined_math_ops];
         // Stores: one per point for pure stages; updates pay for reading and writing their
         // accumulator unless it stays in registers. Vectors stored across the storage's innermost

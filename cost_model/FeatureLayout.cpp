@@ -19,6 +19,7 @@ int num_features_of_layout(uint32_t layout_version) {
     if (layout_version == 2) return kNumFeaturesLayout2;
     if (layout_version == 3) return kNumFeaturesLayout3;
     if (layout_version == 4) return kNumFeaturesLayout4;
+    if (layout_version == 5) return kNumFeaturesLayout5;
     return 0;
 }
 

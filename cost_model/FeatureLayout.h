@@ -4,13 +4,12 @@
 //
 // Layouts only ever append entries: version 2 is version 1's kNumFeaturesLayout1 entries plus
 // the ones after them, version 3 version 2's kNumFeaturesLayout2 plus three, version 4 version
-// 3's kNumFeaturesLayout3 plus one, version 5 version 4's kNumFeaturesLayout4 plus three, so
-// weights and
-// samples of an older layout use the first num_features_of_layout() entries of a newer vector,
-// and stored samples can be given the new entries without measuring again (harl-collect
-// --refeaturize).
+// 3's kNumFeaturesLayout3 plus one, version 5 version 4's kNumFeaturesLayout4 plus three,
+// version 6 version 5's kNumFeaturesLayout5 plus three, so weights and samples of an older
+// layout use the first num_features_of_layout() entries of a newer vector, and stored samples
+// can be given the new entries without measuring again (harl-collect --refeaturize).
 //
-// Layout (version 5), one vector per scheduled (non-inlined) stage:
+// Layout (version 6), one vector per scheduled (non-inlined) stage:
 //   [0, kNumPipelineFeatures): properties of the algorithm, independent of the schedule
 //   [kNumPipelineFeatures, kNumFeatures): properties of the stage in the (partial) schedule
 // Counts are per point of the stage unless the name says "total"; bytes are bytes.
@@ -48,6 +47,15 @@
 // an RVar its stores do not move with, that loop's extent (its accumulator stays in a register
 // and LLVM vectorises the reduction, which Halide lets it reassociate); 0 otherwise.
 // inner_reduction_gather_loads: that loop's loads per point more than 8 elements apart along it.
+// Appended in version 6: clamped_lane_loads: dense vector loads per point whose lanes pass
+// through a clamp (a boundary condition along the vectorised dimension, in the Func read or in
+// an inlined one): a clamped ramp, which Halide loads as a gather unless loop partitioning
+// proves the clamp away. border_fraction: the fraction of the stage's points in the first and
+// last iterations of the outermost loops over dimensions whose clamps cut the index range (a
+// stencil's halo beyond a repeat_edge'd image): Halide partitions those loops, and keeps every
+// clamp in their border iterations (whole tiles, when the stage is computed inside a
+// consumer's tiles). border_gather_loads: clamped_lane_loads times border_fraction, the loads
+// that stay gathers.
 #pragma once
 
 #include <array>
@@ -55,7 +63,7 @@
 
 namespace harl {
 
-constexpr uint32_t kFeatureLayoutVersion = 5;
+constexpr uint32_t kFeatureLayoutVersion = 6;
 
 // clang-format off
 #define HARL_FEATURE_LIST(X) \
@@ -125,7 +133,11 @@ constexpr uint32_t kFeatureLayoutVersion = 5;
     /* appended in layout 5 */ \
     X(scalar_inner_gather_loads) \
     X(inner_reduction_extent) \
-    X(inner_reduction_gather_loads)
+    X(inner_reduction_gather_loads) \
+    /* appended in layout 6 */ \
+    X(clamped_lane_loads) \
+    X(border_fraction) \
+    X(border_gather_loads)
 // clang-format on
 
 enum FeatureIndex : int {
@@ -140,6 +152,7 @@ constexpr int kNumFeaturesLayout1 = F_short_stride_loads;
 constexpr int kNumFeaturesLayout2 = F_line_bytes_from_l2_total;
 constexpr int kNumFeaturesLayout3 = F_accumulator_conflict_lines_total;
 constexpr int kNumFeaturesLayout4 = F_scalar_inner_gather_loads;
+constexpr int kNumFeaturesLayout5 = F_clamped_lane_loads;
 
 // Entries a vector of this layout version has (a prefix of StageFeatures): kNumFeatures for
 // the current CPU layout and the GPU layout, fewer for older CPU layouts; 0 if unknown.

@@ -533,3 +533,72 @@ TEST(Featurizer, InnermostReductionsAreVectorisedByLlvm) {
     EXPECT_EQ(f[1][harl::F_is_update], 1);
     EXPECT_EQ(f[1][harl::F_inner_reduction_extent], 0);
 }
+
+// A 3-tap stencil along x over an image with its edges repeated (repeat_edge: clamps on every
+// dimension), vectorised along the channels, computed at root or inside its consumer's tiles
+// of 8 columns: the clamps along x cut (the halo), so Halide partitions the loops over x, and in
+// their first and last iterations it keeps every clamp, the channels' too: the three loads
+// there are clamped ramps, gathers. Inside 8-column tiles those are 2 of every 8 tiles; at root
+// 2 of 64 columns. Without the boundary condition nothing is clamped.
+TEST(Featurizer, ClampedVectorLanesAreGathersInBorderTiles) {
+    const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma-avx512-avx512_skylake");
+    auto stencil = [&](bool repeat_edge, const std::string &decisions) {
+        Halide::ImageParam in(Halide::Float(32), 3, "in");
+        in.set_estimates({{0, 48}, {0, repeat_edge ? 64 : 66}, {0, 32}});
+        Halide::Var c("c"), x("x"), y("y");
+        Halide::Func src = repeat_edge ? Halide::BoundaryConditions::repeat_edge(in) : Halide::Func(in);
+        const int o = repeat_edge ? 1 : 0;
+        Halide::Func f("f"), out("out");
+        f(c, x, y) = src(c, x - o, y) + 2.0f * src(c, x + 1 - o, y) + src(c, x + 2 - o, y);
+        out(c, x, y) = f(c, x, y) * 0.5f + 1.0f;
+        out.set_estimates({{0, 48}, {0, 64}, {0, 32}});
+        const ReplayedStages r = replay_with_analytic_cost(out, t, decisions);
+        EXPECT_EQ(r.features.size(), 2u);
+        return std::make_pair(r.features.at(1), r.seconds.at(1));
+    };
+    const std::string wrappers = "//   repeat_edge: inline\n//   lambda: inline\n//   in_im: inline\n";
+    const auto root = stencil(true, "//   out: root | tiles 16 1 1 vec 0x16\n"
+                                    "//   f: root | tiles 16 1 1 vec 0x16\n" +
+                                        wrappers);
+    const auto tiled = stencil(true, "//   out: root | tiles 16 8 1 vec 0x16\n"
+                                     "//   f: at out loop 3 | tiles 16 1 1 vec 0x16\n" +
+                                         wrappers);
+    const auto plain = stencil(false, "//   out: root | tiles 16 8 1 vec 0x16\n"
+                                      "//   f: at out loop 3 | tiles 16 1 1 vec 0x16\n//   in_im: inline\n");
+    for (const auto *s : {&root, &tiled})
+        EXPECT_EQ(s->first[harl::F_clamped_lane_loads], 3);
+    EXPECT_FLOAT_EQ(root.first[harl::F_border_fraction], 2.0f / 64);
+    EXPECT_FLOAT_EQ(tiled.first[harl::F_border_fraction], 2.0f / 8);
+    EXPECT_FLOAT_EQ(tiled.first[harl::F_border_gather_loads], 3 * 2.0f / 8);
+    EXPECT_EQ(plain.first[harl::F_clamped_lane_loads], 0);
+    EXPECT_EQ(plain.first[harl::F_border_gather_loads], 0);
+    // The analytic model charges those gathers: a lane each.
+    harl::StageFeatures no_gathers = tiled.first;
+    no_gathers[harl::F_border_gather_loads] = 0;
+    std::vector<double> seconds;
+    harl::make_analytic_cost_model(harl::make_machine_info(t, kParams))->predict({no_gathers}, &seconds);
+    EXPECT_GT(tiled.second, 1.2 * seconds.at(0));
+}
+
+// Halide's simplifier turns a float division by a constant into a multiplication by its
+// reciprocal, and an integer one by a power of two into a shift: neither is charged as a
+// division.
+TEST(PipelineGraph, DivisionsByConstantsAreNotDivisions) {
+    const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma");
+    Halide::ImageParam fin(Halide::Float(32), 1, "fin"), iin(Halide::Int(32), 1, "iin");
+    fin.set_estimates({{0, 1024}});
+    iin.set_estimates({{0, 1024}});
+    Halide::Var x("x");
+    Halide::Func out("out");
+    out(x) = fin(x) / 3.0f + Halide::cast<float>(iin(x) / 4) + fin(x) / fin(x + 1) +
+             Halide::cast<float>(iin(x) / 3);
+    out.set_estimates({{0, 1000}});
+    std::string rfactor;
+    auto graph = harl::analyse_pipeline(Halide::Pipeline(out), t, kParams, &rfactor);
+    for (int i = 0; i < graph->num_nodes(); i++) {
+        if (graph->node(i).name != out.name()) continue;
+        const harl::OpCounts &ops = graph->node(i).stages.at(0).ops;
+        EXPECT_EQ(ops[harl::OpFDiv], 1) << "fin(x) / fin(x + 1) only";
+        EXPECT_EQ(ops[harl::OpIDiv], 1) << "iin(x) / 3 only";
+    }
+}
