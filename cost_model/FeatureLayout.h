@@ -41,12 +41,14 @@
 // line, where misses of loads overlap each other; the analytic model charges them so.
 // Appended in version 5: scalar_inner_gather_loads: for an unvectorised stage whose innermost
 // loop runs along its storage's dense dimension (scalar_dense_inner_extent > 0), the loads per
-// point whose elements lie more than 8 apart along that loop (or move irregularly with it):
+// point whose elements are not adjacent along that loop (or move irregularly with it):
 // LLVM's loop vectoriser has to gather them lane by lane (the analytic model charges them as
 // explicit gathers). inner_reduction_extent: for an unvectorised update whose innermost loop is
 // an RVar its stores do not move with, that loop's extent (its accumulator stays in a register
 // and LLVM vectorises the reduction, which Halide lets it reassociate); 0 otherwise.
-// inner_reduction_gather_loads: that loop's loads per point more than 8 elements apart along it.
+// inner_reduction_gather_loads: that loop's loads per point whose elements are not adjacent
+// along it. (Both gather counts took loads up to 8 elements apart as vectorisable until the
+// eighth Zen 4 session; LLVM gathers those too.)
 // Appended in version 6: clamped_lane_loads: dense vector loads per point whose lanes pass
 // through a clamp (a boundary condition along the vectorised dimension, in the Func read or in
 // an inlined one): a clamped ramp, which Halide loads as a gather unless loop partitioning
