@@ -201,17 +201,17 @@ double Featurizer::own_storage_stride(int node, int si, int k) {
     return stride;
 }
 
-std::vector<std::vector<double>> Featurizer::chain_moves(const EffectiveLoad &l, int k) const {
-    std::vector<std::vector<double>> out;
+template <typename Visit>
+bool Featurizer::walk_chain_moves(const EffectiveLoad &l, int k, Visit &&visit) const {
     const AccessMap &front = *l.chain.front();
     // How far each loop var of the current stage moves when loop k advances by one, then each
     // dimension of the Func it reads, through the inlined Funcs down to the stored one.
-    std::vector<double> move(front.min.empty() ? 0 : front.min[0].a.size(), 0.0);
-    if (k >= (int)move.size()) return out;
+    std::vector<double> move(front.min.empty() ? 0 : front.min[0].a.size(), 0.0), dims;
+    if (k < 0 || k >= (int)move.size()) return false;
     move[k] = 1;
     for (size_t i = 0; i < l.chain.size(); i++) {
         const AccessMap &am = *l.chain[i];
-        std::vector<double> dims(am.min.size(), 0.0);
+        dims.assign(am.min.size(), 0.0);
         for (size_t d = 0; d < am.min.size(); d++) {
             const AffineBound &b = am.min[d];
             if (!b.affine) {
@@ -221,8 +221,7 @@ std::vector<std::vector<double>> Featurizer::chain_moves(const EffectiveLoad &l,
             for (size_t j = 0; j < move.size() && j < b.a.size(); j++)
                 dims[d] += (b.a[j] + b.b[j]) * move[j];
         }
-        out.push_back(dims);
-        if (i + 1 == l.chain.size()) break;
+        if (!visit(i, dims) || i + 1 == l.chain.size()) break;
         const Stage &inlined = g_.node(am.producer).stages[0];
         move.assign(inlined.loops.size(), 0.0);
         for (size_t j = 0; j < inlined.loops.size(); j++) {
@@ -230,44 +229,55 @@ std::vector<std::vector<double>> Featurizer::chain_moves(const EffectiveLoad &l,
             if (d >= 0 && d < (int)dims.size()) move[j] = std::isnan(dims[d]) ? 1.0 : dims[d];
         }
     }
-    return out;
+    return true;
 }
 
 double Featurizer::element_stride(const EffectiveLoad &l, int k) const {
     if (l.chain.front()->min.empty()) return 0; // a scalar: every lane reads the same element
-    const std::vector<std::vector<double>> moves = chain_moves(l, k);
-    if (moves.empty()) return NAN;
-    for (const auto &dims : moves) {
-        for (double m : dims)
-            if (std::isnan(m)) return NAN;
-    }
-    // Dimension 0 innermost in storage, strides from the root extents.
-    const Node &p = g_.node(l.chain.back()->producer);
-    double stride = 0, step = 1;
-    for (size_t d = 0; d < moves.back().size(); d++) {
-        stride += moves.back()[d] * step;
-        step *= (double)std::max<int64_t>(1, p.root[d].extent());
-    }
+    double stride = NAN;
+    walk_chain_moves(l, k, [&](size_t i, const std::vector<double> &dims) {
+        for (double m : dims) {
+            if (std::isnan(m)) return false;
+        }
+        if (i + 1 < l.chain.size()) return true;
+        // Dimension 0 innermost in storage, strides from the root extents.
+        const Node &p = g_.node(l.chain[i]->producer);
+        double step = 1;
+        stride = 0;
+        for (size_t d = 0; d < dims.size(); d++) {
+            stride += dims[d] * step;
+            step *= (double)std::max<int64_t>(1, p.root[d].extent());
+        }
+        return true;
+    });
     return stride;
 }
 
 Featurizer::ClampExposure Featurizer::clamp_exposure(const EffectiveLoad &l, int k) const {
     ClampExposure out;
-    const std::vector<std::vector<double>> moves = chain_moves(l, k);
-    for (size_t i = 0; i < moves.size(); i++) {
+    walk_chain_moves(l, k, [&](size_t i, const std::vector<double> &dims) {
         const AccessMap &am = *l.chain[i];
-        for (size_t d = 0; d < moves[i].size(); d++) {
-            if (moves[i][d] == 0 || d >= am.clamped_dims.size() || !am.clamped_dims[d]) continue;
+        for (size_t d = 0; d < dims.size() && d < am.clamped_dims.size(); d++) {
+            if (dims[d] == 0 || !am.clamped_dims[d]) continue;
             out.through_clamp = true;
             out.binds_low |= d < am.clamp_binds_low.size() && am.clamp_binds_low[d];
             out.binds_high |= d < am.clamp_binds_high.size() && am.clamp_binds_high[d];
         }
-    }
+        return true;
+    });
     return out;
 }
 
 double Featurizer::border_fraction(int node, int si, const std::vector<EffectiveLoad> &loads,
                                    const std::vector<Level> &lv) {
+    bool any_cut = false; // most pipelines have no clamps that cut: skip the walks
+    for (const EffectiveLoad &l : loads) {
+        for (const AccessMap *am : l.chain) {
+            for (size_t d = 0; d < am->clamp_binds_low.size(); d++)
+                any_cut = any_cut || am->clamp_binds_low[d] || am->clamp_binds_high[d];
+        }
+    }
+    if (!any_cut) return 0;
     const Stage &st = g_.node(node).stages[si];
     const LoopNest &nest = realization(node).nests[si];
     const std::vector<Span> full = st.loop_box(g_.node(node).root);

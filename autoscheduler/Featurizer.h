@@ -54,10 +54,10 @@ class Featurizer {
     // Elements of the read Func's storage between the elements a load reads in two iterations
     // of its stage's loop k (through inlined Funcs; NaN when an index is not affine).
     double element_stride(const EffectiveLoad &l, int k) const;
-    // Per AccessMap of the load's chain: how far each dimension of the Func it reads moves in
-    // two iterations of the stage's loop k (NaN: not affine). Empty for scalar reads and loops
-    // the stage does not have.
-    std::vector<std::vector<double>> chain_moves(const EffectiveLoad &l, int k) const;
+    // Walks the load's chain of AccessMaps: calls visit(i, moves) with how far each dimension
+    // of the Func chain[i] reads moves in two iterations of the stage's loop k (NaN: not
+    // affine), until it returns false. False for scalar reads and loops the stage lacks.
+    template <typename Visit> bool walk_chain_moves(const EffectiveLoad &l, int k, Visit &&visit) const;
     // The clamps a load's index passes through along its stage's loop k: some dimension moving
     // with k is clamped (in the Func read or in an inlined one on the way), and whether such a
     // clamp cuts the index range at the low / high end (PipelineGraph's clamp_binds_*).
