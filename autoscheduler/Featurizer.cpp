@@ -700,6 +700,11 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         }
     }
     f[F_accumulator_registers] = (float)acc;
+    double chain = 0;
+    for (const auto &l : nest.loops) {
+        if (si > 0 && l.kind == LoopInfo::RVar) chain = std::max(1.0, chain) * (double)l.extent;
+    }
+    f[F_reduction_chain_steps] = (float)chain;
     // Register residency of an update's accumulators: the realization is one constant tile
     // (no outer loops, no tails) fully unrolled around the vector, under a compute_at.
     bool resident = si > 0 && sc.scheduled && c.placement == Placement::At && sc.vector_var >= 0;

@@ -4,7 +4,8 @@
 //           lanes where loop partitioning keeps the clamp, too) and scattered stores go
 //           lane by lane; register spills of accumulator tiles larger than the register
 //           file slow it down; dense scalar inner loops and reductions along an innermost
-//           RVar are vectorised by LLVM.
+//           RVar are vectorised by LLVM; a vectorised reduction with too few accumulator
+//           chains in flight waits on their latency.
 //  memory:  bytes pulled from L2, LLC and DRAM (from the featurizer's working-set analysis, in
 //           whole lines where the features have them) over each level's bandwidth; DRAM
 //           bandwidth is shared by all cores. Accumulator lines a reduction's block reloads
@@ -72,6 +73,20 @@ class AnalyticCostModel : public CostModel {
         double par = std::max(1.0 / m_.parallelism, (double)f[F_parallel_efficiency]) * m_.parallelism;
         par = std::min(par, cores);
         double compute = instr / (hz * ops_per_cycle) / par;
+        // A vectorised float reduction adds into each accumulator vector of its block once per
+        // step of its RVar loops: a chain of dependent adds. The core overlaps the chains of
+        // one block, and those of the next block too when a whole block (all its steps) fits
+        // in its window of in-flight instructions (layout 6's reduction_chain_steps); with
+        // fewer chains in flight than the add latency times the issue width, the chains set
+        // the pace, not the ports (one accumulator through 144 steps ran 4x slower than its
+        // instructions allow).
+        const double chain_latency_cycles = 4, window_instr = 256;
+        const double steps = f[F_reduction_chain_steps];
+        if (f[F_is_update] > 0 && f[F_vector_width] > 1 && f[F_op_fadd] > 0 && acc >= 1 && steps > 0) {
+            const double block_instr = steps * acc * (instr / std::max(1.0, vectors));
+            const double chains = acc * std::max(1.0, window_instr / block_instr);
+            compute = std::max(compute, vectors * chain_latency_cycles / chains / hz / par);
+        }
         // An unvectorised stage whose innermost loop runs along its storage's dense dimension
         // (layout 2's scalar_dense_inner_extent) is vectorised by LLVM's loop vectoriser anyway,
         // at about half the benefit of explicit vectors (remainder loops, runtime checks); the

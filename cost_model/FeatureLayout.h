@@ -5,7 +5,7 @@
 // Layouts only ever append entries: version 2 is version 1's kNumFeaturesLayout1 entries plus
 // the ones after them, version 3 version 2's kNumFeaturesLayout2 plus three, version 4 version
 // 3's kNumFeaturesLayout3 plus one, version 5 version 4's kNumFeaturesLayout4 plus three,
-// version 6 version 5's kNumFeaturesLayout5 plus three, so weights and samples of an older
+// version 6 version 5's kNumFeaturesLayout5 plus four, so weights and samples of an older
 // layout use the first num_features_of_layout() entries of a newer vector, and stored samples
 // can be given the new entries without measuring again (harl-collect --refeaturize).
 //
@@ -57,7 +57,9 @@
 // stencil's halo beyond a repeat_edge'd image): Halide partitions those loops, and keeps every
 // clamp in their border iterations (whole tiles, when the stage is computed inside a
 // consumer's tiles). border_gather_loads: clamped_lane_loads times border_fraction, the loads
-// that stay gathers.
+// that stay gathers. reduction_chain_steps: for an update, the iterations of its RVar loops
+// around its block of accumulators (the length of each accumulator's dependency chain before
+// it is stored); 0 for pure definitions.
 #pragma once
 
 #include <array>
@@ -139,7 +141,8 @@ constexpr uint32_t kFeatureLayoutVersion = 6;
     /* appended in layout 6 */ \
     X(clamped_lane_loads) \
     X(border_fraction) \
-    X(border_gather_loads)
+    X(border_gather_loads) \
+    X(reduction_chain_steps)
 // clang-format on
 
 enum FeatureIndex : int {

@@ -631,3 +631,40 @@ TEST(Featurizer, LlvmGathersLoadsAFewElementsApart) {
     EXPECT_EQ(four_apart.first[harl::F_inner_reduction_gather_loads], 1);
     EXPECT_GT(four_apart.second, 2 * adjacent.second);
 }
+
+// A vectorised float reduction adds into each accumulator vector once per reduction step, a
+// chain of dependent adds: one accumulator through a 3x3x16 reduction waits on the add latency,
+// six do not. (dl2-s110512, Zen 4: a 3x3 convolution over 16 channels computed per 16-channel
+// vector inside a ReLU's loops, one accumulator, ran 4.1 ms; at root with six, 1.25 ms. Short
+// chains of consecutive blocks overlap in the core's window: a 1x1 convolution over 16
+// channels with one accumulator ran as fast as with six.)
+TEST(Featurizer, FewAccumulatorsWaitOnTheirChains) {
+    const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma-avx512-avx512_skylake");
+    auto update = [&](int taps, const std::string &decision) {
+        Halide::ImageParam in(Halide::Float(32), 3, "in"), w(Halide::Float(32), 4, "w");
+        in.set_estimates({{0, 16}, {0, 64 + taps - 1}, {0, 64 + taps - 1}});
+        w.set_estimates({{0, 32}, {0, 16}, {0, taps}, {0, taps}});
+        Halide::Var c("c"), x("x"), y("y");
+        Halide::RDom r(0, 16, 0, taps, 0, taps);
+        Halide::Func conv("conv");
+        conv(c, x, y) = 0.0f;
+        conv(c, x, y) += w(c, r.x, r.y, r.z) * in(r.x, x + r.y, y + r.z);
+        conv.set_estimates({{0, 32}, {0, 64}, {0, 64}});
+        const ReplayedStages replayed =
+            replay_with_analytic_cost(conv, t,
+                                      "//   conv: root | tiles 16 1 1 vec 0x16 | " + decision +
+                                          "\n//   w_im: inline\n//   in_im: inline\n");
+        EXPECT_EQ(replayed.features.size(), 2u);
+        return std::make_pair(replayed.features.at(1), replayed.seconds.at(1));
+    };
+    const auto one = update(3, "tiles 1 1 1 16 1 1 vec 3x16"),
+               six = update(3, "tiles 1 1 1 16 6 1 vec 3x16 unroll");
+    EXPECT_EQ(one.first[harl::F_reduction_chain_steps], 144);
+    EXPECT_EQ(one.first[harl::F_accumulator_registers], 1);
+    EXPECT_EQ(six.first[harl::F_accumulator_registers], 6);
+    EXPECT_GT(one.second, 2 * six.second);
+    const auto short_one = update(1, "tiles 1 1 1 16 1 1 vec 3x16"),
+               short_six = update(1, "tiles 1 1 1 16 6 1 vec 3x16 unroll");
+    EXPECT_EQ(short_one.first[harl::F_reduction_chain_steps], 16);
+    EXPECT_LT(short_one.second, 1.5 * short_six.second);
+}
