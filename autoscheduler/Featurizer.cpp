@@ -257,8 +257,8 @@ Featurizer::ClampExposure Featurizer::clamp_exposure(const EffectiveLoad &l, int
     ClampExposure out;
     walk_chain_moves(l, k, [&](size_t i, const std::vector<double> &dims) {
         const AccessMap &am = *l.chain[i];
-        for (size_t d = 0; d < dims.size() && d < am.clamped_dims.size(); d++) {
-            if (dims[d] == 0 || !am.clamped_dims[d]) continue;
+        for (size_t d = 0; d < dims.size(); d++) {
+            if (dims[d] == 0 || !am.clamped((int)d)) continue;
             out.through_clamp = true;
             out.binds_low |= d < am.clamp_binds_low.size() && am.clamp_binds_low[d];
             out.binds_high |= d < am.clamp_binds_high.size() && am.clamp_binds_high[d];

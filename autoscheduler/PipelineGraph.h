@@ -51,6 +51,7 @@ struct AccessMap {
     // Per producer dimension: some index of it has a constant clamp (the dimensions that
     // clamped_min / clamped_max actually trim).
     std::vector<bool> clamped_dims;
+    bool clamped(int d) const { return d >= 0 && d < (int)clamped_dims.size() && clamped_dims[d]; }
     // Per producer dimension: over the consumer's root region, the clamp cuts the index range
     // at the low / high end (a stencil's halo beyond a repeat_edge'd image). Halide partitions
     // the loops around such clamps; their first / last iterations keep every clamp.

@@ -56,10 +56,6 @@ bool region_tiled_outside(const LoopNest &nest, int level) {
     return true;
 }
 
-bool reads_through_clamp(const AccessMap &am, int dim) {
-    return dim < (int)am.clamped_dims.size() && am.clamped_dims[dim];
-}
-
 // Whether dimension `d` of the producer read by `am` moves with a consumer loop whose dimension
 // is in `shrinks` (per dimension of the consumer; loop k of `st` covers its pure_dim).
 bool moves_with_shrinking_dim(const AccessMap &am, int d, const Stage &st, const std::vector<bool> &shrinks) {
@@ -90,8 +86,7 @@ std::vector<bool> fixed_dims_within(const PipelineGraph &g, int node, int at_nod
                 for (const Stage &st : g.node(c).stages) {
                     for (const AccessMap &am : st.loads) {
                         for (int d = 0; am.producer == p && d < (int)out.size(); d++) {
-                            if (reads_through_clamp(am, d) || moves_with_shrinking_dim(am, d, st, cs))
-                                out[d] = true;
+                            if (am.clamped(d) || moves_with_shrinking_dim(am, d, st, cs)) out[d] = true;
                         }
                     }
                 }
