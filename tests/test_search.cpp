@@ -431,25 +431,27 @@ TEST(PipelineGraph, ClampedReadsDoNotWidenRootRegions) {
     EXPECT_GT(crowded.second, 2 * spread.second);
 }
 
-// The analytic model's seconds per point of the update of a 64->64 channel 1x1 convolution over
-// a 64x32 map, its pure definition vectorised along the channels and its update scheduled by
-// `update_decision` (the replay syntax of a schedule's decisions), with the update's features.
-static std::pair<double, harl::StageFeatures> conv1x1_update_cost(const std::string &update_decision,
-                                                                  bool weights_along_r = false) {
+// The analytic model's seconds per point of the update of a 64->`out_channels` channel 1x1
+// convolution over a 64x32 map, its pure definition vectorised along the channels (16 lanes, or
+// as many as there are channels) and its update scheduled by `update_decision` (the replay
+// syntax of a schedule's decisions), with the update's features.
+static std::pair<double, harl::StageFeatures>
+conv1x1_update_cost(const std::string &update_decision, bool weights_along_r = false, int out_channels = 64) {
     const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma-avx512-avx512_skylake");
     Halide::ImageParam in(Halide::Float(32), 3, "in"), w(Halide::Float(32), 2, "w");
     in.set_estimates({{0, 64}, {0, 64}, {0, 32}});
-    w.set_estimates({{0, 64}, {0, 64}});
+    w.set_estimates({{0, weights_along_r ? 64 : out_channels}, {0, weights_along_r ? out_channels : 64}});
     Halide::Var c("c"), x("x"), y("y");
     Halide::RDom r(0, 64);
     Halide::Func conv("conv");
     conv(c, x, y) = 0.0f;
     conv(c, x, y) += (weights_along_r ? w(r, c) : w(c, r)) * in(r, x, y);
-    conv.set_estimates({{0, 64}, {0, 64}, {0, 32}});
+    conv.set_estimates({{0, out_channels}, {0, 64}, {0, 32}});
+    const std::string lanes = std::to_string(std::min(16, out_channels));
     const ReplayedStages replayed =
         replay_with_analytic_cost(conv, t,
-                                  "//   conv: root | tiles 16 1 1 vec 0x16 | " + update_decision +
-                                      "\n//   w_im: inline\n//   in_im: inline\n");
+                                  "//   conv: root | tiles " + lanes + " 1 1 vec 0x" + lanes + " | " +
+                                      update_decision + "\n//   w_im: inline\n//   in_im: inline\n");
     EXPECT_EQ(replayed.features.size(), 2u);
     return std::make_pair(replayed.seconds.at(1) / replayed.features.at(1)[harl::F_points_total],
                           replayed.features.at(1));
@@ -607,29 +609,16 @@ TEST(PipelineGraph, DivisionsByConstantsAreNotDivisions) {
 // vectorises, even a few apart. Measured here (Zen 4, one thread): a scalar reduction over 64
 // inputs, weights 2, 4, 8 or 64 apart along it, 0.53-0.71 ns per point; adjacent, 0.04-0.12.
 TEST(Featurizer, LlvmGathersLoadsAFewElementsApart) {
-    const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma-avx512-avx512_skylake");
-    auto update = [&](bool weights_along_r) {
-        Halide::ImageParam in(Halide::Float(32), 3, "in"), w(Halide::Float(32), 2, "w");
-        in.set_estimates({{0, 64}, {0, 64}, {0, 64}});
-        w.set_estimates({{0, weights_along_r ? 64 : 4}, {0, weights_along_r ? 4 : 64}});
-        Halide::Var c("c"), x("x"), y("y");
-        Halide::RDom r(0, 64);
-        Halide::Func conv("conv");
-        conv(c, x, y) = 0.0f;
-        conv(c, x, y) += (weights_along_r ? w(r, c) : w(c, r)) * in(r, x, y);
-        conv.set_estimates({{0, 4}, {0, 64}, {0, 64}});
-        const ReplayedStages replayed = replay_with_analytic_cost(
-            conv, t,
-            "//   conv: root | tiles 4 1 1 vec 0x4 | tiles 1 1 1 1\n//   w_im: inline\n//   in_im: inline\n");
-        EXPECT_EQ(replayed.features.size(), 2u);
-        return std::make_pair(replayed.features.at(1), replayed.seconds.at(1));
+    // Four output channels: the weights w(c, r) lie 4 apart along the reduction.
+    auto update = [](bool weights_along_r) {
+        return conv1x1_update_cost("tiles 1 1 1 1", weights_along_r, 4);
     };
     const auto adjacent = update(true), four_apart = update(false);
-    EXPECT_EQ(adjacent.first[harl::F_inner_reduction_extent], 64);
-    EXPECT_EQ(four_apart.first[harl::F_inner_reduction_extent], 64);
-    EXPECT_EQ(adjacent.first[harl::F_inner_reduction_gather_loads], 0);
-    EXPECT_EQ(four_apart.first[harl::F_inner_reduction_gather_loads], 1);
-    EXPECT_GT(four_apart.second, 2 * adjacent.second);
+    EXPECT_EQ(adjacent.second[harl::F_inner_reduction_extent], 64);
+    EXPECT_EQ(four_apart.second[harl::F_inner_reduction_extent], 64);
+    EXPECT_EQ(adjacent.second[harl::F_inner_reduction_gather_loads], 0);
+    EXPECT_EQ(four_apart.second[harl::F_inner_reduction_gather_loads], 1);
+    EXPECT_GT(four_apart.first, 2 * adjacent.first);
 }
 
 // A vectorised float reduction adds into each accumulator vector once per reduction step, a
