@@ -25,13 +25,34 @@
 #include <iostream>
 #include <optional>
 #include <random>
+#include <string>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace {
 
+// Files the tests write: named per process, and removed (with SQLite's -wal and -shm files)
+// when the test program ends, so repeated `make test` runs leave nothing in the temp folder.
+class TempFiles : public ::testing::Environment {
+  public:
+    static std::vector<std::string> &paths() {
+        static std::vector<std::string> p;
+        return p;
+    }
+    void TearDown() override {
+        for (const std::string &p : paths()) {
+            for (const char *suffix : {"", "-wal", "-shm", "-journal"})
+                std::remove((p + suffix).c_str());
+        }
+    }
+};
+::testing::Environment *const temp_files = ::testing::AddGlobalTestEnvironment(new TempFiles);
+
 std::string temp_path(const std::string &name) {
-    return ::testing::TempDir() + "harl_" + std::to_string(getpid()) + "_" + name;
+    std::string p = ::testing::TempDir() + "harl_" + std::to_string(getpid()) + "_" + name;
+    TempFiles::paths().push_back(p);
+    return p;
 }
 
 std::string read_file(const std::string &p) {
