@@ -3,10 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
-#include <map>
 #include <numeric>
-#include <set>
+#include <unordered_map>
 
 namespace harl {
 
@@ -88,6 +86,66 @@ class RegionLines {
     std::vector<std::pair<int64_t, double>> outer_; // extent, stride in bytes
 };
 
+// Lines of L1 sets that hold more of a block's lines than their ways. `block`: (stride in
+// bytes, extent) of each loop around the block's accesses. Blocks of more than 4096 points, or
+// with a stride that is not a constant (NaN), count as none. The search asks about the same
+// few blocks over and over, so answers are remembered (per thread, a bounded table).
+int l1_thrashing_lines(const std::vector<double> &block) {
+    struct KeyHash {
+        size_t operator()(const std::vector<double> &k) const {
+            size_t h = k.size();
+            for (double v : k)
+                h = h * 1000003u ^ std::hash<double>()(v);
+            return h;
+        }
+    };
+    for (size_t i = 0; i < block.size(); i += 2) {
+        if (std::isnan(block[i])) return 0; // (not remembered: NaN keys never compare equal)
+    }
+    thread_local std::unordered_map<std::vector<double>, int, KeyHash> known;
+    if (auto it = known.find(block); it != known.end()) return it->second;
+    if (known.size() > 100000) known.clear();
+    int &answer = known[block];
+    answer = 0;
+    const int sets = (int)(kL1Bytes / kLineBytes / kL1Ways);
+    std::vector<double> offsets = {0}, next;
+    double points = 1;
+    for (size_t i = 0; i + 1 < block.size(); i += 2) {
+        const double stride = block[i], extent = block[i + 1];
+        points *= extent;
+        if (points > 4096) return answer;
+        if (stride == 0) continue; // repeats the same offsets
+        next.clear();
+        for (int64_t u = 0; u < (int64_t)extent; u++)
+            for (double o : offsets)
+                next.push_back(o + (double)u * stride);
+        offsets.swap(next);
+    }
+    // Neighbouring offsets mostly share a line: drop those repeats first. A set can only
+    // thrash if it gets more than its ways even with the remaining repeats counted.
+    std::vector<int64_t> lines;
+    for (double o : offsets) {
+        const int64_t line = (int64_t)std::floor(o / kLineBytes);
+        if (lines.empty() || lines.back() != line) lines.push_back(line);
+    }
+    if (lines.size() <= (size_t)kL1Ways) return answer;
+    std::vector<int> lines_per_set(sets);
+    auto count_per_set = [&] {
+        std::fill(lines_per_set.begin(), lines_per_set.end(), 0);
+        bool over = false;
+        for (int64_t line : lines)
+            over |= ++lines_per_set[((line % sets) + sets) % sets] > kL1Ways;
+        return over;
+    };
+    if (!count_per_set()) return answer;
+    std::sort(lines.begin(), lines.end());
+    lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+    count_per_set();
+    for (int c : lines_per_set)
+        answer += c > kL1Ways ? c : 0;
+    return answer;
+}
+
 } // namespace
 
 Featurizer::Featurizer(const ScheduleState &s, const MachineInfo &m) : s_(s), g_(s.graph()), m_(m) {}
@@ -99,9 +157,18 @@ Region Featurizer::apply_chain(const EffectiveLoad &l, const std::vector<Span> &
     return b;
 }
 
-std::vector<EffectiveLoad> Featurizer::effective_loads(const Stage &st, OpCounts *ops) const {
-    std::vector<EffectiveLoad> out;
-    if (ops) *ops = st.ops;
+const std::vector<EffectiveLoad> &Featurizer::effective_loads(const Stage &st, OpCounts *ops) const {
+    auto memo = loads_memo_.find(&st);
+    if (memo == loads_memo_.end()) memo = loads_memo_.emplace(&st, compute_effective_loads(st)).first;
+    if (ops) *ops = memo->second.ops;
+    return memo->second.loads;
+}
+
+Featurizer::StageLoads Featurizer::compute_effective_loads(const Stage &st) const {
+    StageLoads result;
+    std::vector<EffectiveLoad> &out = result.loads;
+    OpCounts &ops = result.ops;
+    ops = st.ops;
     // Depth-first through inlined producers.
     struct Item {
         const AccessMap *am;
@@ -120,11 +187,9 @@ std::vector<EffectiveLoad> Featurizer::effective_loads(const Stage &st, OpCounts
         double calls = it.mult * it.am->calls;
         if (!p.is_input && s_.choice(it.am->producer).placement == Placement::Inline) {
             const Stage &ps = p.stages[0];
-            if (ops) {
-                for (int k = 0; k < NumOpKinds; k++)
-                    (*ops)[k] += calls * ps.ops[k];
-                (*ops)[OpLoad] -= calls; // the call became arithmetic
-            }
+            for (int k = 0; k < NumOpKinds; k++)
+                ops[k] += calls * ps.ops[k];
+            ops[OpLoad] -= calls; // the call became arithmetic
             for (const auto &am : ps.loads)
                 work.push_back({&am, chain, calls});
             continue;
@@ -138,7 +203,7 @@ std::vector<EffectiveLoad> Featurizer::effective_loads(const Stage &st, OpCounts
         }
         if (!merged) out.push_back({it.am->producer, chain, calls});
     }
-    return out;
+    return result;
 }
 
 double Featurizer::set_conflict_bytes(int node, int si, const std::vector<EffectiveLoad> &loads,
@@ -154,30 +219,16 @@ double Featurizer::set_conflict_bytes(int node, int si, const std::vector<Effect
     while (inner < nest.loops.size() && nest.loops[inner].kind != LoopInfo::RVar)
         inner++;
     if (!s_.choice(node).stages[si].scheduled || inner < 2 || inner == nest.loops.size()) return 0;
-    const int sets = (int)(kL1Bytes / kLineBytes / kL1Ways);
     const double blocks = r.count * nest.iterations((int)inner);
     // Lines of sets holding more of the block's lines than their ways: each access misses.
-    auto thrashing_lines = [&](const std::function<double(int)> &stride_bytes) {
-        std::vector<double> offsets = {0};
+    std::vector<double> block; // (stride in bytes, extent) of each loop of the block
+    auto thrashing_lines = [&](auto &&stride_bytes) {
+        block.clear();
         for (size_t i = 0; i < inner; i++) {
-            const double stride = stride_bytes(nest.loops[i].vars[0]);
-            if (std::isnan(stride) || offsets.size() * nest.loops[i].extent > 4096) return 0;
-            std::vector<double> next;
-            for (int64_t u = 0; u < nest.loops[i].extent; u++)
-                for (double o : offsets)
-                    next.push_back(o + (double)u * stride);
-            offsets.swap(next);
+            block.push_back(stride_bytes(nest.loops[i].vars[0]));
+            block.push_back((double)nest.loops[i].extent);
         }
-        std::set<int64_t> lines;
-        for (double o : offsets)
-            lines.insert((int64_t)std::floor(o / kLineBytes));
-        std::map<int64_t, int> lines_per_set;
-        for (int64_t line : lines)
-            lines_per_set[((line % sets) + sets) % sets]++;
-        int thrashing = 0;
-        for (const auto &kv : lines_per_set)
-            thrashing += kv.second > kL1Ways ? kv.second : 0;
-        return thrashing;
+        return l1_thrashing_lines(block);
     };
     int thrashing = thrashing_lines([&](int k) { // the accumulators: the stage's own storage
         return own_storage_stride(node, si, k) * n.bytes;
@@ -387,7 +438,7 @@ const Realization &Featurizer::realization(int node) {
     if (c.placement == Placement::Root) r.alloc_count = 1;
     for (size_t si = 0; si < n.stages.size(); si++) {
         r.boxes.push_back(n.stages[si].loop_box(r.region));
-        r.nests.push_back(build_loop_nest(n.stages[si], c.stages[si], r.boxes.back()));
+        r.nests.push_back(build_loop_nest(n.stages[si], c.stages[si], r.boxes.back(), /*named=*/false));
     }
     return memo_.emplace(node, std::move(r)).first->second;
 }
@@ -431,7 +482,7 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     f[F_redundancy] = (float)(total / std::max(1.0, root_points));
     f[F_sliding_window_savings] = (float)savings;
     OpCounts ops;
-    std::vector<EffectiveLoad> loads = effective_loads(st, &ops);
+    const std::vector<EffectiveLoad> &loads = effective_loads(st, &ops);
     double opp = 0;
     for (int k = 0; k < NumOpKinds; k++)
         opp += (k == OpLoad) ? 0 : ops[k];

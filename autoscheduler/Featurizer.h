@@ -34,7 +34,9 @@ class Featurizer {
     const Realization &realization(int node);
     // Features of every stage of `node` (empty for inlined Funcs).
     std::vector<StageFeatures> node_features(int node);
-    std::vector<EffectiveLoad> effective_loads(const Stage &st, OpCounts *ops) const;
+    // The loads of a stage through its inlined producers, with its arithmetic and theirs in
+    // `ops` (if given). Computed once per stage of this state.
+    const std::vector<EffectiveLoad> &effective_loads(const Stage &st, OpCounts *ops) const;
     Region apply_chain(const EffectiveLoad &l, const std::vector<Span> &box) const;
 
     // Region of `producer` needed by one box of `consumer`'s stage-0 loops (capped at its root).
@@ -82,6 +84,12 @@ class Featurizer {
     const PipelineGraph &g_;
     MachineInfo m_;
     std::map<int, Realization> memo_;
+    struct StageLoads {
+        std::vector<EffectiveLoad> loads;
+        OpCounts ops;
+    };
+    StageLoads compute_effective_loads(const Stage &st) const;
+    mutable std::map<const Stage *, StageLoads> loads_memo_; // effective_loads() of this state
 };
 
 // Every stage's features of a state, in decision order, with the node and stage index of each

@@ -29,8 +29,11 @@ double LoopNest::iterations(int level) const {
     return n;
 }
 
-LoopNest build_loop_nest(const Stage &st, const StageChoice &ch, const std::vector<Span> &box) {
+LoopNest build_loop_nest(const Stage &st, const StageChoice &ch, const std::vector<Span> &box, bool named) {
     LoopNest nest;
+    nest.loops.reserve(2 * st.loops.size() + 1);
+    const std::string none;
+    auto name = [&](const std::string &base, const char *suffix) { return named ? base + suffix : none; };
     const int n = (int)st.loops.size();
     auto ext = [&](int k) { return std::max<int64_t>(1, box[k].extent()); };
     if (!ch.scheduled) {
@@ -39,7 +42,7 @@ LoopNest build_loop_nest(const Stage &st, const StageChoice &ch, const std::vect
             l.kind = st.loops[k].rvar ? LoopInfo::RVar : LoopInfo::Outer;
             l.vars = {k};
             l.extent = ext(k);
-            l.name = st.loops[k].schedule_name();
+            if (named) l.name = st.loops[k].schedule_name();
             nest.loops.push_back(l);
         }
         return nest;
@@ -53,15 +56,16 @@ LoopNest build_loop_nest(const Stage &st, const StageChoice &ch, const std::vect
     for (int k = 0; k < n; k++) {
         const LoopVar &lv = st.loops[k];
         if (lv.rvar) {
-            rvars.push_back({LoopInfo::RVar, {k}, ext(k), 1, false, false, false, lv.schedule_name()});
+            rvars.push_back(
+                {LoopInfo::RVar, {k}, ext(k), 1, false, false, false, named ? lv.schedule_name() : none});
             continue;
         }
         int64_t t = std::max<int64_t>(1, ch.tile[k]);
         if (k == ch.vector_var) {
             HARL_ASSERT(ch.vector_width > 1 && t % ch.vector_width == 0,
                         st.name << ": vector tile " << t << " is not a multiple of " << ch.vector_width);
-            LoopInfo v{LoopInfo::Vector, {k}, ch.vector_width, ch.vector_width, false, false, true,
-                       lv.name + "_v"};
+            LoopInfo v{LoopInfo::Vector, {k}, ch.vector_width, ch.vector_width, false, false, true, ""};
+            v.name = name(lv.name, "_v");
             nest.loops.push_back(v);
             if (t > ch.vector_width) {
                 inner.push_back({LoopInfo::Inner,
@@ -71,16 +75,16 @@ LoopNest build_loop_nest(const Stage &st, const StageChoice &ch, const std::vect
                                  false,
                                  ch.unroll,
                                  false,
-                                 lv.name + "_i"});
+                                 name(lv.name, "_i")});
             }
             outer.push_back(
-                {LoopInfo::Outer, {k}, (ext(k) + t - 1) / t, 1, false, false, false, lv.name + "_o"});
+                {LoopInfo::Outer, {k}, (ext(k) + t - 1) / t, 1, false, false, false, name(lv.name, "_o")});
         } else if (t == 1) {
-            outer.push_back({LoopInfo::Outer, {k}, ext(k), 1, false, false, false, lv.name});
+            outer.push_back({LoopInfo::Outer, {k}, ext(k), 1, false, false, false, name(lv.name, "")});
         } else {
-            inner.push_back({LoopInfo::Inner, {k}, t, t, false, ch.unroll, false, lv.name + "_i"});
+            inner.push_back({LoopInfo::Inner, {k}, t, t, false, ch.unroll, false, name(lv.name, "_i")});
             outer.push_back(
-                {LoopInfo::Outer, {k}, (ext(k) + t - 1) / t, 1, false, false, false, lv.name + "_o"});
+                {LoopInfo::Outer, {k}, (ext(k) + t - 1) / t, 1, false, false, false, name(lv.name, "_o")});
         }
     }
     for (auto *group : {&inner, &rvars})
@@ -94,9 +98,9 @@ LoopNest build_loop_nest(const Stage &st, const StageChoice &ch, const std::vect
         for (int i = (int)outer.size() - p; i < (int)outer.size(); i++) {
             f.vars.insert(f.vars.end(), outer[i].vars.begin(), outer[i].vars.end());
             f.extent *= outer[i].extent;
-            f.name += (f.name.empty() ? "" : "_") + outer[i].name;
+            if (named) f.name += (f.name.empty() ? "" : "_") + outer[i].name;
         }
-        if (p > 1) f.name += "_f";
+        if (p > 1 && named) f.name += "_f";
         nest.loops.push_back(f);
     }
     return nest;

@@ -54,7 +54,10 @@ struct LoopNest {
     double iterations(int level) const;
 };
 
-LoopNest build_loop_nest(const Stage &stage, const StageChoice &choice, const std::vector<Span> &box);
+// `named`: false leaves every LoopInfo::name empty, for callers that never emit the schedule
+// (the featurizer builds a nest per Func and state, and the names cost as much as the rest).
+LoopNest build_loop_nest(const Stage &stage, const StageChoice &choice, const std::vector<Span> &box,
+                         bool named = true);
 
 class ScheduleState {
   public:

@@ -342,6 +342,27 @@ TEST(LearnedModel, CppInferenceMatchesLibTorch) {
     EXPECT_GT(compared, 4);
 }
 
+// The search scores stages in batches, a block of rows at a time; a stage's prediction must not
+// depend on the batch it came in (the rows of all four schedules at once, then each alone).
+TEST(LearnedModel, BatchesPredictEachStageExactlyAsAlone) {
+    const harl::ModelWeights w = harl::shipped_avx512_weights(); // an ensemble
+    ASSERT_GT(w.members, 1);
+    auto model = harl::make_learned_cost_model(harl::MachineInfo(), w);
+    std::vector<harl::StageFeatures> all;
+    for (const auto &stages : real_features(2, 2))
+        all.insert(all.end(), stages.begin(), stages.end());
+    while (all.size() < 40) // more than two blocks, the last one partly filled
+        all.insert(all.end(), all.begin(), all.end());
+    std::vector<double> batched;
+    model->predict(all, &batched);
+    ASSERT_EQ(batched.size(), all.size());
+    for (size_t i = 0; i < all.size(); i++) {
+        std::vector<double> alone;
+        model->predict({all[i]}, &alone);
+        EXPECT_EQ(batched[i], alone[0]) << "stage row " << i;
+    }
+}
+
 // Weights of feature layout 1 read the first kNumFeaturesLayout1 entries of today's vectors
 // (later layouts only append), in both inferences; current weights read every entry; a file
 // whose input count does not fit its layout is refused. (Only appended entries the analytic
