@@ -104,7 +104,7 @@ int l1_thrashing_lines(const std::vector<double> &block) {
     }
     thread_local std::unordered_map<std::vector<double>, int, KeyHash> known;
     if (auto it = known.find(block); it != known.end()) return it->second;
-    if (known.size() > 100000) known.clear();
+    if (known.size() > 20000) known.clear(); // a few MB at most
     int &answer = known[block];
     answer = 0;
     const int sets = (int)(kL1Bytes / kLineBytes / kL1Ways);
