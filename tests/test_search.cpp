@@ -1,6 +1,7 @@
 // Search properties: determinism for a seed, the time budget, beam 1 (greedy) still legal, and
 // the featurization layout.
 #include "Autoscheduler.h"
+#include "CacheSets.h"
 #include "FeatureLayout.h"
 #include "Featurizer.h"
 #include "HostTarget.h"
@@ -219,6 +220,31 @@ TEST(HostTarget, UnrunnableHostTargetIsWarnedAbout) {
 // image. Footprints are evaluated on a tile in the middle (Halide allocates and computes the
 // box for every tile), so such a compute_at shows its redundancy: in collected data HARL had
 // picked schedules like this 500x slower than the best, taking them for cheap.
+// L1 has 64 sets of 8 ways (32 KB, 64-byte lines): rows 4 KB apart share one set.
+TEST(CacheSets, RowsAPowerOfTwoApartThrashOneSet) {
+    const double nan = std::nan("");
+    EXPECT_EQ(harl::l1_thrashing_lines({4096, 16}), 16) << "16 rows, one set, 8 ways";
+    EXPECT_EQ(harl::l1_thrashing_lines({4096, 8}), 0) << "8 rows fit the set's ways";
+    EXPECT_EQ(harl::l1_thrashing_lines({4160, 16}), 0) << "rows a line further apart spread over sets";
+    // 16 lanes within a line, 16 rows: still 16 lines, each counted once.
+    EXPECT_EQ(harl::l1_thrashing_lines({4, 16, 4096, 16}), 16);
+    EXPECT_EQ(harl::l1_thrashing_lines({4096, 16, 4, 16}), 16) << "the same lines, loops the other way";
+    // A loop the accesses do not move with repeats them: no new lines.
+    EXPECT_EQ(harl::l1_thrashing_lines({0, 100, 4096, 16}), 16);
+    EXPECT_EQ(harl::l1_thrashing_lines({0, 300, 4096, 16}), 0) << "more than 4096 points: not modelled";
+    EXPECT_EQ(harl::l1_thrashing_lines({nan, 4, 4096, 16}), 0) << "a stride known only at run time";
+    EXPECT_EQ(harl::l1_thrashing_lines({4096, 16}), 16) << "asked again: the remembered answer";
+
+    // A 1 x 16 region of float storage 1024 wide: 16 one-line rows, all in one set, which then
+    // evict as if every set held as many.
+    const harl::Region tall = {{0, 0}, {0, 15}};
+    EXPECT_EQ(harl::RegionLines(tall, {{0, 1023}, {0, 1023}}, 4).lines(), 16);
+    EXPECT_EQ(harl::RegionLines(tall, {{0, 1023}, {0, 1023}}, 4).occupied(64, 8), 16 * 64);
+    EXPECT_EQ(harl::RegionLines(tall, {{0, 1039}, {0, 1023}}, 4).occupied(64, 8), 16) << "rows 4160 B apart";
+    // Rows covered whole are one contiguous run.
+    EXPECT_EQ(harl::RegionLines({{0, 1023}, {0, 15}}, {{0, 1023}, {0, 1023}}, 4).lines(), 16 * 4096 / 64);
+}
+
 TEST(Featurizer, MixedScaleReadsCostWhatAMiddleTileNeeds) {
     Halide::ImageParam in(Halide::Float(32), 1, "in");
     in.set_estimates({{0, 4096}});
