@@ -7,6 +7,31 @@
 
 namespace harl {
 
+namespace {
+
+struct KeyHash {
+    size_t operator()(const std::vector<double> &k) const {
+        size_t h = k.size();
+        for (double v : k)
+            h = h * 1000003u ^ std::hash<double>()(v);
+        return h;
+    }
+};
+
+// Answers of a pure function of `key` (no NaN in it: NaN keys never compare equal), kept per
+// thread: the search asks about the same few regions and blocks over and over. The table is
+// emptied when it holds 20,000 answers (a few MB at most).
+template <typename T, typename Compute> T remembered(const std::vector<double> &key, Compute &&compute) {
+    thread_local std::unordered_map<std::vector<double>, T, KeyHash> known;
+    if (auto it = known.find(key); it != known.end()) return it->second;
+    if (known.size() >= 20000) known.clear();
+    const T answer = compute();
+    known.emplace(key, answer);
+    return answer;
+}
+
+} // namespace
+
 RegionLines::RegionLines(const Region &reg, const Region &dims, double elem) {
     const size_t n = std::min(reg.size(), dims.size());
     // The contiguous run: leading dimensions the region covers whole, then one more.
@@ -36,6 +61,15 @@ double RegionLines::occupied(int sets, int ways) const {
     // Crowding matters only for what could fit; listing more than this costs the search.
     constexpr double kMostListed = 1024;
     if (lines_ <= ways || lines_ > std::min<double>((double)sets * ways, kMostListed)) return lines_;
+    std::vector<double> key = {run_bytes_, (double)sets, (double)ways};
+    for (const auto &o : outer_) {
+        key.push_back((double)o.first);
+        key.push_back(o.second);
+    }
+    return remembered<double>(key, [&] { return crowded(sets, ways); });
+}
+
+double RegionLines::crowded(int sets, int ways) const {
     std::vector<uint16_t> per_set(sets, 0);
     int most = 0;
     std::vector<int64_t> at(outer_.size(), 0);
@@ -53,23 +87,9 @@ double RegionLines::occupied(int sets, int ways) const {
     return most > ways ? std::max(lines_, (double)most * sets) : lines_;
 }
 
-int l1_thrashing_lines(const std::vector<double> &block) {
-    struct KeyHash {
-        size_t operator()(const std::vector<double> &k) const {
-            size_t h = k.size();
-            for (double v : k)
-                h = h * 1000003u ^ std::hash<double>()(v);
-            return h;
-        }
-    };
-    for (size_t i = 0; i < block.size(); i += 2) {
-        if (std::isnan(block[i])) return 0; // (not remembered: NaN keys never compare equal)
-    }
-    thread_local std::unordered_map<std::vector<double>, int, KeyHash> known;
-    if (auto it = known.find(block); it != known.end()) return it->second;
-    if (known.size() > 20000) known.clear(); // a few MB at most
-    int &answer = known[block];
-    answer = 0;
+// l1_thrashing_lines() without the table.
+static int count_thrashing_lines(const std::vector<double> &block) {
+    int answer = 0;
     const int sets = (int)(kL1Bytes / kLineBytes / kL1Ways);
     std::vector<double> offsets = {0}, next;
     double points = 1;
@@ -107,6 +127,13 @@ int l1_thrashing_lines(const std::vector<double> &block) {
     for (int c : lines_per_set)
         answer += c > kL1Ways ? c : 0;
     return answer;
+}
+
+int l1_thrashing_lines(const std::vector<double> &block) {
+    for (size_t i = 0; i < block.size(); i += 2) {
+        if (std::isnan(block[i])) return 0;
+    }
+    return remembered<int>(block, [&] { return count_thrashing_lines(block); });
 }
 
 } // namespace harl

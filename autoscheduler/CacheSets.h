@@ -31,14 +31,14 @@ class RegionLines {
     double occupied(int sets, int ways) const;
 
   private:
+    double crowded(int sets, int ways) const; // occupied() without the table of answers
     double run_bytes_ = 0, rows_ = 1, lines_ = 0;
     std::vector<std::pair<int64_t, double>> outer_; // extent, stride in bytes
 };
 
 // Lines of L1 sets that hold more of a block's lines than their ways. `block`: (stride in
 // bytes, extent) of each loop around the block's accesses. Blocks of more than 4096 points, or
-// with a stride that is not a constant (NaN), count as none. The search asks about the same
-// few blocks over and over, so answers are remembered (per thread, a bounded table).
+// with a stride that is not a constant (NaN), count as none.
 int l1_thrashing_lines(const std::vector<double> &block);
 
 } // namespace harl

@@ -212,8 +212,8 @@ ModelWeights shipped_weights_for(const MachineInfo &m) {
 void model_inputs(const StageFeatures &f, int features, double analytic_seconds, float *out) {
     HARL_ASSERT(features > 0 && features <= kNumFeatures, "model reads " << features << " features");
     for (int i = 0; i < features; i++) {
-        float v = f[i];
-        out[i] = std::copysign(std::log1p(std::fabs(v)), v);
+        const float v = f[i];
+        out[i] = v == 0 ? v : std::copysign(std::log1p(std::fabs(v)), v); // most features are 0
     }
     out[features] = (float)std::log(std::max(analytic_seconds, 1e-12));
 }
