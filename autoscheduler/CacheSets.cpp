@@ -61,7 +61,9 @@ double RegionLines::occupied(int sets, int ways) const {
     // Crowding matters only for what could fit; listing more than this costs the search.
     constexpr double kMostListed = 1024;
     if (lines_ <= ways || lines_ > std::min<double>((double)sets * ways, kMostListed)) return lines_;
-    std::vector<double> key = {run_bytes_, (double)sets, (double)ways};
+    std::vector<double> key;
+    key.reserve(3 + 2 * outer_.size());
+    key.insert(key.end(), {run_bytes_, (double)sets, (double)ways});
     for (const auto &o : outer_) {
         key.push_back((double)o.first);
         key.push_back(o.second);

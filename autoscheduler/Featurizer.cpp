@@ -99,6 +99,7 @@ double Featurizer::set_conflict_bytes(int node, int si, const std::vector<Effect
     const double blocks = r.count * nest.iterations((int)inner);
     // Lines of sets holding more of the block's lines than their ways: each access misses.
     std::vector<double> block; // (stride in bytes, extent) of each loop of the block
+    block.reserve(2 * inner);
     auto thrashing_lines = [&](auto &&stride_bytes) {
         block.clear();
         for (size_t i = 0; i < inner; i++) {
@@ -264,6 +265,7 @@ std::vector<Featurizer::Level> Featurizer::levels(int node, int si) {
     const LoopNest &nest = r.nests[si];
     const std::vector<Span> &box = r.boxes[si];
     std::vector<Level> out;
+    out.reserve(nest.loops.size() + 1);
     for (int lev = 0; lev <= (int)nest.loops.size(); lev++) {
         out.push_back({shrink(box, nest.covered(lev, box)), nest.iterations(lev) * r.count});
     }
@@ -313,6 +315,8 @@ const Realization &Featurizer::realization(int node) {
         r.alloc_count = cr.count * nest.iterations(store);
     }
     if (c.placement == Placement::Root) r.alloc_count = 1;
+    r.boxes.reserve(n.stages.size());
+    r.nests.reserve(n.stages.size());
     for (size_t si = 0; si < n.stages.size(); si++) {
         r.boxes.push_back(n.stages[si].loop_box(r.region));
         r.nests.push_back(build_loop_nest(n.stages[si], c.stages[si], r.boxes.back(), /*named=*/false));

@@ -54,6 +54,7 @@ bool Stage::tileable() const {
 
 std::vector<Span> Stage::loop_box(const Region &func_region) const {
     std::vector<Span> box;
+    box.reserve(loops.size());
     for (const auto &l : loops)
         box.push_back(l.rvar ? l.rdom : func_region.at(l.pure_dim));
     return box;
