@@ -30,6 +30,48 @@ template <typename T, typename Compute> T remembered(const std::vector<double> &
     return answer;
 }
 
+// l1_thrashing_lines() without the table.
+int count_thrashing_lines(const std::vector<double> &block) {
+    const int sets = (int)(kL1Bytes / kLineBytes / kL1Ways);
+    std::vector<double> offsets = {0}, next;
+    double points = 1;
+    for (size_t i = 0; i + 1 < block.size(); i += 2) {
+        const double stride = block[i], extent = block[i + 1];
+        points *= extent;
+        if (points > 4096) return 0;
+        if (stride == 0) continue; // repeats the same offsets
+        next.clear();
+        for (int64_t u = 0; u < (int64_t)extent; u++)
+            for (double o : offsets)
+                next.push_back(o + (double)u * stride);
+        offsets.swap(next);
+    }
+    // Neighbouring offsets mostly share a line: drop those repeats first. A set can only
+    // thrash if it gets more than its ways even with the remaining repeats counted.
+    std::vector<int64_t> lines;
+    for (double o : offsets) {
+        const int64_t line = (int64_t)std::floor(o / kLineBytes);
+        if (lines.empty() || lines.back() != line) lines.push_back(line);
+    }
+    if (lines.size() <= (size_t)kL1Ways) return 0;
+    std::vector<int> lines_per_set(sets);
+    auto count_per_set = [&] {
+        std::fill(lines_per_set.begin(), lines_per_set.end(), 0);
+        bool over = false;
+        for (int64_t line : lines)
+            over |= ++lines_per_set[((line % sets) + sets) % sets] > kL1Ways;
+        return over;
+    };
+    if (!count_per_set()) return 0;
+    std::sort(lines.begin(), lines.end());
+    lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+    count_per_set();
+    int thrashing = 0;
+    for (int c : lines_per_set)
+        thrashing += c > kL1Ways ? c : 0;
+    return thrashing;
+}
+
 } // namespace
 
 RegionLines::RegionLines(const Region &reg, const Region &dims, double elem) {
@@ -87,48 +129,6 @@ double RegionLines::crowded(int sets, int ways) const {
             at[k] = 0;
     }
     return most > ways ? std::max(lines_, (double)most * sets) : lines_;
-}
-
-// l1_thrashing_lines() without the table.
-static int count_thrashing_lines(const std::vector<double> &block) {
-    int answer = 0;
-    const int sets = (int)(kL1Bytes / kLineBytes / kL1Ways);
-    std::vector<double> offsets = {0}, next;
-    double points = 1;
-    for (size_t i = 0; i + 1 < block.size(); i += 2) {
-        const double stride = block[i], extent = block[i + 1];
-        points *= extent;
-        if (points > 4096) return answer;
-        if (stride == 0) continue; // repeats the same offsets
-        next.clear();
-        for (int64_t u = 0; u < (int64_t)extent; u++)
-            for (double o : offsets)
-                next.push_back(o + (double)u * stride);
-        offsets.swap(next);
-    }
-    // Neighbouring offsets mostly share a line: drop those repeats first. A set can only
-    // thrash if it gets more than its ways even with the remaining repeats counted.
-    std::vector<int64_t> lines;
-    for (double o : offsets) {
-        const int64_t line = (int64_t)std::floor(o / kLineBytes);
-        if (lines.empty() || lines.back() != line) lines.push_back(line);
-    }
-    if (lines.size() <= (size_t)kL1Ways) return answer;
-    std::vector<int> lines_per_set(sets);
-    auto count_per_set = [&] {
-        std::fill(lines_per_set.begin(), lines_per_set.end(), 0);
-        bool over = false;
-        for (int64_t line : lines)
-            over |= ++lines_per_set[((line % sets) + sets) % sets] > kL1Ways;
-        return over;
-    };
-    if (!count_per_set()) return answer;
-    std::sort(lines.begin(), lines.end());
-    lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
-    count_per_set();
-    for (int c : lines_per_set)
-        answer += c > kL1Ways ? c : 0;
-    return answer;
 }
 
 int l1_thrashing_lines(const std::vector<double> &block) {

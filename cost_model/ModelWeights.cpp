@@ -213,7 +213,7 @@ void model_inputs(const StageFeatures &f, int features, double analytic_seconds,
     HARL_ASSERT(features > 0 && features <= kNumFeatures, "model reads " << features << " features");
     for (int i = 0; i < features; i++) {
         const float v = f[i];
-        out[i] = v == 0 ? v : std::copysign(std::log1p(std::fabs(v)), v); // most features are 0
+        out[i] = v == 0 ? v : std::copysign(std::log1p(std::fabs(v)), v); // (log1p(0) = 0: skipped)
     }
     out[features] = (float)std::log(std::max(analytic_seconds, 1e-12));
 }
