@@ -167,7 +167,33 @@ std::vector<Directive> make_directives(const ScheduleState &s, bool fuse_loops) 
         auto it = unfused.find(d.target_node);
         if (it != unfused.end() && d.vars.at(0) == it->second.fused) d.vars[0] = it->second.innermost;
     }
+    mark_unscheduled_updates(g, &out);
     return out;
+}
+
+void mark_unscheduled_updates(const PipelineGraph &g, std::vector<Directive> *ds) {
+    // Per node, which stages have a directive of their own (compute_at / store_at / compute_root
+    // are the Func's, not a stage's).
+    std::map<int, std::vector<bool>> directed;
+    for (const Directive &d : *ds) {
+        if (d.op == Directive::ComputeRoot || d.op == Directive::ComputeAt || d.op == Directive::StoreAt)
+            continue;
+        std::vector<bool> &stages = directed[d.node];
+        stages.resize(g.node(d.node).stages.size(), false);
+        HARL_ASSERT(d.stage >= 0 && d.stage < (int)stages.size(),
+                    "directive for stage " << d.stage << " of " << g.node(d.node).name << ", which has "
+                                           << stages.size() << " stages");
+        stages[d.stage] = true;
+    }
+    for (const auto &[node, stages] : directed) {
+        for (size_t si = 1; si < stages.size(); si++) {
+            if (stages[si]) continue;
+            Directive d(Directive::Unscheduled);
+            d.node = node;
+            d.stage = (int)si;
+            ds->push_back(d);
+        }
+    }
 }
 
 void apply_directives(const PipelineGraph &g, const std::vector<Directive> &ds) {
@@ -209,6 +235,9 @@ void apply_directives(const PipelineGraph &g, const std::vector<Directive> &ds) 
             break;
         case Directive::Unroll:
             st.unroll(vor(d, 0));
+            break;
+        case Directive::Unscheduled:
+            st.unscheduled();
             break;
         case Directive::GpuBlocks:
         case Directive::GpuThreads: {
@@ -312,6 +341,9 @@ std::string emit_schedule_source(const PipelineGraph &g, const std::vector<Direc
             break;
         case Directive::Unroll:
             calls << "    " << st << ".unroll(" << v[0] << ");\n";
+            break;
+        case Directive::Unscheduled:
+            calls << "    " << st << ".unscheduled();\n";
             break;
         case Directive::GpuBlocks:
         case Directive::GpuThreads:

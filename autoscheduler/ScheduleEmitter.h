@@ -22,7 +22,8 @@ struct Directive {
         Vectorize,
         Unroll,
         GpuBlocks,
-        GpuThreads
+        GpuThreads,
+        Unscheduled // an update left as Halide's default on purpose (Stage::unscheduled())
     };
     Directive(Op o, std::vector<std::string> v = {}, int64_t f = 0, bool guard = false)
         : op(o), vars(std::move(v)), rvar(vars.size(), false), factor(f), guard_tail(guard) {}
@@ -40,6 +41,11 @@ struct Directive {
 // With fuse_loops false, no stage fuses loops: each runs the outermost loop of its parallel group
 // in parallel, and producers computed at the group go to its innermost part (LoweringCheck.h).
 std::vector<Directive> make_directives(const ScheduleState &s, bool fuse_loops = true);
+// Halide warns about every update left without a directive in a Func whose other stages have
+// some ("you may have forgotten to schedule it"). HARL leaves such updates as they are on
+// purpose (a serial scatter, say), so each gets an Unscheduled directive. Called by
+// make_directives and make_gpu_directives; idempotent.
+void mark_unscheduled_updates(const PipelineGraph &g, std::vector<Directive> *ds);
 void apply_directives(const PipelineGraph &g, const std::vector<Directive> &ds);
 // C++ statements applying the directives, in terms of `pipeline` (a Halide::Pipeline): the body
 // Halide's generator places inside the `apply_schedule_<name>(pipeline, target)` it writes.

@@ -122,6 +122,7 @@ std::vector<Directive> make_gpu_directives(const GpuSchedule &s) {
         for (size_t si = 0; si < n.stages.size(); si++)
             emit_stage(n, node, (int)si, c.stages[si], &out);
     }
+    mark_unscheduled_updates(g, &out);
     return out;
 }
 
