@@ -186,8 +186,11 @@ void mark_unscheduled_updates(const PipelineGraph &g, std::vector<Directive> *ds
         stages[d.stage] = true;
     }
     for (const auto &[node, stages] : directed) {
+        const Internal::Function &f = g.node(node).func;
         for (size_t si = 1; si < stages.size(); si++) {
-            if (stages[si]) continue;
+            // Halide checks the same flag: an update it already counts as scheduled (one that
+            // rfactor split) draws no warning, and unscheduled() on it fails to compile.
+            if (stages[si] || f.update((int)si - 1).schedule().touched()) continue;
             Directive d(Directive::Unscheduled);
             d.node = node;
             d.stage = (int)si;

@@ -43,8 +43,9 @@ struct Directive {
 std::vector<Directive> make_directives(const ScheduleState &s, bool fuse_loops = true);
 // Halide warns about every update left without a directive in a Func whose other stages have
 // some ("you may have forgotten to schedule it"). HARL leaves such updates as they are on
-// purpose (a serial scatter, say), so each gets an Unscheduled directive. Called by
-// make_directives and make_gpu_directives; idempotent.
+// purpose (a serial scatter, say), so each gets an Unscheduled directive, unless Halide already
+// counts it as scheduled (rfactor marks the update it splits). Called by make_directives and
+// make_gpu_directives; idempotent.
 void mark_unscheduled_updates(const PipelineGraph &g, std::vector<Directive> *ds);
 void apply_directives(const PipelineGraph &g, const std::vector<Directive> &ds);
 // C++ statements applying the directives, in terms of `pipeline` (a Halide::Pipeline): the body

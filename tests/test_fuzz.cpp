@@ -707,3 +707,54 @@ TEST(FuzzRegression, NoSlidingWindowThroughClamps) {
             EXPECT_GT(hoisted, 0);
     }
 }
+
+// Halide's rfactor leaves the update it splits marked as scheduled, and Stage::unscheduled() on
+// such an update fails to compile ("called on an update definition with a schedule"). The
+// emitter marks an update unscheduled only where Halide would otherwise warn about it: here
+// the rfactored update is left at Halide's default while its pure stage is vectorised.
+TEST(FuzzRegression, RfactoredUpdatesAreNotMarkedUnscheduled) {
+    Halide::ImageParam in(Halide::Float(32), 2, "in");
+    Halide::Func h("h"), out("out");
+    Halide::Var x("x"), u("u");
+    Halide::RDom r(0, 256);
+    h(x) = 0.0f;
+    h(x) += in(x, r);
+    out(x) = h(x) * 2;
+    Halide::Func intm = h.update(0).rfactor(r.x, u);
+    in.dim(0).set_estimate(0, 64);
+    in.dim(1).set_estimate(0, 256);
+    out.set_estimate(x, 0, 64);
+    harl::PipelineGraph g({out.function()}, target());
+    harl::ScheduleState s(g, 2);
+    int hn = -1;
+    while (!s.complete()) {
+        const int n = s.next_node();
+        auto c = std::make_shared<harl::FuncChoice>(s.choice(n));
+        if (harl::same_func_name(g.node(n).name, "h")) { // "h$N" after other tests' h
+            hn = n;
+            ASSERT_EQ(c->stages.size(), 2u);
+            c->stages[1].scheduled = false; // the rfactored update: Halide's default loops
+        }
+        s = s.with(n, c);
+    }
+    ASSERT_GE(hn, 0);
+    const std::vector<harl::Directive> ds = harl::make_directives(s);
+    bool pure_stage_directed = false;
+    for (const harl::Directive &d : ds) {
+        if (d.node != hn) continue;
+        EXPECT_NE(d.op, harl::Directive::Unscheduled);
+        pure_stage_directed |= d.stage == 0 && d.op == harl::Directive::Vectorize;
+    }
+    ASSERT_TRUE(pure_stage_directed) << "h's pure stage should be vectorised by default";
+    harl::apply_directives(g, ds);
+    Halide::Buffer<float> input(64, 256), got(64);
+    input.for_each_element([&](int i, int j) { input(i, j) = (float)((i * 7 + j) % 13); });
+    in.set(input);
+    out.realize(got, target());
+    for (int i = 0; i < 64; i++) {
+        float want = 0;
+        for (int j = 0; j < 256; j++)
+            want += input(i, j);
+        EXPECT_EQ(got(i), 2 * want) << i;
+    }
+}
