@@ -32,12 +32,14 @@ std::vector<uint8_t> encode_featurization(const std::vector<int> &nodes, const s
         out.insert(out.end(), b, b + n);
     };
     put("HARLFEAT", 8);
-    uint32_t hdr[3] = {layout_version, (uint32_t)features.size(), (uint32_t)kNumFeatures};
+    const int per_stage = num_features_of_layout(layout_version);
+    HARL_ASSERT(per_stage > 0, "no feature layout " << layout_version);
+    uint32_t hdr[3] = {layout_version, (uint32_t)features.size(), (uint32_t)per_stage};
     put(hdr, sizeof(hdr));
     for (size_t i = 0; i < features.size(); i++) {
         int32_t ids[2] = {nodes[i], stages[i]};
         put(ids, sizeof(ids));
-        put(features[i].data(), sizeof(float) * kNumFeatures);
+        put(features[i].data(), sizeof(float) * per_stage);
     }
     return out;
 }

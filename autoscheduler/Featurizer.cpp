@@ -130,6 +130,52 @@ double Featurizer::own_storage_stride(int node, int si, int k) {
     return stride;
 }
 
+double Featurizer::shared_line_fraction(int node, int si) {
+    const Realization &r = realization(node);
+    const Stage &st = g_.node(node).stages[si];
+    const LoopNest &nest = r.nests[si];
+    const std::vector<Span> &box = r.boxes[si];
+    int p = -1;
+    for (size_t i = 0; i < nest.loops.size(); i++) {
+        if (nest.loops[i].parallel) p = (int)i;
+    }
+    if (p < 0 || nest.loops[p].extent <= 1) return 0;
+    // One task's box, and the loop var whose tiles neighbouring tasks are: the innermost var
+    // of the (possibly fused) parallel loop that it splits into more than one tile.
+    const std::vector<int64_t> task = nest.covered(p, box);
+    int step = -1;
+    for (int v : nest.loops[p].vars) {
+        if (task[v] < std::max<int64_t>(1, box[v].extent())) {
+            step = v;
+            break;
+        }
+    }
+    if (step < 0 || st.loops[step].rvar) return 0;
+    // The task's contiguous run of the storage (dimension 0 innermost): whole dimensions while
+    // the task covers them, then its part of the dimension the tasks step along. A dimension
+    // partly covered before that one leaves neighbouring tasks rows apart.
+    const Region &region = r.region;
+    double run = g_.node(node).bytes;
+    for (int d = 0; d < (int)region.size(); d++) {
+        int k = -1;
+        for (size_t j = 0; j < st.loops.size(); j++) {
+            if (!st.loops[j].rvar && st.loops[j].pure_dim == d) k = (int)j;
+        }
+        if (k < 0) return 0; // indexed by an RVar or a constant: not a plain walk
+        if (k == step) {
+            run *= (double)task[k];
+            break;
+        }
+        const int64_t full = std::max<int64_t>(1, region[d].extent());
+        if (task[k] < full) return 0;
+        run *= (double)full;
+    }
+    // Tasks start at multiples of their run from the (line-aligned) start of the allocation:
+    // a run of whole lines shares none; otherwise the lines at each end are shared.
+    if (std::fmod(run, (double)kLineBytes) == 0) return 0;
+    return std::min(1.0, kLineBytes / run);
+}
+
 template <typename Visit>
 bool Featurizer::walk_chain_moves(const EffectiveLoad &l, int k, Visit &&visit) const {
     const AccessMap &front = *l.chain.front();
@@ -649,6 +695,19 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         if (!st.loops[k].rvar && sc.tile[k] != std::max<int64_t>(1, box[k].extent())) resident = false;
     }
     f[F_accumulator_memory_ops] = (si > 0 && !resident) ? 2.0f : 0.0f;
+    // Store instructions into lines a neighbouring parallel task writes too (layout 7): one per
+    // vector (per lane when scattered), an update's on every step unless its accumulators stay
+    // in registers (then once per accumulator).
+    const double sharing = shared_line_fraction(node, si);
+    if (sharing > 0) {
+        double stores = total / ((sc.vector_var >= 0 && f[F_store_stride] <= 1) ? f[F_vector_width] : 1.0f);
+        if (si > 0 && resident) {
+            for (size_t k = 0; k < st.loops.size(); k++) {
+                if (st.loops[k].rvar) stores /= (double)std::max<int64_t>(1, box[k].extent());
+            }
+        }
+        f[F_shared_line_stores_total] = (float)(sharing * stores);
+    }
     double inner_pts = 1;
     for (const auto &l : nest.loops) {
         if (l.kind == LoopInfo::Vector || l.kind == LoopInfo::Inner) inner_pts *= (double)l.extent;

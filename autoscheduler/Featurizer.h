@@ -74,6 +74,12 @@ class Featurizer {
     // Elements of the stage's own storage between the points of two iterations of its loop k
     // (0 for an RVar: an update's accumulator stays).
     double own_storage_stride(int node, int stage, int k);
+    // False sharing: the fraction of a stage's stores that land in cache lines a neighbouring
+    // task of its own parallel loop writes too (tasks whose contiguous run of the storage is
+    // not a whole number of lines, split along the dimension the tasks step through). Halide
+    // hands neighbouring task indices to different threads, so those lines move between cores
+    // on every store while both run. 0 without a parallel loop of its own.
+    double shared_line_fraction(int node, int stage);
     // L2 traffic a reduction adds by thrashing L1 sets: lines the block inside its RVar loops
     // touches (accumulators, loads) that fall into one set beyond its ways (rows a power of two
     // apart) miss on every RVar iteration. `accumulator_lines`: how many of those misses are

@@ -11,7 +11,7 @@
 //           bandwidth is shared by all cores. Accumulator lines a reduction's block reloads
 //           because they crowd some L1 sets (layout 4) stall its stores: an L2 latency each.
 //  overheads: loop iterations that are neither vectorised nor unrolled, parallel launches
-//           and tasks, allocations.
+//           and tasks, allocations, stores into lines that neighbouring parallel tasks share.
 // The constants describe a generic modern core (3 GHz, two vector ALU ports); nothing in here
 // is fitted to any pipeline.
 #include "CostModel.h"
@@ -125,6 +125,18 @@ class AnalyticCostModel : public CostModel {
             f[F_accumulator_conflict_lines_total] * std::max(0.0, l2_latency_cycles / hz - 64 / l2_bw) / par;
 
         double overhead = f[F_loop_iterations_total] * 0.5 / hz / par;
+        // False sharing (layout 7's shared_line_stores_total): an update whose accumulators live
+        // in memory loads and stores each of them on every reduction step, and where a
+        // neighbouring task on the other core works on the same lines, the load waits for the
+        // line to come back from that core. The unseen random pipeline 9500004's strided
+        // convolution, one 16-byte accumulator column per task, ran 1.7-8 ms (minimum of 30
+        // runs) against 0.3 ms in 64-byte columns: 2-10 ns per step. Stores of a pure stage or of
+        // register-resident accumulators move each line about once per task, behind the store
+        // buffer: not charged. (Per-store costs of 0.3-3 ns rank the 20,255 Zen 4 samples best.)
+        if (f[F_is_update] > 0 && f[F_accumulator_memory_ops] > 0) {
+            const double line_transfer_s = 3e-9;
+            overhead += f[F_shared_line_stores_total] * line_transfer_s / par;
+        }
         overhead += f[F_parallel_launches] * 3e-6 + f[F_parallel_launches] * f[F_parallel_tasks] * 5e-8;
         double allocs = f[F_computed_at] > 0 ? f[F_realizations] * (1.0 - f[F_sliding_window_savings]) : 1.0;
         // Small constant-size buffers live on the stack: free. Larger ones cost a heap allocation.

@@ -13,13 +13,15 @@ const char *feature_name(int index) {
 }
 
 int num_features_of_layout(uint32_t layout_version) {
-    if (layout_version == kFeatureLayoutVersion || layout_version == kGpuFeatureLayoutVersion)
-        return kNumFeatures;
+    if (layout_version == kFeatureLayoutVersion) return kNumFeatures;
+    // GPU layout 1 was defined when StageFeatures had layout 6's size: its files keep that.
+    if (layout_version == kGpuFeatureLayoutVersion) return kNumFeaturesLayout6;
     if (layout_version == 1) return kNumFeaturesLayout1;
     if (layout_version == 2) return kNumFeaturesLayout2;
     if (layout_version == 3) return kNumFeaturesLayout3;
     if (layout_version == 4) return kNumFeaturesLayout4;
     if (layout_version == 5) return kNumFeaturesLayout5;
+    if (layout_version == 6) return kNumFeaturesLayout6;
     return 0;
 }
 

@@ -5,11 +5,12 @@
 // Layouts only ever append entries: version 2 is version 1's kNumFeaturesLayout1 entries plus
 // the ones after them, version 3 version 2's kNumFeaturesLayout2 plus three, version 4 version
 // 3's kNumFeaturesLayout3 plus one, version 5 version 4's kNumFeaturesLayout4 plus three,
-// version 6 version 5's kNumFeaturesLayout5 plus four, so weights and samples of an older
+// version 6 version 5's kNumFeaturesLayout5 plus four, version 7 version 6's kNumFeaturesLayout6
+// plus one, so weights and samples of an older
 // layout use the first num_features_of_layout() entries of a newer vector, and stored samples
 // can be given the new entries without measuring again (harl-collect --refeaturize).
 //
-// Layout (version 6), one vector per scheduled (non-inlined) stage:
+// Layout (version 7), one vector per scheduled (non-inlined) stage:
 //   [0, kNumPipelineFeatures): properties of the algorithm, independent of the schedule
 //   [kNumPipelineFeatures, kNumFeatures): properties of the stage in the (partial) schedule
 // Counts are per point of the stage unless the name says "total"; bytes are bytes.
@@ -60,6 +61,11 @@
 // that stay gathers. reduction_chain_steps: for an update, the iterations of its RVar loops
 // around its block of accumulators (the length of each accumulator's dependency chain before
 // it is stored); 0 for pure definitions.
+// Appended in version 7: shared_line_stores_total: the stage's store instructions (an update's
+// accumulator stores on every step unless its tile stays in registers) that land in cache
+// lines a neighbouring task of its parallel loop also writes, because a task's contiguous run
+// of the storage is not a whole number of 64-byte lines (false sharing): the line moves
+// between the cores on each such store while both tasks run.
 #pragma once
 
 #include <array>
@@ -67,7 +73,7 @@
 
 namespace harl {
 
-constexpr uint32_t kFeatureLayoutVersion = 6;
+constexpr uint32_t kFeatureLayoutVersion = 7;
 
 // clang-format off
 #define HARL_FEATURE_LIST(X) \
@@ -142,7 +148,9 @@ constexpr uint32_t kFeatureLayoutVersion = 6;
     X(clamped_lane_loads) \
     X(border_fraction) \
     X(border_gather_loads) \
-    X(reduction_chain_steps)
+    X(reduction_chain_steps) \
+    /* appended in layout 7 */ \
+    X(shared_line_stores_total)
 // clang-format on
 
 enum FeatureIndex : int {
@@ -158,9 +166,10 @@ constexpr int kNumFeaturesLayout2 = F_line_bytes_from_l2_total;
 constexpr int kNumFeaturesLayout3 = F_accumulator_conflict_lines_total;
 constexpr int kNumFeaturesLayout4 = F_scalar_inner_gather_loads;
 constexpr int kNumFeaturesLayout5 = F_clamped_lane_loads;
+constexpr int kNumFeaturesLayout6 = F_shared_line_stores_total;
 
 // Entries a vector of this layout version has (a prefix of StageFeatures): kNumFeatures for
-// the current CPU layout and the GPU layout, fewer for older CPU layouts; 0 if unknown.
+// the current CPU layout, fewer for older CPU layouts and the GPU layout; 0 if unknown.
 int num_features_of_layout(uint32_t layout_version);
 
 using StageFeatures = std::array<float, kNumFeatures>;

@@ -56,7 +56,7 @@ enum GpuFeatureIndex : int {
 #undef HARL_GPU_FEATURE_ENUM
         kNumGpuFeatures
 };
-static_assert((int)kNumGpuFeatures <= (int)kNumFeatures, "the GPU layout must fit in StageFeatures");
+static_assert((int)kNumGpuFeatures <= (int)kNumFeaturesLayout6, "the GPU layout must fit in its vectors");
 
 const char *gpu_feature_name(int index);
 

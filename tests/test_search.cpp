@@ -647,6 +647,30 @@ TEST(Featurizer, LlvmGathersLoadsAFewElementsApart) {
     EXPECT_GT(four_apart.first, 2 * adjacent.first);
 }
 
+// A float convolution over channels and taps x taps: conv(c, x, y) += w(c, r.x, r.y, r.z) *
+// in(r.x, x + r.y, y + r.z), its pure and update decisions replayed; the update's features and
+// analytic estimate.
+struct ConvShape {
+    int in_channels, out_channels, taps, width, height;
+};
+static std::pair<harl::StageFeatures, double>
+conv_update_replayed(const ConvShape &cs, const std::string &pure, const std::string &update) {
+    const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma-avx512-avx512_skylake");
+    Halide::ImageParam in(Halide::Float(32), 3, "in"), w(Halide::Float(32), 4, "w");
+    in.set_estimates({{0, cs.in_channels}, {0, cs.width + cs.taps - 1}, {0, cs.height + cs.taps - 1}});
+    w.set_estimates({{0, cs.out_channels}, {0, cs.in_channels}, {0, cs.taps}, {0, cs.taps}});
+    Halide::Var c("c"), x("x"), y("y");
+    Halide::RDom r(0, cs.in_channels, 0, cs.taps, 0, cs.taps);
+    Halide::Func conv("conv");
+    conv(c, x, y) = 0.0f;
+    conv(c, x, y) += w(c, r.x, r.y, r.z) * in(r.x, x + r.y, y + r.z);
+    conv.set_estimates({{0, cs.out_channels}, {0, cs.width}, {0, cs.height}});
+    const ReplayedStages replayed = replay_with_analytic_cost(
+        conv, t, "//   conv: root | " + pure + " | " + update + "\n//   w_im: inline\n//   in_im: inline\n");
+    EXPECT_EQ(replayed.features.size(), 2u);
+    return std::make_pair(replayed.features.at(1), replayed.seconds.at(1));
+}
+
 // A vectorised float reduction adds into each accumulator vector once per reduction step, a
 // chain of dependent adds: one accumulator through a 3x3x16 reduction waits on the add latency,
 // six do not. (dl2-s110512, Zen 4: a 3x3 convolution over 16 channels computed per 16-channel
@@ -654,23 +678,8 @@ TEST(Featurizer, LlvmGathersLoadsAFewElementsApart) {
 // chains of consecutive blocks overlap in the core's window: a 1x1 convolution over 16
 // channels with one accumulator ran as fast as with six.)
 TEST(Featurizer, FewAccumulatorsWaitOnTheirChains) {
-    const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma-avx512-avx512_skylake");
     auto update = [&](int taps, const std::string &decision) {
-        Halide::ImageParam in(Halide::Float(32), 3, "in"), w(Halide::Float(32), 4, "w");
-        in.set_estimates({{0, 16}, {0, 64 + taps - 1}, {0, 64 + taps - 1}});
-        w.set_estimates({{0, 32}, {0, 16}, {0, taps}, {0, taps}});
-        Halide::Var c("c"), x("x"), y("y");
-        Halide::RDom r(0, 16, 0, taps, 0, taps);
-        Halide::Func conv("conv");
-        conv(c, x, y) = 0.0f;
-        conv(c, x, y) += w(c, r.x, r.y, r.z) * in(r.x, x + r.y, y + r.z);
-        conv.set_estimates({{0, 32}, {0, 64}, {0, 64}});
-        const ReplayedStages replayed =
-            replay_with_analytic_cost(conv, t,
-                                      "//   conv: root | tiles 16 1 1 vec 0x16 | " + decision +
-                                          "\n//   w_im: inline\n//   in_im: inline\n");
-        EXPECT_EQ(replayed.features.size(), 2u);
-        return std::make_pair(replayed.features.at(1), replayed.seconds.at(1));
+        return conv_update_replayed({16, 32, taps, 64, 64}, "tiles 16 1 1 vec 0x16", decision);
     };
     const auto one = update(3, "tiles 1 1 1 16 1 1 vec 3x16"),
                six = update(3, "tiles 1 1 1 16 6 1 vec 3x16 unroll");
@@ -682,4 +691,38 @@ TEST(Featurizer, FewAccumulatorsWaitOnTheirChains) {
                short_six = update(1, "tiles 1 1 1 16 6 1 vec 3x16 unroll");
     EXPECT_EQ(short_one.first[harl::F_reduction_chain_steps], 16);
     EXPECT_LT(short_one.second, 1.5 * short_six.second);
+}
+
+// False sharing (layout 7): a parallel loop whose tasks each write less than a cache line of
+// contiguous storage makes neighbouring tasks, which run on different cores, store into the
+// same lines; an update does so on every reduction step. The unseen random pipeline 9500004's
+// strided convolution, its 4 channels in 16 bytes and one x per task, ran 1.2-20 ms against
+// 0.3 ms with 4 x per task (a whole line) or whole rows per task.
+TEST(Featurizer, ParallelTasksSharingLinesPayForEachStore) {
+    auto update = [&](const std::string &decision) {
+        return conv_update_replayed({12, 4, 3, 64, 32}, "tiles 4 1 1 vec 0x4", decision);
+    };
+    const double vector_steps = 4.0 * 64 * 32 * 108 / 4;
+    // One x (16 bytes) per task, tasks stepping along x: every accumulator store is shared.
+    const auto column = update("tiles 1 1 1 4 1 16 vec 3x4 par 2");
+    EXPECT_EQ(column.first[harl::F_shared_line_stores_total], vector_steps);
+    // Two x (32 bytes): still less than a line.
+    EXPECT_EQ(update("tiles 1 1 1 4 2 16 vec 3x4 par 2").first[harl::F_shared_line_stores_total],
+              vector_steps);
+    // Six x (96 bytes): the line at each end of a task is shared, two thirds of a line.
+    EXPECT_NEAR(update("tiles 1 1 1 4 6 16 vec 3x4 par 2").first[harl::F_shared_line_stores_total],
+                vector_steps * 64 / 96, 1);
+    // Four x (a whole line), or tasks of whole rows: none.
+    const auto line = update("tiles 1 1 1 4 4 16 vec 3x4 par 2");
+    EXPECT_EQ(line.first[harl::F_shared_line_stores_total], 0);
+    const auto rows = update("tiles 1 1 1 4 1 16 vec 3x4 par 1");
+    EXPECT_EQ(rows.first[harl::F_shared_line_stores_total], 0);
+    // No parallel loop: none. Fusing the channels' single outer iteration in too: tasks still
+    // step along x.
+    EXPECT_EQ(update("tiles 1 1 1 4 1 16 vec 3x4").first[harl::F_shared_line_stores_total], 0);
+    EXPECT_EQ(update("tiles 1 1 1 4 1 16 vec 3x4 par 3").first[harl::F_shared_line_stores_total],
+              vector_steps);
+    // The analytic model charges the shared stores of accumulators in memory.
+    EXPECT_GT(column.second, 1.5 * line.second);
+    EXPECT_GT(column.second, 1.5 * rows.second);
 }
