@@ -123,8 +123,9 @@ SearchResult beam_search(const PipelineGraph &g, const HarlOptions &opts, const 
                 cands = {pick};
             }
             for (const Decision &d : cands) {
-                ScheduleState base = d.retile ? e.state.retiled(d.retile_node, d.retile) : e.state;
-                BeamEntry child{base.with(node, d.choice), e.node_cost, 0};
+                BeamEntry child{d.retile ? e.state.retiled(d.retile_node, d.retile).with(node, d.choice)
+                                         : e.state.with(node, d.choice),
+                                e.node_cost, 0};
                 // The decision changes this Func and the Funcs that consume it.
                 std::vector<int> affected = {node};
                 if (d.retile_node >= 0) affected.push_back(d.retile_node);

@@ -592,6 +592,8 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         for (size_t k = 0; k < b.size(); k++)
             out_pts *= st.loops[k].rvar ? 1 : (double)b[k].extent();
         ws[lev] = ws_lines[lev] = ws_l1[lev] = ws_l2[lev] = out_pts * n.bytes;
+        per_producer[lev].reserve(loads.size());
+        per_producer_lines[lev].reserve(loads.size());
         for (size_t j = 0; j < loads.size(); j++) {
             const auto &l = loads[j];
             const Node &pn = g_.node(l.producer);
@@ -713,12 +715,14 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         if (l.kind == LoopInfo::Vector || l.kind == LoopInfo::Inner) inner_pts *= (double)l.extent;
     }
     f[F_inner_tile_points] = (float)inner_pts;
-    int here = 0;
-    for (int i = 0; i < g_.num_nodes(); i++) {
-        if (!g_.node(i).is_input && s_.choice(i).placement == Placement::At && s_.choice(i).at_node == node)
-            here++;
+    if (computed_here_.empty()) { // once per state: Funcs computed inside each Func
+        computed_here_.assign(g_.num_nodes(), 0);
+        for (int i : g_.decision_order()) {
+            const FuncChoice &ci = s_.choice(i);
+            if (ci.placement == Placement::At) computed_here_.at(ci.at_node)++;
+        }
     }
-    f[F_producers_computed_here] = (float)here;
+    f[F_producers_computed_here] = (float)computed_here_[node];
     f[F_working_set_per_task] = (float)(ws[L] * r.count / std::max(1.0, tasks));
     return f;
 }

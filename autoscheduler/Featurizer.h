@@ -90,6 +90,7 @@ class Featurizer {
     const PipelineGraph &g_;
     MachineInfo m_;
     std::map<int, Realization> memo_;
+    std::vector<int> computed_here_; // per node: the Funcs computed at one of its loops
     struct StageLoads {
         std::vector<EffectiveLoad> loads;
         OpCounts ops;

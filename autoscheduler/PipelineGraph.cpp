@@ -669,14 +669,9 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
             }
         }
     }
-}
-
-std::vector<int> PipelineGraph::decision_order() const {
-    std::vector<int> order;
     for (int i = (int)nodes_.size() - 1; i >= 0; i--) {
-        if (!nodes_[i].is_input) order.push_back(i);
+        if (!nodes_[i].is_input) decision_order_.push_back(i);
     }
-    return order;
 }
 
 std::string PipelineGraph::describe() const {

@@ -150,11 +150,12 @@ class PipelineGraph {
     int num_nodes() const { return (int)nodes_.size(); }
     const Halide::Target &target() const { return target_; }
     // Func nodes in the order decisions are made: consumers before producers.
-    std::vector<int> decision_order() const;
+    const std::vector<int> &decision_order() const { return decision_order_; }
     std::string describe() const;
 
   private:
     std::vector<Node> nodes_;
+    std::vector<int> decision_order_; // the Funcs (not inputs), last node first
     Halide::Target target_;
 };
 

@@ -139,8 +139,8 @@ StageChoice default_stage_choice(const Stage &st, const std::vector<Span> &box, 
     return c;
 }
 
-ScheduleState::ScheduleState(const PipelineGraph &g, int parallelism)
-    : graph_(&g), order_(g.decision_order()), choices_(g.num_nodes()), defaults_(g.num_nodes()) {
+ScheduleState::ScheduleState(const PipelineGraph &g, int parallelism) : graph_(&g), choices_(g.num_nodes()) {
+    auto defaults = std::make_shared<std::vector<std::shared_ptr<const FuncChoice>>>(g.num_nodes());
     for (int i = 0; i < g.num_nodes(); i++) {
         const Node &n = g.node(i);
         if (n.is_input) continue;
@@ -148,8 +148,9 @@ ScheduleState::ScheduleState(const PipelineGraph &g, int parallelism)
         fc->placement = Placement::Root;
         for (const auto &st : n.stages)
             fc->stages.push_back(default_stage_choice(st, st.loop_box(n.root), parallelism));
-        defaults_[i] = fc;
+        (*defaults)[i] = fc;
     }
+    defaults_ = std::move(defaults);
 }
 
 std::shared_ptr<FuncChoice> inline_choice(const Node &n) {
@@ -163,15 +164,15 @@ std::shared_ptr<FuncChoice> inline_choice(const Node &n) {
 
 int ScheduleState::next_node() const {
     HARL_ASSERT(!complete(), "no undecided Func left");
-    return order_[num_decided_];
+    return graph_->decision_order()[num_decided_];
 }
 
 const FuncChoice &ScheduleState::choice(int node) const {
     const auto &c = choices_.at(node);
     if (c) return *c;
-    HARL_ASSERT(defaults_.at(node),
-                "node " << node << " (" << graph_->node(node).name << ") has no schedule");
-    return *defaults_[node];
+    const auto &d = defaults_->at(node);
+    HARL_ASSERT(d, "node " << node << " (" << graph_->node(node).name << ") has no schedule");
+    return *d;
 }
 
 ScheduleState ScheduleState::with(int node, std::shared_ptr<const FuncChoice> c) const {
@@ -179,7 +180,7 @@ ScheduleState ScheduleState::with(int node, std::shared_ptr<const FuncChoice> c)
     HARL_ASSERT(c->stages.size() == graph_->node(node).stages.size(), "choice stage count mismatch");
     ScheduleState s = *this;
     s.choices_[node] = std::move(c);
-    if (!complete() && order_[num_decided_] == node) s.num_decided_++;
+    if (!complete() && graph_->decision_order()[num_decided_] == node) s.num_decided_++;
     return s;
 }
 
@@ -218,7 +219,7 @@ int ScheduleState::level_within(int node, int outer) const {
 
 std::string ScheduleState::describe() const {
     std::ostringstream os;
-    for (int i : order_) {
+    for (int i : graph_->decision_order()) {
         const Node &n = graph_->node(i);
         const FuncChoice &c = choice(i);
         os << n.name << ": ";

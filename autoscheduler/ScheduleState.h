@@ -5,6 +5,8 @@
 
 #include "PipelineGraph.h"
 
+#include <boost/container/small_vector.hpp>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,9 +40,11 @@ struct FuncChoice {
 struct LoopInfo {
     enum Kind { Vector, Inner, RVar, Outer };
     Kind kind = Outer;
-    std::vector<int> vars; // loop vars (Stage::loops indices) it iterates; several when fused
-    int64_t extent = 1;    // iterations per realization (estimate)
-    int64_t factor = 1;    // split factor of an Inner/Vector loop (constant)
+    // Loop vars (Stage::loops indices) it iterates; several when fused. Inline storage for a
+    // few: the featurizer builds every Func's loop nest for every search state.
+    boost::container::small_vector<int, 4> vars;
+    int64_t extent = 1; // iterations per realization (estimate)
+    int64_t factor = 1; // split factor of an Inner/Vector loop (constant)
     bool parallel = false, unrolled = false, vectorized = false;
     std::string name; // Halide name of the loop variable
 };
@@ -82,9 +86,10 @@ class ScheduleState {
 
   private:
     const PipelineGraph *graph_;
-    std::vector<int> order_;
     std::vector<std::shared_ptr<const FuncChoice>> choices_;
-    std::vector<std::shared_ptr<const FuncChoice>> defaults_;
+    // The choices of undecided Funcs, the same for every state of a search: shared, so that
+    // copying a state (once per candidate) copies one vector of the graph's size, not two.
+    std::shared_ptr<const std::vector<std::shared_ptr<const FuncChoice>>> defaults_;
     int num_decided_ = 0;
 };
 

@@ -576,7 +576,8 @@ TEST(FuzzRegression, UnrollOnlyWhereEveryDimensionIsTiledOutside) {
             const harl::Stage &os = g.node(n).stages[0];
             harl::LoopNest nest = harl::build_loop_nest(os, st, os.loop_box(g.node(n).root));
             for (size_t l = 0; l < nest.loops.size(); l++) {
-                if (nest.loops[l].kind == harl::LoopInfo::Outer && nest.loops[l].vars == std::vector<int>{0})
+                if (nest.loops[l].kind == harl::LoopInfo::Outer && nest.loops[l].vars.size() == 1 &&
+                    nest.loops[l].vars[0] == 0)
                     channel_tiles = (int)l;
             }
             ASSERT_GE(channel_tiles, 0);
