@@ -32,7 +32,7 @@ test: build
 bench: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j$(JOBS) --target harl_autosched harl_apps.generator harl-host-target harl_scaling
 	python3 apps/bench.py --build $(BUILD) --runs 7 --csv $(BUILD)/bench.csv
-	@echo "HARL search cost against pipeline size (default options: the learned model; states_per_second: partial schedules scored per second, one core):"
+	@echo "HARL search cost against pipeline size (default options: the learned model; states_per_second: partial schedules scored per second of the whole autoschedule call, search_states_per_second: per second of the beam search alone; one core):"
 	$(BUILD)/apps/harl_scaling 8 16 32 64 128 | tee $(BUILD)/scaling.csv
 	@echo "The same with the analytic cost model:"
 	HARL_COST_MODEL=analytic $(BUILD)/apps/harl_scaling 8 16 32 64 128 | tee $(BUILD)/scaling_analytic.csv
