@@ -156,7 +156,8 @@ double Featurizer::shared_line_fraction(int node, int si) {
     // partly covered before that one leaves neighbouring tasks rows apart.
     const Region &region = r.region;
     double run = g_.node(node).bytes;
-    for (int d = 0; d < (int)region.size(); d++) {
+    bool reached = false;
+    for (int d = 0; d < (int)region.size() && !reached; d++) {
         int k = -1;
         for (size_t j = 0; j < st.loops.size(); j++) {
             if (!st.loops[j].rvar && st.loops[j].pure_dim == d) k = (int)j;
@@ -164,7 +165,8 @@ double Featurizer::shared_line_fraction(int node, int si) {
         if (k < 0) return 0; // indexed by an RVar or a constant: not a plain walk
         if (k == step) {
             run *= (double)task[k];
-            break;
+            reached = true;
+            continue;
         }
         const int64_t full = std::max<int64_t>(1, region[d].extent());
         if (task[k] < full) return 0;
@@ -172,7 +174,7 @@ double Featurizer::shared_line_fraction(int node, int si) {
     }
     // Tasks start at multiples of their run from the (line-aligned) start of the allocation:
     // a run of whole lines shares none; otherwise the lines at each end are shared.
-    if (std::fmod(run, (double)kLineBytes) == 0) return 0;
+    if (!reached || std::fmod(run, (double)kLineBytes) == 0) return 0;
     return std::min(1.0, kLineBytes / run);
 }
 
