@@ -158,10 +158,7 @@ double Featurizer::shared_line_fraction(int node, int si) {
     double run = g_.node(node).bytes;
     bool reached = false;
     for (int d = 0; d < (int)region.size() && !reached; d++) {
-        int k = -1;
-        for (size_t j = 0; j < st.loops.size(); j++) {
-            if (!st.loops[j].rvar && st.loops[j].pure_dim == d) k = (int)j;
-        }
+        const int k = st.loop_of_pure(d);
         if (k < 0) return 0; // indexed by an RVar or a constant: not a plain walk
         if (k == step) {
             run *= (double)task[k];

@@ -38,6 +38,13 @@ const char *op_kind_name(int k) {
     return names[k];
 }
 
+int Stage::loop_of_pure(int pure_dim) const {
+    for (int k = 0; k < (int)loops.size(); k++) {
+        if (!loops[k].rvar && loops[k].pure_dim == pure_dim) return k;
+    }
+    return -1;
+}
+
 int Stage::max_fused_parallel_loops() const {
     int pure = 0;
     for (const auto &lv : loops)

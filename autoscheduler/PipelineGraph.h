@@ -119,6 +119,9 @@ struct Stage {
     bool tileable() const;
     // The loop box for a region of the Func: pure vars take the region's spans, RVars theirs.
     std::vector<Span> loop_box(const Region &func_region) const;
+    // The loop var (index into loops) of the Func's pure dimension `pure_dim`, or -1 when no
+    // pure var indexes it (an update writing an RVar or a constant there).
+    int loop_of_pure(int pure_dim) const;
 };
 
 struct Node {

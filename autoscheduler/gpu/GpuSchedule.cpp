@@ -88,20 +88,22 @@ Region gpu_footprint(const PipelineGraph &g, const Stage &st, int producer, cons
 }
 
 GpuSchedule::GpuSchedule(const PipelineGraph &g, const TargetModel &tm)
-    : graph_(&g), tm_(&tm), order_(g.decision_order()), choices_(g.num_nodes()), defaults_(g.num_nodes()) {
+    : graph_(&g), tm_(&tm), choices_(g.num_nodes()) {
     HARL_ASSERT(tm.is_gpu(), "GpuSchedule for the CPU target " << tm.target);
-    for (int n : order_) {
+    auto defaults = std::make_shared<std::vector<std::shared_ptr<const GpuFuncChoice>>>(g.num_nodes());
+    for (int n : g.decision_order()) {
         const Node &node = g.node(n);
         auto c = std::make_shared<GpuFuncChoice>();
         c->placement = GpuPlacement::Root;
         for (const auto &st : node.stages)
             c->stages.push_back(default_gpu_stage(st, st.loop_box(node.root), tm));
-        defaults_[n] = std::move(c);
+        (*defaults)[n] = std::move(c);
     }
+    defaults_ = std::move(defaults);
 }
 
 const GpuFuncChoice &GpuSchedule::choice(int node) const {
-    const auto &c = choices_.at(node) ? choices_[node] : defaults_.at(node);
+    const auto &c = choices_.at(node) ? choices_[node] : defaults_->at(node);
     HARL_ASSERT(c, "no GPU choice for node " << graph_->node(node).name);
     return *c;
 }
@@ -119,7 +121,7 @@ GpuSchedule GpuSchedule::with(int node, std::shared_ptr<const GpuFuncChoice> c) 
 std::string GpuSchedule::describe() const {
     std::ostringstream os;
     static const char *modes[] = {"kernel", "threads", "serial", "host"};
-    for (int n : order_) {
+    for (int n : graph_->decision_order()) {
         const Node &node = graph_->node(n);
         const GpuFuncChoice &c = choice(n);
         os << node.name << ": ";

@@ -49,8 +49,8 @@ class GpuSchedule {
     const PipelineGraph &graph() const { return *graph_; }
     const TargetModel &target() const { return *tm_; }
     int num_decided() const { return num_decided_; }
-    bool complete() const { return num_decided_ == (int)order_.size(); }
-    int next_node() const { return complete() ? -1 : order_[num_decided_]; }
+    bool complete() const { return num_decided_ == (int)graph_->decision_order().size(); }
+    int next_node() const { return complete() ? -1 : graph_->decision_order()[num_decided_]; }
     bool decided(int node) const { return (bool)choices_.at(node); }
     // The decision, or the default (a root kernel with a plain tiling) when undecided.
     const GpuFuncChoice &choice(int node) const;
@@ -60,8 +60,10 @@ class GpuSchedule {
   private:
     const PipelineGraph *graph_;
     const TargetModel *tm_;
-    std::vector<int> order_;
-    std::vector<std::shared_ptr<const GpuFuncChoice>> choices_, defaults_;
+    std::vector<std::shared_ptr<const GpuFuncChoice>> choices_;
+    // The choices of undecided Funcs, the same for every state of a search: shared, so that
+    // copying a state copies one vector of the graph's size (as ScheduleState does).
+    std::shared_ptr<const std::vector<std::shared_ptr<const GpuFuncChoice>>> defaults_;
     int num_decided_ = 0;
 };
 

@@ -24,13 +24,6 @@ struct KernelShape {
     auto key() const { return std::make_tuple(pure_x, pure_y, tx, ty, rx, ry); }
 };
 
-int loop_of_pure(const Stage &st, int pure_dim) {
-    for (int k = 0; k < (int)st.loops.size(); k++) {
-        if (!st.loops[k].rvar && st.loops[k].pure_dim == pure_dim) return k;
-    }
-    return -1;
-}
-
 GpuStageChoice instantiate(const Stage &st, const KernelShape &k, GpuStageChoice::Mode mode) {
     GpuStageChoice c;
     if (!gpu_mappable(st)) {
@@ -38,8 +31,8 @@ GpuStageChoice instantiate(const Stage &st, const KernelShape &k, GpuStageChoice
         return c;
     }
     c.mode = mode;
-    c.dim_x = loop_of_pure(st, k.pure_x);
-    c.dim_y = k.pure_y >= 0 ? loop_of_pure(st, k.pure_y) : -1;
+    c.dim_x = st.loop_of_pure(k.pure_x);
+    c.dim_y = k.pure_y >= 0 ? st.loop_of_pure(k.pure_y) : -1;
     if (c.dim_x < 0) {
         // An update that does not loop over the shape's x (e.g. f(0, y) = ...): its innermost
         // pure loop takes thread x.
