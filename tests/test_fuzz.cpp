@@ -20,7 +20,9 @@
 #include "TestPipelines.h"
 #include "refine/EditSpace.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <gtest/gtest.h>
 #include <random>
 #include <stdexcept>
@@ -201,71 +203,97 @@ TEST_P(FuzzShard, RandomEditChainsMatchReference) {
     }
 }
 
-// DNN layer stacks (make_random_layers: pre-padded inputs read without clamps, zero padding,
-// valid convolutions that shrink the map): HARL's pick with each cost model and one randomised
-// search per seed, as harl-collect asks for them, must compute the compute-root reference
-// (HARL_FUZZ_LAYER_SEEDS seeds, default 24, at most 30 MFLOP each), and so must Adams2019's
-// schedules of the first HARL_FUZZ_LAYER_ADAMS_SEEDS (8). An unclamped input read outside the
-// buffer is an error Halide reports before running: it fails HARL here, and is noted for
-// Adams2019, whose tiles larger than a small map are shifted inwards past the input's start.
-TEST_P(FuzzShard, RandomLayerStacksMatchReference) {
-    const int seeds = env_int("HARL_FUZZ_LAYER_SEEDS", 24);
+// HARL's pick with each cost model and one randomised search per seed, as harl-collect asks for
+// them, must compute the compute-root reference of `make(seed)` for the shard's seeds below
+// `seeds`, and so must Adams2019's schedules of those below `adams_seeds`. An unclamped input
+// read outside the buffer is an error Halide reports before running: it fails HARL here, and is
+// noted for Adams2019, whose tiles larger than a small map are shifted inwards past the input's
+// start.
+void family_matches_reference(const std::function<harl::RandomPipeline(uint64_t)> &make, int shard, int seeds,
+                              int adams_seeds, const std::string &family) {
     const std::vector<std::string> models = {"analytic", "learned"};
-    for (int seed = GetParam(); seed < seeds; seed += kShards) {
-        harl::RandomPipeline ref = harl::make_random_layers(seed, 30);
+    for (int seed = shard; seed < seeds; seed += kShards) {
+        harl::RandomPipeline ref = make(seed);
         const std::string kinds = kinds_of(ref);
         const Halide::Buffer<> expected = realize_at_root(ref);
         for (int k = 0; k < 3; k++) {
-            harl::RandomPipeline rp = harl::make_random_layers(seed, 30);
+            harl::RandomPipeline rp = make(seed);
             const harl::HarlOptions o = harl::candidate_options(harl::HarlOptions(), seed, k, 1, models);
             try {
                 harl::autoschedule(Halide::Pipeline(rp.output), target(),
                                    Halide::MachineParams(2, 32 << 20, 40), o);
                 EXPECT_EQ(harl_test::compare_buffers(realize(rp), expected), "")
-                    << "seed " << seed << " candidate " << k << ": " << kinds;
+                    << family << " seed " << seed << " candidate " << k << ": " << kinds;
             } catch (const std::exception &e) {
-                ADD_FAILURE() << "seed " << seed << " candidate " << k << " (" << kinds << "): " << e.what();
+                ADD_FAILURE() << family << " seed " << seed << " candidate " << k << " (" << kinds
+                              << "): " << e.what();
             }
         }
         // Adams2019 on the first few: a schedule Halide rejects is noted, one that compiles must match.
-        if (seed >= env_int("HARL_FUZZ_LAYER_ADAMS_SEEDS", 8)) continue;
+        if (seed >= adams_seeds) continue;
         ASSERT_TRUE(adams2019_loaded());
-        harl::RandomPipeline rp = harl::make_random_layers(seed, 30);
+        harl::RandomPipeline rp = make(seed);
         Halide::Pipeline p(rp.output);
         try {
             p.auto_schedule("Adams2019", target(), Halide::MachineParams(2, 32 << 20, 40));
             p.compile_jit(target());
         } catch (const Halide::CompileError &e) {
-            std::cout << "[ NOTE     ] layer seed " << seed
+            std::cout << "[ NOTE     ] " << family << " seed " << seed
                       << ": Halide rejects Adams2019's schedule: " << std::string(e.what()).substr(0, 200)
                       << "\n";
             continue;
         }
         try {
             EXPECT_EQ(harl_test::compare_buffers(realize(rp), expected), "")
-                << "Adams2019, seed " << seed << ": " << kinds;
+                << "Adams2019, " << family << " seed " << seed << ": " << kinds;
         } catch (const Halide::RuntimeError &e) {
-            // Adams2019 shifts tiles larger than a small map inwards, past the start of the
+            // Adams2019 shifts tiles larger than a small map inwards, past the start of a
             // pre-padded input; Halide's bounds check stops the run. Its fault, not the pipeline's.
             const std::string what = e.what();
             if (what.find("is accessed at") == std::string::npos) throw;
-            std::cout << "[ NOTE     ] layer seed " << seed
+            std::cout << "[ NOTE     ] " << family << " seed " << seed
                       << ": Adams2019's schedule reads the input out of bounds: " << what.substr(0, 200)
                       << "\n";
         }
     }
 }
 
+// DNN layer stacks (make_random_layers: pre-padded inputs read without clamps, zero padding,
+// valid convolutions that shrink the map): HARL_FUZZ_LAYER_SEEDS seeds (default 24) of at most
+// 30 MFLOP, Adams2019 on the first HARL_FUZZ_LAYER_ADAMS_SEEDS (8).
+TEST_P(FuzzShard, RandomLayerStacksMatchReference) {
+    family_matches_reference([](uint64_t seed) { return harl::make_random_layers(seed, 30); }, GetParam(),
+                             env_int("HARL_FUZZ_LAYER_SEEDS", 24), env_int("HARL_FUZZ_LAYER_ADAMS_SEEDS", 8),
+                             "layers");
+}
+
+// Dense blocks (make_random_dense: linear layers with either weight layout, softmax, layer norm,
+// residuals): HARL_FUZZ_DENSE_SEEDS seeds (default 16) of at most 5 MFLOP, Adams2019 on the
+// first HARL_FUZZ_DENSE_ADAMS_SEEDS (4).
+TEST_P(FuzzShard, RandomDenseBlocksMatchReference) {
+    family_matches_reference([](uint64_t seed) { return harl::make_random_dense(seed, 5); }, GetParam(),
+                             env_int("HARL_FUZZ_DENSE_SEEDS", 16), env_int("HARL_FUZZ_DENSE_ADAMS_SEEDS", 4),
+                             "dense");
+}
+
+// A family's pipeline of `seed` drawn for 400 MFLOP and for 1: drawn twice, the seed gives the
+// same stages and output, and the smaller budget keeps every stage.
+std::pair<harl::RandomPipeline, harl::RandomPipeline>
+budgets_of_seed(const std::function<harl::RandomPipeline(uint64_t, double)> &make, uint64_t seed) {
+    harl::RandomPipeline a = make(seed, 400), small = make(seed, 1);
+    const harl::RandomPipeline b = make(seed, 400);
+    EXPECT_EQ(a.stage_kinds, b.stage_kinds) << "seed " << seed;
+    EXPECT_EQ(a.output_size, b.output_size) << "seed " << seed;
+    EXPECT_EQ(a.stage_kinds, small.stage_kinds) << "seed " << seed << ": the budget changed the stages";
+    return {std::move(a), std::move(small)};
+}
+
 // A layer stack's seed fixes it, the budget only shrinks its maps, and every map stays usable.
 TEST(RandomLayers, SeedFixesTheStackAndTheBudgetShrinksItsMaps) {
     int shrunk = 0, softmax_heads = 0;
     for (uint64_t seed = 0; seed < 40; seed++) {
-        const harl::RandomPipeline a = harl::make_random_layers(seed, 400),
-                                   b = harl::make_random_layers(seed, 400);
-        const harl::RandomPipeline small = harl::make_random_layers(seed, 1);
-        EXPECT_EQ(a.stage_kinds, b.stage_kinds) << "seed " << seed;
-        EXPECT_EQ(a.output_size, b.output_size) << "seed " << seed;
-        EXPECT_EQ(a.stage_kinds, small.stage_kinds) << "seed " << seed << ": the budget changed the layers";
+        const auto [a, small] = budgets_of_seed(
+            [](uint64_t s, double mflops) { return harl::make_random_layers(s, mflops); }, seed);
         ASSERT_EQ(a.output_size.size(), 3u);
         EXPECT_GE(std::min(small.output_size[1], small.output_size[2]), 4) << "seed " << seed;
         EXPECT_LE(small.output_size[1] * small.output_size[2], a.output_size[1] * a.output_size[2]);
@@ -276,6 +304,61 @@ TEST(RandomLayers, SeedFixesTheStackAndTheBudgetShrinksItsMaps) {
     EXPECT_GE(softmax_heads, 4) << "about a quarter of the stacks should end in a softmax";
     EXPECT_LE(softmax_heads, 20) << "about a quarter of the stacks should end in a softmax";
     EXPECT_THROW(harl::make_random_layers(0, 0), std::invalid_argument);
+}
+
+// A dense chain's seed fixes it, the budget only shrinks its rows, reductions reach thousands
+// of features, and some tensors are larger than the last-level cache.
+TEST(RandomDense, SeedFixesTheBlocksAndTheBudgetShrinksItsRows) {
+    int shrunk = 0, long_reductions = 0, dram_sized = 0, softmax = 0;
+    for (uint64_t seed = 0; seed < 60; seed++) {
+        const auto [a, small] = budgets_of_seed(
+            [](uint64_t s, double mflops) { return harl::make_random_dense(s, mflops); }, seed);
+        ASSERT_EQ(a.output_size.size(), 2u);
+        EXPECT_EQ(a.output_size[0], small.output_size[0])
+            << "seed " << seed << ": the budget changed a width";
+        EXPECT_GE(small.output_size[1], 1) << "seed " << seed;
+        EXPECT_LE(small.output_size[1], a.output_size[1]) << "seed " << seed;
+        shrunk += small.output_size[1] < a.output_size[1];
+        int widest = 0;
+        for (const Halide::Buffer<> &in : a.input_data)
+            widest = std::max(widest, in.dim(0).extent());
+        long_reductions += widest >= 1000;
+        size_t largest = 0;
+        for (const Halide::Buffer<> &in : a.input_data)
+            largest = std::max(largest, in.size_in_bytes());
+        dram_sized += largest > (16u << 20);
+        softmax += std::count(a.stage_kinds.begin(), a.stage_kinds.end(), "softmax") > 0;
+    }
+    EXPECT_GT(shrunk, 10) << "a 1 MFLOP budget should shrink many chains drawn for 400";
+    EXPECT_GE(long_reductions, 6) << "some inputs should be 1,000 features wide or more";
+    EXPECT_GE(dram_sized, 2) << "some inputs should be larger than a 16 MB last-level cache";
+    EXPECT_GE(softmax, 6);
+    EXPECT_THROW(harl::make_random_dense(0, 0), std::invalid_argument);
+}
+
+// A dataset key names its pipeline's family: the dense family's keys rebuild dense chains, and
+// the older families' keys rebuild what they did before the dense family existed.
+TEST(RandomDense, KeysNameTheirFamily) {
+    harl::SeedPipeline sp;
+    const std::string dense = harl::pipeline_key({77, 2, 8, true});
+    EXPECT_EQ(dense, "dn" + std::to_string(harl::kDenseVersion) + "-s77");
+    ASSERT_TRUE(harl::rebuildable_key(dense, 77, &sp));
+    EXPECT_TRUE(sp.dense);
+    EXPECT_EQ(harl::pipeline_of(sp).stage_kinds, harl::make_random_dense(77).stage_kinds);
+    EXPECT_FALSE(harl::rebuildable_key(dense, 78, &sp)) << "another seed's key";
+    for (uint64_t seed = 76000; seed < 76010; seed++) {
+        const std::string key = harl::pipeline_key(seed, 3, 9);
+        EXPECT_NE(key.substr(0, 2), "dn");
+        ASSERT_TRUE(harl::rebuildable_key(key, seed, &sp)) << key;
+        EXPECT_FALSE(sp.dense) << key;
+        if (!harl::pipeline_scale_of(seed).layers) {
+            EXPECT_EQ(sp.min_stages, 3) << key;
+            EXPECT_EQ(sp.max_stages, 9) << key;
+        }
+        EXPECT_EQ(harl::pipeline_of(sp).stage_kinds, harl::pipeline_of_seed(seed, 3, 9).stage_kinds) << key;
+    }
+    EXPECT_TRUE(harl::seed_in_family(76000, "dense"));
+    EXPECT_THROW(harl::seed_in_family(0, "dnn"), std::invalid_argument);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, FuzzShard, ::testing::Range(0, kShards));

@@ -64,4 +64,28 @@ inline RandomInput make_random_input(const std::string &name, Halide::Type t, co
     return RandomInput{p, Halide::Buffer<>(), sizes};
 }
 
+// The draws and names the DNN families' builders share (RandomLayers.cpp, RandomDense.cpp):
+// integers and coins from a generator seeded by the pipeline seed and the family's `salt`,
+// float inputs in1, in2, ... and Funcs numbered in the order they are made.
+class RandomTensorBuilder {
+  public:
+    RandomTensorBuilder(uint64_t seed, uint64_t salt, bool embed)
+        : rng_(seed * 0x9E3779B97F4A7C15ull + salt), embed_(embed) {}
+
+    int uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+    bool coin(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+    RandomInput input(const std::vector<int> &sizes, RandomPipeline *rp) {
+        return make_random_input("in" + std::to_string(inputs_++), Halide::Float(32), sizes, embed_, rng_,
+                                 rp);
+    }
+    Halide::Func func(const std::string &kind) { return Halide::Func(kind + "_" + std::to_string(funcs_++)); }
+
+  protected:
+    std::mt19937_64 rng_;
+
+  private:
+    bool embed_;
+    int inputs_ = 0, funcs_ = 0;
+};
+
 } // namespace harl

@@ -38,12 +38,10 @@ int out_extent(int in, const LayerPlan &l) {
     return l.same ? (in + l.stride - 1) / l.stride : (in - l.k) / l.stride + 1;
 }
 
-class LayerBuilder {
+class LayerBuilder : public RandomTensorBuilder {
   public:
-    LayerBuilder(uint64_t seed, bool embed) : rng_(seed * 0x9E3779B97F4A7C15ull + 99), embed_(embed) {}
+    LayerBuilder(uint64_t seed, bool embed) : RandomTensorBuilder(seed, 99, embed) {}
 
-    int uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
-    bool coin(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
     int channels() {
         static const int choices[] = {8, 16, 24, 32, 48, 64, 96, 128, 192, 256};
         return choices[uniform(0, 9)];
@@ -75,15 +73,6 @@ class LayerBuilder {
         l.activation = l.kind == LayerKind::Pool ? 0 : l.kind == LayerKind::Residual ? 1 : uniform(0, 2);
         return l;
     }
-
-    RandomInput input(const std::vector<int> &sizes, RandomPipeline *rp) {
-        return make_random_input("in" + std::to_string(inputs_++), Float(32), sizes, embed_, rng_, rp);
-    }
-    Func func(const std::string &kind) { return Func(kind + "_" + std::to_string(funcs_++)); }
-
-    std::mt19937_64 rng_;
-    bool embed_;
-    int inputs_ = 0, funcs_ = 0;
 };
 
 std::string kind_name(const LayerPlan &l) {

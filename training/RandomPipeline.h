@@ -36,4 +36,10 @@ RandomPipeline make_random_pipeline(uint64_t seed, int min_stages = 2, int max_s
 // `max_mflops` million floating-point operations.
 RandomPipeline make_random_layers(uint64_t seed, double max_mflops = 400, bool embed_inputs = false);
 
+// A random chain of 1-3 dense blocks (RandomDense.cpp): linear layers (weights stored either way
+// round, optional bias, ReLU/GELU/SiLU), softmax over features, layer norm and residual
+// additions, on float (feature, row) tensors of 8-4096 features and 1-16384 rows. The rows
+// shrink until the chain needs at most about `max_mflops` million floating-point operations.
+RandomPipeline make_random_dense(uint64_t seed, double max_mflops = 400, bool embed_inputs = false);
+
 } // namespace harl

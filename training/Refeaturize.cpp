@@ -35,14 +35,14 @@ RefeaturizeReport refeaturize_dataset(const std::string &in_path, Dataset &out) 
     out.merge_from(in_path);
     RefeaturizeReport rep;
     for (const Dataset::SourcedSample &s : out.sourced_samples()) {
-        int min_stages, max_stages;
-        if (!replayable(s, &min_stages, &max_stages, &rep.skipped)) {
+        SeedPipeline sp;
+        if (!replayable(s, &sp, &rep.skipped)) {
             out.delete_sample(s.sample);
             continue;
         }
         std::vector<uint8_t> fresh;
         try {
-            RandomPipeline rp = pipeline_of_seed((uint64_t)s.seed, min_stages, max_stages);
+            RandomPipeline rp = pipeline_of(sp);
             Halide::Pipeline p(rp.output);
             fresh = refeaturize_schedule(p, Halide::Target(s.sample.target),
                                          Halide::MachineParams(s.sample.machine_params), s.source);

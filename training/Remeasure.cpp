@@ -12,14 +12,14 @@ namespace harl {
 namespace {
 
 // The sample timed again: its schedule replayed on a fresh copy of its pipeline.
-SampleRecord measure_again(const Dataset::SourcedSample &s, int min_stages, int max_stages,
+SampleRecord measure_again(const Dataset::SourcedSample &s, const SeedPipeline &sp,
                            const RemeasureOptions &o) {
     const Halide::Target target(s.sample.target);
     if (!(runnable_here(target) == target)) {
         throw HarlError("its target " + s.sample.target +
                         " has features this CPU cannot run: remeasure on a machine that can");
     }
-    RandomPipeline rp = pipeline_of_seed((uint64_t)s.seed, min_stages, max_stages);
+    RandomPipeline rp = pipeline_of(sp);
     Halide::Pipeline p(rp.output);
     const Halide::MachineParams mp(s.sample.machine_params);
     {
@@ -46,18 +46,18 @@ RemeasureReport remeasure_dataset(const std::string &in_path, Dataset &out, cons
     // Select: replayable samples of the first max_pipelines pipelines that have one.
     struct Selected {
         const Dataset::SourcedSample *s;
-        int min_stages, max_stages;
+        SeedPipeline sp;
     };
     std::vector<Selected> selected;
     std::set<std::string> pipelines;
     for (const auto &s : all) {
-        int min_stages, max_stages;
-        if (!replayable(s, &min_stages, &max_stages, &rep.skipped)) continue;
+        SeedPipeline sp;
+        if (!replayable(s, &sp, &rep.skipped)) continue;
         if (!pipelines.count(s.sample.pipeline)) {
             if (o.max_pipelines > 0 && (int)pipelines.size() == o.max_pipelines) continue;
             pipelines.insert(s.sample.pipeline);
         }
-        selected.push_back({&s, min_stages, max_stages});
+        selected.push_back({&s, sp});
     }
     int done = 0;
     for (const Selected &sel : selected) {
@@ -68,7 +68,7 @@ RemeasureReport remeasure_dataset(const std::string &in_path, Dataset &out, cons
         } else {
             SampleRecord r;
             try {
-                r = measure_again(s, sel.min_stages, sel.max_stages, o);
+                r = measure_again(s, sel.sp, o);
             } catch (const std::exception &e) {
                 rep.skipped.note(&rep.replay_failed, s, e.what());
                 progress(++done, (int)selected.size());

@@ -28,16 +28,15 @@ struct SkippedSamples {
     }
 };
 
-// Whether this build can replay the sample; then `min_stages` and `max_stages` are its
-// pipeline's stage range. If not, the reason is counted in `skipped` (when given).
-inline bool replayable(const Dataset::SourcedSample &s, int *min_stages, int *max_stages,
-                       SkippedSamples *skipped) {
+// Whether this build can replay the sample; then `sp` names its pipeline. If not, the reason
+// is counted in `skipped` (when given).
+inline bool replayable(const Dataset::SourcedSample &s, SeedPipeline *sp, SkippedSamples *skipped) {
     if (decisions_block(s.source).empty()) {
         if (skipped) skipped->note(&skipped->no_decisions, s, "no schedule decisions stored");
         return false;
     }
     // The key names the generator version too.
-    if (!rebuildable_key(s.sample.pipeline, (uint64_t)s.seed, min_stages, max_stages)) {
+    if (!rebuildable_key(s.sample.pipeline, (uint64_t)s.seed, sp)) {
         if (skipped)
             skipped->note(&skipped->not_rebuildable, s,
                           "this build makes another pipeline of seed " + std::to_string(s.seed));

@@ -59,7 +59,7 @@ struct CollectConfig {
     bool quiet = false;
     std::string timing_lock = "/tmp/harl-collect-timing.lock";
     std::string cost_models = "analytic,learned";
-    std::string family = "all";      // all, layers (DNN layer stacks only) or general
+    std::string family = "all";      // all, layers (DNN layer stacks only), general or dense
     std::vector<std::string> models; // cost_models, split
 };
 
@@ -108,20 +108,21 @@ harl::MeasureOptions measure_options(const CollectConfig &cfg) {
 
 void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::HarlOptions &base,
                       uint64_t seed, const std::function<void(int ok, int bad)> &on_sample) {
+    const harl::SeedPipeline sp{seed, cfg.min_stages, cfg.max_stages, cfg.family == "dense"};
     const harl::PipelineScale ps = harl::pipeline_scale_of(seed);
-    const int scale = ps.layers ? 0 : ps.spatial;
-    const std::string key = harl::pipeline_key(seed, cfg.min_stages, cfg.max_stages);
+    const int scale = ps.layers || sp.dense ? 0 : ps.spatial;
+    const std::string key = harl::pipeline_key(sp);
     const std::string status = db.pipeline_status(key);
     if (status == "done" || status == "failed") return;
     const Halide::Target target = target_of(cfg);
     Halide::MachineParams mp(cfg.machine_params);
     {
-        harl::RandomPipeline rp = harl::pipeline_of_seed(seed, cfg.min_stages, cfg.max_stages);
+        harl::RandomPipeline rp = harl::pipeline_of(sp);
         std::string kinds;
         for (const auto &k : rp.stage_kinds)
             kinds += (kinds.empty() ? "" : " ") + k;
-        db.begin_pipeline(key, seed, ps.layers ? harl::kLayersVersion : harl::kGeneratorVersion, scale,
-                          (int)rp.stage_kinds.size(), kinds);
+        db.begin_pipeline(key, seed, harl::generator_version_of(sp), scale, (int)rp.stage_kinds.size(),
+                          kinds);
     }
     std::vector<int> done = db.recorded_candidates(key);
     std::vector<std::pair<int, std::string>> hashes = db.schedule_hashes(key);
@@ -129,7 +130,7 @@ void collect_pipeline(const CollectConfig &cfg, harl::Dataset &db, const harl::H
         if (std::find(done.begin(), done.end(), k) != done.end()) continue;
         // Building the pipeline (its input data) and the search must not disturb timed runs.
         auto busy = std::make_unique<harl::SharedTimingLock>(cfg.timing_lock);
-        harl::RandomPipeline rp = harl::pipeline_of_seed(seed, cfg.min_stages, cfg.max_stages);
+        harl::RandomPipeline rp = harl::pipeline_of(sp);
         harl::HarlOptions opts = harl::candidate_options(base, seed, k, cfg.search_budget, cfg.models);
         // A pick Halide crashes on is measured (and recorded) as crashed: emitted without fused
         // loops instead, it would not match its features.
@@ -341,8 +342,8 @@ int main(int argc, char **argv) {
         "i/N: collect the seeds s with s % N == i (run N collectors, then --merge)")(
         "first-seed", po::value(&cfg.first_seed)->default_value(0), "first pipeline seed")(
         "family", po::value(&cfg.family)->default_value(cfg.family),
-        "which seeds to collect: all (3 in 10 are DNN layer stacks), layers (only those) or general "
-        "(only the others)")(
+        "which seeds to collect: all (3 in 10 are DNN layer stacks), layers (only those), general "
+        "(only the others) or dense (linear layers, softmax, layer norm: a seed space of its own)")(
         "schedules", po::value(&cfg.schedules)->default_value(cfg.schedules),
         "schedules per pipeline: HARL's pick plus randomised searches (duplicates are measured once)")(
         "min-stages", po::value(&cfg.min_stages)->default_value(cfg.min_stages),

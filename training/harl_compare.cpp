@@ -58,11 +58,9 @@ struct CompareConfig {
     std::string dataset; // pipelines (and model "best") from this dataset
 };
 
-// A pipeline to compare on: a seed and its stage range, and with --dataset the source of its
-// fastest measured schedule.
+// A pipeline to compare on, and with --dataset the source of its fastest measured schedule.
 struct ComparedPipeline {
-    uint64_t seed = 0;
-    int min_stages = 2, max_stages = 8;
+    harl::SeedPipeline sp;
     std::string best_source;
 };
 
@@ -72,8 +70,7 @@ std::vector<ComparedPipeline> dataset_pipelines(const std::string &path, int lim
     std::map<std::string, std::pair<double, ComparedPipeline>> best;
     for (const auto &s : harl::Dataset(path).sourced_samples()) {
         ComparedPipeline c;
-        if (s.sample.status != "ok" || !harl::replayable(s, &c.min_stages, &c.max_stages, nullptr)) continue;
-        c.seed = (uint64_t)s.seed;
+        if (s.sample.status != "ok" || !harl::replayable(s, &c.sp, nullptr)) continue;
         c.best_source = s.source;
         auto it = best.find(s.sample.pipeline);
         if (it == best.end() || s.sample.runtime_s < it->second.first)
@@ -115,8 +112,7 @@ Scheduled schedule(const CompareConfig &cfg, const ComparedPipeline &cp, const s
                    const harl::HarlOptions &opts) {
     Scheduled s;
     harl::SharedTimingLock busy(cfg.timing_lock);
-    s.rp =
-        std::make_unique<harl::RandomPipeline>(harl::pipeline_of_seed(cp.seed, cp.min_stages, cp.max_stages));
+    s.rp = std::make_unique<harl::RandomPipeline>(harl::pipeline_of(cp.sp));
     s.pipeline = std::make_unique<Halide::Pipeline>(s.rp->output);
     const Halide::Target target = harl::target_named(cfg.target);
     const Halide::MachineParams mp(cfg.machine_params);
@@ -180,7 +176,8 @@ int main(int argc, char **argv) {
         "first pipeline seed (the default range is one harl-collect's defaults never reach, so the models "
         "have not been trained on these pipelines)")(
         "family", po::value(&cfg.family)->default_value(cfg.family),
-        "which seeds: all (3 in 10 are DNN layer stacks), layers (only those) or general (the others)")(
+        "which seeds: all (3 in 10 are DNN layer stacks), layers (only those), general (the others) or "
+        "dense (linear layers, softmax, layer norm: a seed space of its own)")(
         "min-stages", po::value(&cfg.min_stages)->default_value(cfg.min_stages),
         "fewest stages per pipeline")("max-stages", po::value(&cfg.max_stages)->default_value(cfg.max_stages),
                                       "most stages per pipeline")(
@@ -235,7 +232,7 @@ int main(int argc, char **argv) {
         } else {
             for (uint64_t seed = (uint64_t)cfg.first_seed; (int)pipelines.size() < cfg.pipelines; seed++) {
                 if (harl::seed_in_family(seed, cfg.family))
-                    pipelines.push_back({seed, cfg.min_stages, cfg.max_stages, ""});
+                    pipelines.push_back({{seed, cfg.min_stages, cfg.max_stages, cfg.family == "dense"}, ""});
             }
         }
         harl::warm_jit_runtime(target);
@@ -262,7 +259,7 @@ int main(int argc, char **argv) {
             std::printf("  B%zu = %s\n", m, models[m].c_str());
         std::vector<Summary> sums(models.size());
         for (size_t i = 0; i < pipelines.size() && !g_stop; i++) {
-            const uint64_t seed = pipelines[i].seed;
+            const uint64_t seed = pipelines[i].sp.seed;
             std::vector<Scheduled> runs(models.size());
             std::vector<size_t> same_as(models.size()); // the first model with the same schedule
             try {

@@ -61,13 +61,13 @@ void write_csv_header(std::ostream &csv) {
 
 // One candidate: its Funcs' measured and estimated milliseconds per run, printed (and written
 // to `csv` when it is open).
-void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSample &s, int min_stages,
-                       int max_stages, std::ofstream &csv) {
+void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSample &s,
+                       const harl::SeedPipeline &sp, std::ofstream &csv) {
     const Halide::Target target(s.sample.target);
     if (!(harl::runnable_here(target) == target))
         throw harl::HarlError("its target " + s.sample.target + " has features this CPU cannot run");
     const Halide::MachineParams mp(s.sample.machine_params);
-    harl::RandomPipeline rp = harl::pipeline_of_seed((uint64_t)s.seed, min_stages, max_stages);
+    harl::RandomPipeline rp = harl::pipeline_of(sp);
     Halide::Pipeline p(rp.output);
     std::vector<harl::StageEstimate> est;
     {
@@ -196,8 +196,8 @@ int main(int argc, char **argv) {
             if (s.sample.status != "ok") continue;
             const std::pair<std::string, int> key = {s.sample.pipeline, s.sample.candidate};
             if (found.count(key)) continue; // measured on several machines: once
-            int min_stages, max_stages;
-            if (!harl::replayable(s, &min_stages, &max_stages, &skipped)) continue;
+            harl::SeedPipeline sp;
+            if (!harl::replayable(s, &sp, &skipped)) continue;
             if (!pipelines.count(s.sample.pipeline)) {
                 if (cfg.pipeline.empty() && (int)pipelines.size() == cfg.pipelines) break;
                 pipelines.insert(s.sample.pipeline);
@@ -208,7 +208,7 @@ int main(int argc, char **argv) {
                 warmed = true;
             }
             try {
-                profile_candidate(cfg, s, min_stages, max_stages, csv);
+                profile_candidate(cfg, s, sp, csv);
                 profiled++;
             } catch (const std::exception &e) {
                 std::printf("%s candidate %d: not profiled: %s\n", s.sample.pipeline.c_str(),
