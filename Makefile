@@ -39,6 +39,8 @@ bench: deps $(BUILD)/Makefile
 	@echo "The learned model against the analytic one on random pipelines neither has seen (runtime of HARL's picks):"
 	cmake --build $(BUILD) -j$(JOBS) --target harl-compare
 	$(BUILD)/training/harl-compare --b shipped --pipelines $(COMPARE_PIPELINES) --csv $(BUILD)/compare.csv | tee $(BUILD)/compare.txt
+	@echo "The same on random dense blocks (linear layers, softmax, layer norm):"
+	$(BUILD)/training/harl-compare --b shipped --family dense --pipelines $(COMPARE_DENSE_PIPELINES) --csv $(BUILD)/compare_dense.csv | tee $(BUILD)/compare_dense.txt
 	@echo "RL tuning with measurements against random and dropout-greedy sampling (same space, same budget):"
 	python3 apps/search_efficiency.py --build $(BUILD) --measurements $(EFFICIENCY_MEASUREMENTS) --apps $(EFFICIENCY_APPS) | tee $(BUILD)/search_efficiency.txt
 	@echo "GPU: invalid proposals with and without validity-driven initialisation (apps + 50 random pipelines):"
@@ -48,6 +50,7 @@ bench: deps $(BUILD)/Makefile
 	python3 tests/check_cuda_ptx.py --build $(BUILD) --systems harl,li2018 | tee $(BUILD)/cuda_ptx.txt
 
 COMPARE_PIPELINES ?= 30
+COMPARE_DENSE_PIPELINES ?= 10
 EFFICIENCY_MEASUREMENTS ?= 512
 EFFICIENCY_APPS ?= conv3x3,conv1x1,gemm,depthwise,maxpool,softmax
 
@@ -56,12 +59,14 @@ EFFICIENCY_APPS ?= conv3x3,conv1x1,gemm,depthwise,maxpool,softmax
 DATASET ?= data/harl_dataset.db
 WEIGHTS ?= data/harl_cpu.weights
 COLLECT_MINUTES ?= 60
+DENSE_MINUTES ?= 15
 TRAIN_MINUTES ?= 15
 
 collect: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j$(JOBS) --target harl-collect
 	mkdir -p $(dir $(DATASET))
 	$(BUILD)/training/harl-collect --db $(DATASET) --minutes $(COLLECT_MINUTES)
+	$(BUILD)/training/harl-collect --db $(DATASET) --minutes $(DENSE_MINUTES) --family dense
 
 train: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j$(JOBS) --target harl-train
