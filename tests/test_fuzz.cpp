@@ -347,7 +347,7 @@ TEST(RandomDense, KeysNameTheirFamily) {
     EXPECT_EQ(harl::pipeline_of(sp).stage_kinds, harl::make_random_dense(77).stage_kinds);
     EXPECT_FALSE(harl::rebuildable_key(dense, 78, &sp)) << "another seed's key";
     for (uint64_t seed = 76000; seed < 76010; seed++) {
-        const std::string key = harl::pipeline_key(seed, 3, 9);
+        const std::string key = harl::pipeline_key({seed, 3, 9, false});
         EXPECT_NE(key.substr(0, 2), "dn");
         ASSERT_TRUE(harl::rebuildable_key(key, seed, &sp)) << key;
         EXPECT_FALSE(sp.dense) << key;

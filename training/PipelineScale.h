@@ -77,15 +77,14 @@ inline std::string pipeline_key(const SeedPipeline &sp) {
            std::to_string(ps.spatial) + (ps.channels > 1 ? "c" + std::to_string(ps.channels) : "") + "-n" +
            std::to_string(sp.min_stages) + "_" + std::to_string(sp.max_stages);
 }
-inline std::string pipeline_key(uint64_t seed, int min_stages, int max_stages) {
-    return pipeline_key({seed, min_stages, max_stages, false});
-}
 
 // The pipeline of a dataset key this build still makes: true (and the seed's pipeline; layer
 // stacks and dense blocks have no stage range and get 2..8, unused) when its key is that key,
 // so the pipeline rebuilt from the seed is the one that was measured.
 inline bool rebuildable_key(const std::string &key, uint64_t seed, SeedPipeline *sp) {
-    *sp = SeedPipeline{seed, 2, 8, key.rfind("dn", 0) == 0};
+    *sp = SeedPipeline{seed, 2, 8, true};
+    if (pipeline_key(*sp) == key) return true;
+    sp->dense = false;
     const size_t n = key.rfind("-n"), sep = key.rfind('_');
     if (n != std::string::npos && sep != std::string::npos && sep > n) {
         try {

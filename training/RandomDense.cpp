@@ -81,6 +81,10 @@ const char *kind_name(const DensePlan &p) {
     return "?";
 }
 
+const char *activation_name(int activation) {
+    return activation == 1 ? "relu" : activation == 2 ? "gelu" : "silu";
+}
+
 Expr activate(Expr v, int activation) {
     switch (activation) {
     case 1:
@@ -147,7 +151,7 @@ RandomPipeline make_random_dense(uint64_t seed, double max_mflops, bool embed_in
             out(f, r) += weight * src.f(k, r);
             if (p.activation > 0) { // a separate stage, named in stage_kinds below
                 rp.stage_kinds.push_back("linear");
-                Func a = b.func(p.activation == 1 ? "relu" : p.activation == 2 ? "gelu" : "silu");
+                Func a = b.func(activation_name(p.activation));
                 a(f, r) = activate(out(f, r), p.activation);
                 out = a;
             }
@@ -176,10 +180,7 @@ RandomPipeline make_random_dense(uint64_t seed, double max_mflops, bool embed_in
                 throw std::logic_error("make_random_dense: a residual block without a same-width tensor");
             out(f, r) = src.f(f, r) + skip->f(f, r);
         }
-        rp.stage_kinds.push_back(p.kind != DenseKind::Linear || p.activation == 0 ? kind_name(p)
-                                 : p.activation == 1                              ? "relu"
-                                 : p.activation == 2                              ? "gelu"
-                                                                                  : "silu");
+        rp.stage_kinds.push_back(p.activation > 0 ? activation_name(p.activation) : kind_name(p));
         values.push_back({out, width});
     }
     const Tensor &last = values.back();
