@@ -10,6 +10,10 @@ namespace harl {
 
 namespace {
 
+// Halide puts a buffer of a constant size up to this many bytes on the stack, a larger one or
+// one sized at run time on the heap.
+constexpr double kStackBytes = 16 * 1024;
+
 // The tile of `cov` points per dimension in the middle of `full`: footprints are evaluated on
 // it as representative of every tile. (The first tile is not: where a consumer reads a
 // producer along paths of different scales, x and x/2 say, they meet at the origin, and a
@@ -305,6 +309,56 @@ Region Featurizer::region_of(int producer, int consumer, const std::vector<Span>
     return reg;
 }
 
+std::vector<char> Featurizer::fixed_dims(int producer, int consumer, const std::vector<Span> &box,
+                                         const std::vector<char> &fixed_vars) const {
+    const Region base = region_of(producer, consumer, box);
+    std::vector<char> fixed(base.size(), 1);
+    // Bounds through a clamp or a division (a fractional coefficient) do not simplify to a
+    // constant extent in Halide (its allocation is sized with the clamp, or with the remainder
+    // of the division); one along an inlined Func's dimension unfixes every dimension.
+    auto unfix_irregular = [&](const EffectiveLoad &l) {
+        if (l.producer != producer) return;
+        for (size_t i = 0; i < l.chain.size(); i++) {
+            const AccessMap &am = *l.chain[i];
+            for (size_t d = 0; d < am.min.size(); d++) {
+                bool irregular = am.clamped((int)d);
+                for (const auto *bounds : {&am.min, &am.max}) {
+                    const AffineBound &b = (*bounds)[d];
+                    for (size_t k = 0; b.affine && k < b.a.size(); k++)
+                        irregular |= b.a[k] != std::round(b.a[k]) || b.b[k] != std::round(b.b[k]);
+                }
+                if (!irregular) continue;
+                if (i + 1 == l.chain.size() && d < fixed.size())
+                    fixed[d] = 0;
+                else
+                    std::fill(fixed.begin(), fixed.end(), 0);
+            }
+        }
+    };
+    for (const auto &l : effective_loads(g_.node(consumer).stages[0], nullptr))
+        unfix_irregular(l);
+    for (int h : s_.effective_consumers(producer)) {
+        if (h == consumer || s_.level_within(h, consumer) < 0) continue;
+        for (const Stage &st : g_.node(h).stages)
+            for (const auto &l : effective_loads(st, nullptr))
+                unfix_irregular(l);
+    }
+    // A dimension whose extent changes with the extent of a loop var that has none fixed.
+    std::vector<Span> other = box;
+    bool moved = false;
+    for (size_t k = 0; k < box.size() && k < fixed_vars.size(); k++) {
+        if (fixed_vars[k]) continue;
+        moved = true;
+        other[k].max += other[k].extent() > 1 ? -1 : 1;
+    }
+    if (moved) {
+        const Region r = region_of(producer, consumer, other);
+        for (size_t d = 0; d < fixed.size() && d < r.size(); d++)
+            if (r[d].extent() != base[d].extent()) fixed[d] = 0;
+    }
+    return fixed;
+}
+
 std::vector<Featurizer::Level> Featurizer::levels(int node, int si) {
     const Realization &r = realization(node);
     const LoopNest &nest = r.nests[si];
@@ -342,6 +396,9 @@ const Realization &Featurizer::realization(int node) {
     if (c.placement == Placement::Root) {
         r.region = n.root;
         r.alloc_points = (double)region_points(n.root);
+        // Sized by the outputs' extents, known only when the pipeline runs: one heap buffer.
+        r.fixed.assign(n.root.size(), 0);
+        r.heap_allocations = n.is_input || n.is_output ? 0 : 1;
     } else {
         const Realization &cr = realization(c.at_node);
         const Node &cn = g_.node(c.at_node);
@@ -358,6 +415,39 @@ const Realization &Featurizer::realization(int node) {
         Region sreg = region_at(store);
         r.alloc_points = (double)region_points(sreg);
         r.alloc_count = cr.count * nest.iterations(store);
+        // Which of the consumer's loop vars one iteration of loop `level` covers with a constant
+        // extent: those with no loop inside it, or only the inner loops of a split (constant
+        // factors); a whole loop over a var inside it spans the consumer's own extent there.
+        // Where the consumer slides a window, what each iteration computes varies: none.
+        const Stage &cst = cn.stages[0];
+        auto fixed_vars = [&](int level) {
+            std::vector<char> out(cst.loops.size(), !cr.slides);
+            if (cr.slides) return out;
+            for (size_t k = 0; k < cst.loops.size(); k++) {
+                int outer = -1;
+                bool inside = false;
+                for (int lev = 0; lev < (int)nest.loops.size(); lev++) {
+                    const auto &vars = nest.loops[lev].vars;
+                    if (std::find(vars.begin(), vars.end(), (int)k) == vars.end()) continue;
+                    if (nest.loops[lev].kind == LoopInfo::Outer) outer = lev;
+                    inside |= lev < level;
+                }
+                if (!inside || outer >= level) continue;
+                const int d = cst.loops[k].pure_dim;
+                out[k] = cst.loops[k].rvar || (d >= 0 && d < (int)cr.fixed.size() && cr.fixed[d]);
+            }
+            return out;
+        };
+        const std::vector<char> store_fixed = fixed_dims(
+            node, c.at_node, shrink(cr.boxes[0], nest.covered(store, cr.boxes[0])), fixed_vars(store));
+        const bool constant = std::all_of(store_fixed.begin(), store_fixed.end(), [](char x) { return x; });
+        r.heap_allocations = constant && r.alloc_points * n.bytes <= kStackBytes ? 0 : r.alloc_count;
+        // Halide's sliding window computes a different part of the region in each iteration.
+        r.slides = store > c.at_loop;
+        if (r.slides)
+            r.fixed.assign(r.region.size(), 0);
+        else
+            r.fixed = store_fixed;
     }
     if (c.placement == Placement::Root) r.alloc_count = 1;
     r.boxes.reserve(n.stages.size());
@@ -669,6 +759,7 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     double alloc_bytes = r.alloc_points * n.bytes;
     f[F_store_bytes_total] = (float)(alloc_bytes > 0.5 * m_.llc_bytes ? total * n.bytes : 0);
     f[F_allocation_bytes] = (float)alloc_bytes;
+    f[F_heap_allocations_total] = si == 0 ? (float)r.heap_allocations : 0.0f;
     f[F_innermost_working_set] = (float)ws[std::min(L, 1)];
     // Accumulators: for updates, the vectors live across the RVar loops.
     double acc = 0;

@@ -17,8 +17,15 @@ struct Realization {
     Region region;                            // computed region per realization
     double count = 1;                         // number of realizations
     double alloc_points = 0, alloc_count = 1; // storage per allocation, number of allocations
-    std::vector<LoopNest> nests;              // per stage
-    std::vector<std::vector<Span>> boxes;     // per stage loop box per realization
+    // Per dimension of `region`: whether Halide can size it when it compiles the pipeline (a
+    // constant extent), so that a buffer with every dimension fixed and at most 16 KB lives on
+    // the stack. A region spanning a runtime extent (an output's, an unsplit loop's) or moving
+    // with a division or a clamp is sized at run time, and its buffer is a heap allocation.
+    std::vector<char> fixed;
+    double heap_allocations = 0;          // per run of the pipeline
+    bool slides = false;                  // storage hoisted outside the compute loop (a sliding window)
+    std::vector<LoopNest> nests;          // per stage
+    std::vector<std::vector<Span>> boxes; // per stage loop box per realization
 };
 
 // A load after inlining: the producer actually read, reached through a chain of AccessMaps.
@@ -41,6 +48,10 @@ class Featurizer {
 
     // Region of `producer` needed by one box of `consumer`'s stage-0 loops (capped at its root).
     Region region_of(int producer, int consumer, const std::vector<Span> &consumer_box) const;
+    // Which dimensions of `producer`'s region for a box of `consumer`'s stage-0 loops keep a
+    // constant extent, given which loop vars of that box have one (`fixed_vars`).
+    std::vector<char> fixed_dims(int producer, int consumer, const std::vector<Span> &consumer_box,
+                                 const std::vector<char> &fixed_vars) const;
 
     // Loop levels of a stage from its innermost loop out to the root, through the loops of the
     // consumers it is computed inside: the stage's loop box covered by one iteration, and how

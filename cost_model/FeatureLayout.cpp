@@ -22,6 +22,7 @@ int num_features_of_layout(uint32_t layout_version) {
     if (layout_version == 4) return kNumFeaturesLayout4;
     if (layout_version == 5) return kNumFeaturesLayout5;
     if (layout_version == 6) return kNumFeaturesLayout6;
+    if (layout_version == 7) return kNumFeaturesLayout7;
     return 0;
 }
 

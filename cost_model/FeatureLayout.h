@@ -6,11 +6,11 @@
 // the ones after them, version 3 version 2's kNumFeaturesLayout2 plus three, version 4 version
 // 3's kNumFeaturesLayout3 plus one, version 5 version 4's kNumFeaturesLayout4 plus three,
 // version 6 version 5's kNumFeaturesLayout5 plus four, version 7 version 6's kNumFeaturesLayout6
-// plus one, so weights and samples of an older
+// plus one, version 8 version 7's kNumFeaturesLayout7 plus one, so weights and samples of an older
 // layout use the first num_features_of_layout() entries of a newer vector, and stored samples
 // can be given the new entries without measuring again (harl-collect --refeaturize).
 //
-// Layout (version 7), one vector per scheduled (non-inlined) stage:
+// Layout (version 8), one vector per scheduled (non-inlined) stage:
 //   [0, kNumPipelineFeatures): properties of the algorithm, independent of the schedule
 //   [kNumPipelineFeatures, kNumFeatures): properties of the stage in the (partial) schedule
 // Counts are per point of the stage unless the name says "total"; bytes are bytes.
@@ -66,6 +66,15 @@
 // lines a neighbouring task of its parallel loop also writes, because a task's contiguous run
 // of the storage is not a whole number of 64-byte lines (false sharing): the line moves
 // between the cores on each such store while both tasks run.
+// Appended in version 8: heap_allocations_total (stage 0 only): the buffers of the stage's Func
+// that Halide allocates on the heap (halide_malloc and halide_free) per run of the pipeline.
+// Halide puts a buffer on the stack when its size is a compile-time constant of at most 16 KB;
+// a region spanning a runtime extent (a whole output dimension, an unsplit loop over one), or
+// read through a clamp or a division, is sized when the pipeline runs, and a Func computed
+// inside a loop then allocates and frees it in every iteration. (Unseen layer 9700010, a
+// max pool: per-Func profiles put 60-86% of two schedules' time in halide_malloc/free, 8,200
+// and 65,600 allocations of 64-512 bytes per run; they ran 0.44 and 0.94 ms against 0.22 ms
+// with the buffer on the stack.)
 #pragma once
 
 #include <array>
@@ -73,7 +82,7 @@
 
 namespace harl {
 
-constexpr uint32_t kFeatureLayoutVersion = 7;
+constexpr uint32_t kFeatureLayoutVersion = 8;
 
 // clang-format off
 #define HARL_FEATURE_LIST(X) \
@@ -150,7 +159,9 @@ constexpr uint32_t kFeatureLayoutVersion = 7;
     X(border_gather_loads) \
     X(reduction_chain_steps) \
     /* appended in layout 7 */ \
-    X(shared_line_stores_total)
+    X(shared_line_stores_total) \
+    /* appended in layout 8 */ \
+    X(heap_allocations_total)
 // clang-format on
 
 enum FeatureIndex : int {
@@ -167,6 +178,7 @@ constexpr int kNumFeaturesLayout3 = F_accumulator_conflict_lines_total;
 constexpr int kNumFeaturesLayout4 = F_scalar_inner_gather_loads;
 constexpr int kNumFeaturesLayout5 = F_clamped_lane_loads;
 constexpr int kNumFeaturesLayout6 = F_shared_line_stores_total;
+constexpr int kNumFeaturesLayout7 = F_heap_allocations_total;
 
 // Entries a vector of this layout version has (a prefix of StageFeatures): kNumFeatures for
 // the current CPU layout, fewer for older CPU layouts and the GPU layout; 0 if unknown.

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <regex>
 #include <set>
+#include <unistd.h>
 
 using namespace harl_test;
 
@@ -725,4 +726,73 @@ TEST(Featurizer, ParallelTasksSharingLinesPayForEachStore) {
     // The analytic model charges the shared stores of accumulators in memory.
     EXPECT_GT(column.second, 1.5 * line.second);
     EXPECT_GT(column.second, 1.5 * rows.second);
+}
+
+// Heap allocations (layout 8): Halide puts a buffer on the stack only when its size is a
+// compile-time constant (up to 16 KB). A Func computed per tile of its consumer has one; one
+// computed per row of it spans the row's runtime extent, and one read at x/2 has a size that
+// depends on where the tile starts: both are allocated and freed on the heap in every
+// iteration. The featurizer's count must agree with Halide's own lowering. (Unseen layer
+// 9700010, a max pool: 60-86% of two schedules' time went to halide_malloc and halide_free.)
+TEST(Featurizer, BuffersSizedAtRunTimeAreHeapAllocations) {
+    const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma");
+    const int W = 1024, H = 64;
+    struct Case {
+        bool halved;
+        std::string f_decision;
+        double heap; // expected heap allocations of f per run
+    };
+    // g: 64-point tiles of 16-lane vectors along x, rows: loops [x_v, x_i, x_o, y].
+    const std::vector<Case> cases = {{false, "at g loop 2", 0},
+                                     {false, "at g loop 3", H},
+                                     {true, "at g loop 2", (double)W / 64 * H},
+                                     {false, "at g loop 2 store 3", H}};
+    for (const Case &c : cases) {
+        auto build = [&]() {
+            Halide::ImageParam in(Halide::Float(32), 2, "in");
+            in.set_estimates({{0, W + 1}, {0, H}});
+            Halide::Var x("x"), y("y");
+            Halide::Func f("f"), g("g");
+            f(x, y) = in(x, y) * 2.0f;
+            if (c.halved)
+                g(x, y) = f(x / 2, y) + f(x / 2 + 1, y);
+            else
+                g(x, y) = f(x, y) + f(x + 1, y);
+            g.set_estimates({{0, W}, {0, H}});
+            return std::make_pair(g, in);
+        };
+        const std::string lines = "//   g: root | tiles 64 1 vec 0x16\n//   f: " + c.f_decision +
+                                  " | tiles 64 1 vec 0x16\n//   in_im: inline\n";
+        const std::string what = std::string(c.halved ? "x/2, " : "") + c.f_decision;
+        const ReplayedStages replayed = replay_with_analytic_cost(build().first, t, lines);
+        ASSERT_EQ(replayed.features.size(), 2u);
+        const harl::StageFeatures &ff = replayed.features.at(1); // consumers first: g, then f
+        EXPECT_EQ(ff[harl::F_heap_allocations_total], c.heap) << what;
+        EXPECT_EQ(replayed.features.at(0)[harl::F_heap_allocations_total], 0) << "g is the output";
+
+        // Halide's lowering: a constant-size allocation of f is a product of numbers.
+        auto [g, in] = build();
+        Halide::Pipeline p(g);
+        harl::apply_stored_schedule(p, t, kParams, "// Decisions:\n" + lines + "\n");
+        const std::string stmt = ::testing::TempDir() + "harl_heap_" + std::to_string(getpid()) + ".stmt";
+        p.compile_to_lowered_stmt(stmt, {in}, Halide::StmtOutputFormat::Text, t);
+        std::ifstream sf(stmt);
+        const std::string text((std::istreambuf_iterator<char>(sf)), {});
+        std::remove(stmt.c_str());
+        std::smatch m;
+        ASSERT_TRUE(std::regex_search(text, m, std::regex("allocate f[$0-9]*\\[float32 \\* ([^\\]]*)\\]")))
+            << what;
+        const bool constant = std::regex_match(m[1].str(), std::regex("[0-9 *]+"));
+        EXPECT_EQ(constant, c.heap == 0) << what << ": Halide allocates f[" << m[1] << "]";
+
+        // The analytic model charges them.
+        std::vector<harl::StageFeatures> none = replayed.features;
+        none[1][harl::F_heap_allocations_total] = 0;
+        std::vector<double> seconds;
+        harl::make_analytic_cost_model(harl::make_machine_info(t, kParams))->predict(none, &seconds);
+        if (c.heap > 0) {
+            EXPECT_GT(replayed.seconds[1], seconds[1] + 0.5 * c.heap * 2e-8 / 2) << what;
+        }
+        std::cout << what << ": heap allocations " << c.heap << ", Halide allocates f[" << m[1] << "]\n";
+    }
 }

@@ -36,6 +36,7 @@ namespace {
 
 struct ProfileConfig {
     std::string db, pipeline, model = "shipped", timing_lock = "/tmp/harl-collect-timing.lock", csv;
+    std::string stmt_dir;        // also write each candidate's lowered statement here
     std::vector<int> candidates; // empty: every replayable one
     int pipelines = 0;           // without --pipeline: the first this many of the dataset
     double seconds = 1, timeout = 120;
@@ -77,6 +78,16 @@ void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSam
             harl::make_machine_info(target, mp));
         est = harl::estimate_stored_schedule(p, target, mp, s.source, *model);
         harl::apply_stored_schedule(p, target, mp, s.source);
+    }
+    if (!cfg.stmt_dir.empty()) {
+        // Halide's own lowering of the schedule: which buffers go on the heap, what the loops
+        // and vectors became.
+        std::vector<Halide::Argument> args(rp.inputs.begin(), rp.inputs.end());
+        const std::string file =
+            cfg.stmt_dir + "/" + s.sample.pipeline + "-c" + std::to_string(s.sample.candidate) + ".stmt";
+        p.compile_to_lowered_stmt(file, args, Halide::StmtOutputFormat::Text, target);
+        std::printf("%s candidate %d: lowered statement in %s\n", s.sample.pipeline.c_str(),
+                    s.sample.candidate, file.c_str());
     }
     std::map<std::string, double> est_ms;
     double est_total = 0;
@@ -165,6 +176,8 @@ int main(int argc, char **argv) {
         "timeout", po::value(&cfg.timeout)->default_value(cfg.timeout),
         "seconds per candidate (compile + runs) before the child is killed")(
         "features", po::bool_switch(&cfg.features), "also print every stage's nonzero schedule features")(
+        "stmt", po::value(&cfg.stmt_dir),
+        "also write each candidate's lowered statement (Halide's Stmt text) to this folder")(
         "timing-lock", po::value(&cfg.timing_lock)->default_value(cfg.timing_lock),
         "lock file shared with harl-collect: profiled runs hold it exclusive");
     try {
