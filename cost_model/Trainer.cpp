@@ -61,7 +61,9 @@ torch::Tensor pipeline_loss(const torch::Tensor &y, const PipelineTensors &t, co
     torch::Tensor w =
         (dt > std::log1p(cfg.min_pair_gap)).to(torch::kFloat32) * torch::clamp(dt, 0.0, cfg.pair_weight_cap);
     torch::Tensor rank = (w * torch::softplus(-dy)).sum() / torch::clamp(w.sum(), 1e-6);
-    torch::Tensor reg = torch::mean(torch::square(y - t.log_runtime));
+    torch::Tensor err = y - t.log_runtime;
+    if (cfg.centred_regression) err = err - err.mean();
+    torch::Tensor reg = torch::mean(torch::square(err));
     torch::Tensor loss = rank + cfg.regression_weight * reg;
     if (cfg.listwise_weight > 0) {
         // Schedules 10% slower than the fastest get e^-1 of its share of the target.

@@ -39,6 +39,11 @@ struct TrainConfig {
     int hidden = 32;
     int batch_pipelines = 16;
     double regression_weight = 0.1;
+    // Centre the regression term within each pipeline: it then teaches the schedules' runtimes
+    // relative to each other, not the machine's overall speed. Uncentred, a machine faster than
+    // the analytic model's generic core pulls every stage's correction towards the discount
+    // bound, where the bounded corrections saturate and stop telling schedules apart.
+    bool centred_regression = false;
     // Pairs of one pipeline whose measured runtimes differ by less than this fraction teach no
     // order: two measurements of one schedule differ by about that much on a shared machine.
     double min_pair_gap = 0.02;

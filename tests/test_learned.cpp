@@ -21,6 +21,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <gtest/gtest.h>
 #include <iostream>
 #include <optional>
@@ -456,14 +457,15 @@ TEST(RankingMetrics, PerfectReversedAndTop1) {
     EXPECT_NEAR(near.pairwise_accuracy_5pct, 1.0, 1e-12); // the 5% tie is left out
 }
 
-// Runtimes that the analytic model cannot rank (a hidden factor of one schedule feature)
-// must be learned: the trained model ranks held-out pipelines better than the analytic one.
-TEST(Trainer, LearnsAHiddenFactorOnHeldOutPipelines) {
-    auto feats = real_features(24, 4);
+// Training pipelines of 4 consecutive schedules of `feats` each: a sample's runtime is the sum
+// of its stages' analytic estimates, each times factor(schedule, stage). The first
+// `train_pipelines` go to `train`, the rest to `val`.
+static void synthetic_pipelines(const std::vector<std::vector<harl::StageFeatures>> &feats,
+                                size_t train_pipelines, const std::function<double(size_t, size_t)> &factor,
+                                std::vector<harl::TrainingPipeline> *train,
+                                std::vector<harl::TrainingPipeline> *val) {
     harl::MachineInfo m;
     auto analytic = harl::make_analytic_cost_model(m);
-    std::vector<harl::TrainingPipeline> train, val;
-    std::mt19937 r(5);
     for (size_t i = 0; i < feats.size(); i += 4) {
         harl::TrainingPipeline p;
         p.key = "p" + std::to_string(i);
@@ -473,15 +475,25 @@ TEST(Trainer, LearnsAHiddenFactorOnHeldOutPipelines) {
             harl::TrainingSample s;
             s.stages = feats[k];
             s.machine = m;
-            for (size_t st = 0; st < secs.size(); st++) {
-                // Stages with small inner tiles are 4x slower than the analytic model says, the
-                // others 2x faster (a factor the randomised searches vary within a pipeline).
-                s.runtime_s += secs[st] * (feats[k][st][harl::F_inner_tile_points] < 64 ? 4.0 : 0.5);
-            }
+            for (size_t st = 0; st < secs.size(); st++)
+                s.runtime_s += secs[st] * factor(k, st);
             p.samples.push_back(s);
         }
-        (i / 4 < 14 ? train : val).push_back(p);
+        (i / 4 < train_pipelines ? train : val)->push_back(p);
     }
+}
+
+// Runtimes that the analytic model cannot rank (a hidden factor of one schedule feature)
+// must be learned: the trained model ranks held-out pipelines better than the analytic one.
+TEST(Trainer, LearnsAHiddenFactorOnHeldOutPipelines) {
+    auto feats = real_features(24, 4);
+    std::vector<harl::TrainingPipeline> train, val;
+    // Stages with small inner tiles are 4x slower than the analytic model says, the others 2x
+    // faster (a factor the randomised searches vary within a pipeline).
+    synthetic_pipelines(
+        feats, 14,
+        [&](size_t k, size_t st) { return feats[k][st][harl::F_inner_tile_points] < 64 ? 4.0 : 0.5; }, &train,
+        &val);
     harl::TrainConfig cfg;
     cfg.epochs = 60;
     cfg.hidden = 16;
@@ -721,6 +733,36 @@ TEST(ChildProcessRunner, TimesInRoundsUnderTheExclusiveLock) {
 // The GPU model trains the same way on GPU-layout samples (here with runtimes from the analytic
 // GPU model times a hidden factor, since this machine has no GPU to measure on), and HARL uses
 // such weights for GPU targets only.
+// --centred-regression: the regression term then sees each pipeline's runtimes relative to each
+// other, so a machine 10x faster (every runtime divided by 10) trains the same network, where the
+// plain regression term pulls every correction towards that machine's speed.
+TEST(Trainer, CentredRegressionIgnoresTheMachinesOverallSpeed) {
+    auto feats = real_features(12, 4);
+    auto output_layer = [&](bool centred, double speedup) {
+        harl::TrainConfig cfg;
+        cfg.epochs = 8;
+        cfg.hidden = 8;
+        cfg.batch_pipelines = 1;
+        cfg.learning_rate = 1e-2;
+        cfg.regression_weight = 1.0;
+        cfg.centred_regression = centred;
+        std::vector<harl::TrainingPipeline> train, val;
+        synthetic_pipelines(
+            feats, 2, [&](size_t k, size_t st) { return (1.0 + 0.3 * (double)((k + st) % 3)) / speedup; },
+            &train, &val);
+        return harl::train_cost_model(train, val, cfg, [](const harl::EpochReport &) {}).weights.w3;
+    };
+    auto largest_difference = [](const std::vector<float> &a, const std::vector<float> &b) {
+        EXPECT_EQ(a.size(), b.size());
+        double d = 0;
+        for (size_t i = 0; i < a.size() && i < b.size(); i++)
+            d = std::max(d, (double)std::fabs(a[i] - b[i]));
+        return d;
+    };
+    EXPECT_LT(largest_difference(output_layer(true, 1), output_layer(true, 10)), 1e-3);
+    EXPECT_GT(largest_difference(output_layer(false, 1), output_layer(false, 10)), 1e-2);
+}
+
 TEST(Trainer, GpuModelTrainsOnGpuFeaturesAndIsUsedForGpuTargets) {
     Halide::Target cuda =
         harl::host_target().with_feature(Halide::Target::CUDA).with_feature(Halide::Target::CUDACapability80);

@@ -115,6 +115,9 @@ int main(int argc, char **argv) {
         "lr", po::value(&cfg.learning_rate)->default_value(cfg.learning_rate), "Adam learning rate")(
         "regression-weight", po::value(&cfg.regression_weight)->default_value(cfg.regression_weight),
         "weight of the squared log-runtime error next to the ranking loss")(
+        "centred-regression", po::bool_switch(&cfg.centred_regression),
+        "centre that error within each pipeline: teach the schedules' runtimes relative to each other, not "
+        "the machine's overall speed (which otherwise pulls every correction to the discount bound)")(
         "max-discount", po::value(&cfg.max_discount)->default_value(cfg.max_discount),
         "largest log-factor by which the network may call a stage faster than its analytic estimate (0: "
         "--max-correction); smaller values keep the search from exploiting optimistic errors (recorded in "
