@@ -68,7 +68,7 @@ Featurizer::StageLoads Featurizer::compute_effective_loads(const Stage &st) cons
         double calls = it.mult * it.am->calls;
         if (!p.is_input && s_.choice(it.am->producer).placement == Placement::Inline) {
             const Stage &ps = p.stages[0];
-            for (int k = 0; k < NumOpCounts; k++)
+            for (int k = 0; k < NumOpKinds; k++)
                 ops[k] += calls * ps.ops[k];
             ops[OpLoad] -= calls; // the call became arithmetic
             for (const auto &am : ps.loads)
@@ -504,7 +504,6 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         opp += (k == OpLoad) ? 0 : ops[k];
     f[F_ops_per_point] = (float)opp;
     f[F_inlined_math_ops] = (float)ops[OpMath];
-    f[F_scalarised_math_ops] = (float)ops[OpScalarisedMath];
     f[F_inlined_div_ops] = (float)(ops[OpFDiv] + ops[OpIDiv]);
     f[F_fused_multiply_adds] = (float)std::min(ops[OpFAdd], ops[OpFMul]);
 

@@ -32,21 +32,6 @@ void region_union(Region *into, const Region &part) {
     }
 }
 
-bool scalarised_math_call(const std::string &name) {
-    // Single-precision functions with vector code of Halide's own, and rounding functions that
-    // are single instructions (measured on Zen 5 with 16-lane vectors: 0.12-0.24 ns per element
-    // against 0.14 for a copy; tanh 6.5, sinh 7.2, atan2 6.7, tan 4.2, atan 3.4, sin 1.2, and
-    // exp in double precision 2.9).
-    static const std::set<std::string> vectorised = {
-        "exp_f32",  "log_f32",   "sqrt_f32",  "pow_f32",          "floor_f32",
-        "ceil_f32", "round_f32", "trunc_f32", "sqrt_f64",         "floor_f64",
-        "ceil_f64", "round_f64", "trunc_f64", "fast_inverse_f32", "fast_inverse_sqrt_f32"};
-    const size_t n = name.size();
-    const bool math = n > 4 && (name.compare(n - 4, 4, "_f32") == 0 || name.compare(n - 4, 4, "_f64") == 0 ||
-                                name.compare(n - 4, 4, "_f16") == 0);
-    return math && !vectorised.count(name);
-}
-
 const char *op_kind_name(int k) {
     static const char *names[NumOpKinds] = {"fadd", "fmul",       "fdiv", "iadd", "imul",
                                             "idiv", "cmp_select", "math", "cast", "load"};
@@ -233,7 +218,6 @@ class OpCounter : public IRVisitor {
         } else if (op->call_type == Call::PureExtern || op->call_type == Call::Extern ||
                    op->call_type == Call::ExternCPlusPlus) {
             ops[OpMath]++;
-            if (scalarised_math_call(op->name)) ops[OpScalarisedMath]++;
             note(op->type);
         } else {
             ops[OpCmpSelect]++;

@@ -79,16 +79,9 @@ enum OpKind {
     OpMath,
     OpCast,
     OpLoad,
-    NumOpKinds,
-    // Not a kind of its own (no pipeline feature): of the OpMath calls, those Halide lowers to a
-    // libm call per vector lane (tanh, sin, atan, any double-precision exp...), where exp, log,
-    // sqrt and pow have vector code of Halide's own. Counted apart for layout 9.
-    OpScalarisedMath = NumOpKinds,
-    NumOpCounts
+    NumOpKinds
 };
-using OpCounts = std::array<double, NumOpCounts>;
-// Whether Halide 14 computes this extern math call (e.g. "tanh_f32") lane by lane.
-bool scalarised_math_call(const std::string &name);
+using OpCounts = std::array<double, NumOpKinds>;
 const char *op_kind_name(int k);
 
 struct LoopVar {

@@ -53,11 +53,6 @@ class AnalyticCostModel : public CostModel {
                             0.5 * f[F_broadcast_loads] + f[F_scalar_loads] +
                             f[F_border_gather_loads] * (lanes - 1.0);
         double div_extra = 10.0 * f[F_inlined_div_ops] + 20.0 * f[F_inlined_math_ops];
-        // Math functions Halide computes with a libm call per lane (layout 9): about 20 cycles
-        // (40 slots) each per lane, where exp, log and sqrt take a few per vector. (20-80 slots
-        // rank the 26,862 Zen 4 samples alike, 0.777 / 0.562 at 40 against 0.777 / 0.560 with
-        // none.)
-        div_extra += 40.0 * lanes * f[F_scalarised_math_ops];
         // Stores: one per point for pure stages; updates pay for reading and writing their
         // accumulator unless it stays in registers. Vectors stored across the storage's innermost
         // dimension (store_stride > 1) are scattered: per lane an extract, an address and a

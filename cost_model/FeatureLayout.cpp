@@ -23,7 +23,6 @@ int num_features_of_layout(uint32_t layout_version) {
     if (layout_version == 5) return kNumFeaturesLayout5;
     if (layout_version == 6) return kNumFeaturesLayout6;
     if (layout_version == 7) return kNumFeaturesLayout7;
-    if (layout_version == 8) return kNumFeaturesLayout8;
     return 0;
 }
 

@@ -6,12 +6,11 @@
 // the ones after them, version 3 version 2's kNumFeaturesLayout2 plus three, version 4 version
 // 3's kNumFeaturesLayout3 plus one, version 5 version 4's kNumFeaturesLayout4 plus three,
 // version 6 version 5's kNumFeaturesLayout5 plus four, version 7 version 6's kNumFeaturesLayout6
-// plus one, version 8 version 7's kNumFeaturesLayout7 plus one, version 9 version 8's
-// kNumFeaturesLayout8 plus one, so weights and samples of an older
+// plus one, version 8 version 7's kNumFeaturesLayout7 plus one, so weights and samples of an older
 // layout use the first num_features_of_layout() entries of a newer vector, and stored samples
 // can be given the new entries without measuring again (harl-collect --refeaturize).
 //
-// Layout (version 9), one vector per scheduled (non-inlined) stage:
+// Layout (version 8), one vector per scheduled (non-inlined) stage:
 //   [0, kNumPipelineFeatures): properties of the algorithm, independent of the schedule
 //   [kNumPipelineFeatures, kNumFeatures): properties of the stage in the (partial) schedule
 // Counts are per point of the stage unless the name says "total"; bytes are bytes.
@@ -76,13 +75,6 @@
 // max pool: per-Func profiles put 60-86% of two schedules' time in halide_malloc/free, 8,200
 // and 65,600 allocations of 64-512 bytes per run; they ran 0.44 and 0.94 ms against 0.22 ms
 // with the buffer on the stack.)
-// Appended in version 9: scalarised_math_ops: of inlined_math_ops, the calls per point that
-// Halide 14 computes with a libm call per vector lane: every float math function but exp, log,
-// sqrt, pow and the rounding ones (tanh, sinh, cosh, tan, sin, cos, the inverse ones), and any
-// in double precision but sqrt and rounding. Measured on Zen 5 with 16-lane vectors, per
-// element: tanh 6.5 ns, atan2 6.7, tan 4.2, atan 3.4, sin 1.2, exp in double 2.9, against
-// 0.17 for exp and 0.14 for a copy. (Unseen dense block 9800004: a GELU stage, tanh form, ran
-// 4.8 ms where both models estimated 0.15-0.4.)
 #pragma once
 
 #include <array>
@@ -90,7 +82,7 @@
 
 namespace harl {
 
-constexpr uint32_t kFeatureLayoutVersion = 9;
+constexpr uint32_t kFeatureLayoutVersion = 8;
 
 // clang-format off
 #define HARL_FEATURE_LIST(X) \
@@ -169,9 +161,7 @@ constexpr uint32_t kFeatureLayoutVersion = 9;
     /* appended in layout 7 */ \
     X(shared_line_stores_total) \
     /* appended in layout 8 */ \
-    X(heap_allocations_total) \
-    /* appended in layout 9 */ \
-    X(scalarised_math_ops)
+    X(heap_allocations_total)
 // clang-format on
 
 enum FeatureIndex : int {
@@ -189,7 +179,6 @@ constexpr int kNumFeaturesLayout4 = F_scalar_inner_gather_loads;
 constexpr int kNumFeaturesLayout5 = F_clamped_lane_loads;
 constexpr int kNumFeaturesLayout6 = F_shared_line_stores_total;
 constexpr int kNumFeaturesLayout7 = F_heap_allocations_total;
-constexpr int kNumFeaturesLayout8 = F_scalarised_math_ops;
 
 // Entries a vector of this layout version has (a prefix of StageFeatures): kNumFeatures for
 // the current CPU layout, fewer for older CPU layouts and the GPU layout; 0 if unknown.

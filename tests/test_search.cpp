@@ -796,36 +796,3 @@ TEST(Featurizer, BuffersSizedAtRunTimeAreHeapAllocations) {
         std::cout << what << ": heap allocations " << c.heap << ", Halide allocates f[" << m[1] << "]\n";
     }
 }
-
-// Math functions Halide computes with a libm call per vector lane (layout 9): tanh is one, exp
-// is not (Halide has vector code for exp, log, sqrt and pow), and the count follows an inlined
-// Func into its consumer. (Zen 5, 16 lanes: tanh 6.5 ns per element, exp 0.17; an unseen
-// dense block's GELU stage ran 4.8 ms where both models estimated 0.15-0.4.)
-TEST(Featurizer, MathThatHalideScalarisesCostsPerLane) {
-    EXPECT_TRUE(harl::scalarised_math_call("tanh_f32"));
-    EXPECT_TRUE(harl::scalarised_math_call("exp_f64"));
-    EXPECT_FALSE(harl::scalarised_math_call("exp_f32"));
-    EXPECT_FALSE(harl::scalarised_math_call("sqrt_f64"));
-    EXPECT_FALSE(harl::scalarised_math_call("my_extern"));
-    const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma");
-    auto stage = [&](bool with_tanh) {
-        Halide::ImageParam in(Halide::Float(32), 1, "in");
-        in.set_estimates({{0, 1 << 20}});
-        Halide::Var x("x");
-        Halide::Func act("act"), out("out");
-        act(x) =
-            with_tanh ? Halide::tanh(in(x)) + Halide::exp(in(x)) : Halide::exp(in(x)) + Halide::exp(in(x));
-        out(x) = act(x) * 2.0f;
-        out.set_estimates({{0, 1 << 20}});
-        const ReplayedStages r = replay_with_analytic_cost(
-            out, t, "//   out: root | tiles 64 vec 0x8 par 1\n//   act: inline\n//   in_im: inline\n");
-        EXPECT_EQ(r.features.size(), 1u);
-        return std::make_pair(r.features.at(0), r.seconds.at(0));
-    };
-    const auto with_tanh = stage(true), exp_only = stage(false);
-    EXPECT_EQ(with_tanh.first[harl::F_inlined_math_ops], 2);
-    EXPECT_EQ(with_tanh.first[harl::F_scalarised_math_ops], 1);
-    EXPECT_EQ(exp_only.first[harl::F_scalarised_math_ops], 0);
-    // 8 lanes of one libm call each against one vector exp: several times the stage's time.
-    EXPECT_GT(with_tanh.second, 3 * exp_only.second);
-}
