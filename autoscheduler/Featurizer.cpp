@@ -10,10 +10,6 @@ namespace harl {
 
 namespace {
 
-// Halide puts a buffer of a constant size up to this many bytes on the stack, a larger one or
-// one sized at run time on the heap.
-constexpr double kStackBytes = 16 * 1024;
-
 // The tile of `cov` points per dimension in the middle of `full`: footprints are evaluated on
 // it as representative of every tile. (The first tile is not: where a consumer reads a
 // producer along paths of different scales, x and x/2 say, they meet at the origin, and a
@@ -420,9 +416,11 @@ const Realization &Featurizer::realization(int node) {
         // factors); a whole loop over a var inside it spans the consumer's own extent there.
         // Where the consumer slides a window, what each iteration computes varies: none.
         const Stage &cst = cn.stages[0];
+        const FuncChoice &cc = s_.choice(c.at_node);
+        const bool consumer_slides = cc.placement == Placement::At && cc.store_loop > cc.at_loop;
         auto fixed_vars = [&](int level) {
-            std::vector<char> out(cst.loops.size(), !cr.slides);
-            if (cr.slides) return out;
+            std::vector<char> out(cst.loops.size(), !consumer_slides);
+            if (consumer_slides) return out;
             for (size_t k = 0; k < cst.loops.size(); k++) {
                 int outer = -1;
                 bool inside = false;
@@ -441,10 +439,9 @@ const Realization &Featurizer::realization(int node) {
         const std::vector<char> store_fixed = fixed_dims(
             node, c.at_node, shrink(cr.boxes[0], nest.covered(store, cr.boxes[0])), fixed_vars(store));
         const bool constant = std::all_of(store_fixed.begin(), store_fixed.end(), [](char x) { return x; });
-        r.heap_allocations = constant && r.alloc_points * n.bytes <= kStackBytes ? 0 : r.alloc_count;
+        r.heap_allocations = constant && r.alloc_points * n.bytes <= kHalideStackBytes ? 0 : r.alloc_count;
         // Halide's sliding window computes a different part of the region in each iteration.
-        r.slides = store > c.at_loop;
-        if (r.slides)
+        if (store > c.at_loop)
             r.fixed.assign(r.region.size(), 0);
         else
             r.fixed = store_fixed;

@@ -23,7 +23,6 @@ struct Realization {
     // with a division or a clamp is sized at run time, and its buffer is a heap allocation.
     std::vector<char> fixed;
     double heap_allocations = 0;          // per run of the pipeline
-    bool slides = false;                  // storage hoisted outside the compute loop (a sliding window)
     std::vector<LoopNest> nests;          // per stage
     std::vector<std::vector<Span>> boxes; // per stage loop box per realization
 };

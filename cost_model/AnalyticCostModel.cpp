@@ -144,7 +144,7 @@ class AnalyticCostModel : public CostModel {
         // (a max pool's 65,600 allocations of 64 bytes per run cost 0.7 ms on two cores), and a
         // large buffer's fresh pages. (Per-allocation costs of 10-20 ns rank the 26,862 Zen 4
         // samples best: 0.777 pairwise against 0.776 with none, 0.770 at 100 ns.)
-        const double heap_s = f[F_allocation_bytes] > 16 * 1024 ? 1e-6 : 2e-8;
+        const double heap_s = f[F_allocation_bytes] > kHalideStackBytes ? 1e-6 : 2e-8;
         overhead += f[F_heap_allocations_total] * heap_s / par;
         // Large unrolled bodies cost instruction-cache misses.
         // Code size of the unrolled body (copies x instructions per point, inlined work

@@ -84,6 +84,10 @@ namespace harl {
 
 constexpr uint32_t kFeatureLayoutVersion = 8;
 
+// Halide puts a buffer of a constant size up to this many bytes on the stack, a larger one or
+// one sized at run time on the heap (heap_allocations_total).
+constexpr double kHalideStackBytes = 16 * 1024;
+
 // clang-format off
 #define HARL_FEATURE_LIST(X) \
     /* pipeline features */ \

@@ -730,9 +730,6 @@ TEST(ChildProcessRunner, TimesInRoundsUnderTheExclusiveLock) {
     rmdir(dir);
 }
 
-// The GPU model trains the same way on GPU-layout samples (here with runtimes from the analytic
-// GPU model times a hidden factor, since this machine has no GPU to measure on), and HARL uses
-// such weights for GPU targets only.
 // --centred-regression: the regression term then sees each pipeline's runtimes relative to each
 // other, so a machine 10x faster (every runtime divided by 10) trains the same network, where the
 // plain regression term pulls every correction towards that machine's speed.
@@ -763,6 +760,9 @@ TEST(Trainer, CentredRegressionIgnoresTheMachinesOverallSpeed) {
     EXPECT_GT(largest_difference(output_layer(false, 1), output_layer(false, 10)), 1e-2);
 }
 
+// The GPU model trains the same way on GPU-layout samples (here with runtimes from the analytic
+// GPU model times a hidden factor, since this machine has no GPU to measure on), and HARL uses
+// such weights for GPU targets only.
 TEST(Trainer, GpuModelTrainsOnGpuFeaturesAndIsUsedForGpuTargets) {
     Halide::Target cuda =
         harl::host_target().with_feature(Halide::Target::CUDA).with_feature(Halide::Target::CUDACapability80);
