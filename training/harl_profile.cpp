@@ -24,6 +24,7 @@
 
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -80,6 +81,8 @@ void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSam
         harl::apply_stored_schedule(p, target, mp, s.source);
     }
     if (!cfg.stmt_dir.empty()) {
+        // Halide writes nothing, and says nothing, into a folder that does not exist.
+        std::filesystem::create_directories(cfg.stmt_dir);
         // Halide's own lowering of the schedule: which buffers go on the heap, what the loops
         // and vectors became.
         std::vector<Halide::Argument> args(rp.inputs.begin(), rp.inputs.end());
