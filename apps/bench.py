@@ -63,7 +63,8 @@ SYSTEMS = ["harl", "harl_rl", "harl_measure64", "harl_analytic", "adams2019", "m
 # The RL ablation: harl (the default) is beam search only, harl_rl beam search + the RL pass with
 # cost-model rewards, harl_measure64 beam search + RL with 64 measured candidates.
 SYSTEM_ENV = {"harl_learned": {"HARL_COST_MODEL": "learned"}, "harl_analytic": {"HARL_COST_MODEL": "analytic"},
-              "harl_rl": {"HARL_RL_BUDGET": "5"}, "harl_measure64": {"HARL_MEASURE": "64"}}
+              "harl_rl": {"HARL_RL_BUDGET": "5"}, "harl_measure64": {"HARL_MEASURE": "64"},
+              "harl_alone": {"HARL_PORTFOLIO": "0"}}
 
 
 def system_args(system, build):

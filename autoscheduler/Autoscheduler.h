@@ -68,6 +68,8 @@
 //   HARL_DROPOUT         default 0: drop each candidate with this probability (baseline)
 //   HARL_CHECK_LOWERING  default 1: CPU targets: lower the pick in a child first and emit it
 //                        without fused loops if Halide 14 crashes on it (LoweringCheck.h)
+//   HARL_PORTFOLIO       default 1: CPU targets with the learned model: also search with the
+//                        analytic model, keep the complete schedule the learned one predicts faster
 // MACHINE PARAMS: parallelism sizes parallel loops; last_level_cache_size the LLC in the memory
 // model; balance scales the cost of DRAM traffic.
 // =============================================================================================

@@ -165,6 +165,12 @@ const std::vector<OptionSpec> &specs() {
          [](HarlOptions &o, const std::string &v) {
              o.check_lowering = parse_int("HARL_CHECK_LOWERING", v, 0, 1) != 0;
          }},
+        {"HARL_PORTFOLIO", "1",
+         "CPU targets with the learned model: also search with the analytic model and keep whichever "
+         "complete schedule the learned model predicts faster (0 = the learned model's search only)",
+         [](HarlOptions &o, const std::string &v) {
+             o.portfolio = parse_int("HARL_PORTFOLIO", v, 0, 1) != 0;
+         }},
     };
     return table;
 }

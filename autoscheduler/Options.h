@@ -33,6 +33,7 @@ struct HarlOptions {
     std::string trace;             // HARL_TRACE: CSV file the measurements are appended to
     std::string samples;        // HARL_SAMPLES: file measured samples are appended to (harl-collect --import)
     bool check_lowering = true; // HARL_CHECK_LOWERING: lower the schedule in a child first (0/1)
+    bool portfolio = true; // HARL_PORTFOLIO: with the learned model, also search with the analytic one (0/1)
 
     // Reads HARL_* variables from the environment. Malformed values throw HarlError naming the
     // variable; unknown HARL_* variables are returned in `unknown` (the caller reports them).

@@ -21,6 +21,7 @@ inline HarlOptions candidate_options(const HarlOptions &base, uint64_t seed, int
     HarlOptions o = base;
     o.time_budget_s = search_budget_s;
     o.verbose = 0;
+    o.portfolio = false; // each candidate is its own model's search
     if (!models.empty()) o.cost_model = models[(size_t)k % models.size()];
     if (k < (int)std::max<size_t>(1, models.size())) return o; // each model's own pick
     std::mt19937_64 r(seed * 1000003ull + (uint64_t)k);

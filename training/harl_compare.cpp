@@ -167,7 +167,9 @@ int main(int argc, char **argv) {
         "N]\n\nOptions");
     desc.add_options()("help,h", "print this help")(
         "a", po::value(&cfg.model_a)->default_value(cfg.model_a),
-        "baseline model: analytic, shipped (HARL's built-in weights) or a weights file")(
+        "baseline model: analytic, shipped (HARL's built-in weights) or a weights file; a learned "
+        "one with the suffix :alone searches without the analytic model's second search "
+        "(HARL_PORTFOLIO=0)")(
         "b", po::value(&cfg.models_b)->multitoken()->default_value(cfg.models_b, "shipped"),
         "model(s) to judge, same choices; several are each compared with A on the same pipelines")(
         "pipelines", po::value(&cfg.pipelines)->default_value(cfg.pipelines),
