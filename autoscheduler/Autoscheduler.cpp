@@ -18,6 +18,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <numeric>
 #include <regex>
 #include <sstream>
 
@@ -342,15 +343,12 @@ std::string apply_stored_schedule(const Halide::Pipeline &p, const Halide::Targe
 
 namespace {
 
-// Predicted seconds of a complete schedule: the sum of its stages' predictions.
-double predicted_seconds(const ScheduleState &s, const MachineInfo &m, CostModel &model) {
-    std::vector<StageFeatures> feats = featurize_all(s, m, nullptr, nullptr);
-    std::vector<double> secs;
-    model.predict(feats, &secs);
-    double total = 0;
-    for (double x : secs)
-        total += x;
-    return total;
+// Predicted seconds of a complete schedule, costed as the beam search costs its states.
+double predicted_seconds(const PipelineGraph &g, const ScheduleState &s, const MachineInfo &m,
+                         CostModel &model) {
+    std::vector<double> node_cost(g.num_nodes(), 0.0);
+    cost_nodes(s, g.decision_order(), m, model, &node_cost);
+    return std::accumulate(node_cost.begin(), node_cost.end(), 0.0);
 }
 
 // Beam search, and with the learned model (HARL_PORTFOLIO) a second one steered by the analytic
@@ -361,12 +359,14 @@ double predicted_seconds(const ScheduleState &s, const MachineInfo &m, CostModel
 // picks between the two complete schedules.
 SearchResult search(const PipelineGraph &g, const HarlOptions &opts, const MachineInfo &m, CostModel &model) {
     SearchResult res = beam_search(g, opts, m, model);
+    if (!opts.portfolio) return res;
     const std::unique_ptr<CostModel> base = make_base_cost_model(m);
-    if (!opts.portfolio || model.name() == base->name()) return res;
+    if (model.name() == base->name()) return res;
     HarlOptions second = opts;
     second.time_budget_s = std::max(0.1 * opts.time_budget_s, opts.time_budget_s - res.seconds);
     SearchResult alt = beam_search(g, second, m, *base);
-    const double own = predicted_seconds(res.best, m, model), other = predicted_seconds(alt.best, m, model);
+    const double own = predicted_seconds(g, res.best, m, model),
+                 other = predicted_seconds(g, alt.best, m, model);
     if (opts.verbose >= 1) {
         std::cerr << "HARL: portfolio: the " << model.name() << " model predicts " << own * 1e3
                   << " ms for its own search's pick, " << other * 1e3 << " ms for the " << base->name()
