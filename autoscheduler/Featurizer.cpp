@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <set>
 
 namespace harl {
 
@@ -711,10 +712,30 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     // reused across its RVar loops), so only the loads scale with the level's iterations.
     const double out_bytes = ws[L] - std::accumulate(per_producer[L].begin(), per_producer[L].end(), 0.0);
     // What stays resident from the stage (or run) before when everything fits: the producers'
-    // buffers and this stage's own, together.
+    // buffers and this stage's own, together, and what the Funcs computed inside this stage's
+    // loops read from outside them (an input streamed through a producer computed per tile
+    // passes through the cache while this stage runs, though the stage never loads it).
     double together = (double)region_points(n.root) * n.bytes;
-    for (const auto &l : loads)
+    std::set<int> read;
+    for (const auto &l : loads) {
         together += resident_bytes(l.producer);
+        read.insert(l.producer);
+    }
+    std::set<int> inside, outside;
+    for (std::vector<int> work = computed_here()[node]; !work.empty();) {
+        const int h = work.back();
+        work.pop_back();
+        inside.insert(h);
+        work.insert(work.end(), computed_here()[h].begin(), computed_here()[h].end());
+    }
+    for (int h : inside)
+        for (const Stage &hs : g_.node(h).stages)
+            for (const auto &hl : effective_loads(hs, nullptr))
+                if (hl.producer != node && !inside.count(hl.producer)) outside.insert(hl.producer);
+    double streamed = 0;
+    for (int p : outside)
+        if (!read.count(p)) streamed += resident_bytes(p);
+    together += streamed;
     // `per` and `fits`: the element or the line accounting. With `reuse_bound` (lines), each
     // iteration of that level reloads its lines except those the iteration before it left (it
     // fits): at most every line of the enclosing level's box once per iteration of that one (a
@@ -735,7 +756,7 @@ StageFeatures Featurizer::stage_features(int node, int si) {
                 t += reload;
             }
         }
-        if (ws[L] > cache) t += out_bytes * r.count;
+        if (ws[L] + streamed > cache) t += out_bytes * r.count;
         double compulsory = 0;
         for (size_t j = 0; j < loads.size(); j++) {
             if (resident_bytes(loads[j].producer) > cache) compulsory += per[L][j] * r.count;
@@ -802,16 +823,20 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         if (l.kind == LoopInfo::Vector || l.kind == LoopInfo::Inner) inner_pts *= (double)l.extent;
     }
     f[F_inner_tile_points] = (float)inner_pts;
-    if (computed_here_.empty()) { // once per state: Funcs computed inside each Func
-        computed_here_.assign(g_.num_nodes(), 0);
-        for (int i : g_.decision_order()) {
-            const FuncChoice &ci = s_.choice(i);
-            if (ci.placement == Placement::At) computed_here_.at(ci.at_node)++;
-        }
-    }
-    f[F_producers_computed_here] = (float)computed_here_[node];
+    f[F_producers_computed_here] = (float)computed_here()[node].size();
     f[F_working_set_per_task] = (float)(ws[L] * r.count / std::max(1.0, tasks));
     return f;
+}
+
+const std::vector<std::vector<int>> &Featurizer::computed_here() {
+    if (computed_here_.empty()) {
+        computed_here_.resize(g_.num_nodes());
+        for (int i : g_.decision_order()) {
+            const FuncChoice &ci = s_.choice(i);
+            if (ci.placement == Placement::At) computed_here_.at(ci.at_node).push_back(i);
+        }
+    }
+    return computed_here_;
 }
 
 std::vector<StageFeatures> Featurizer::node_features(int node) {

@@ -100,7 +100,9 @@ class Featurizer {
     const PipelineGraph &g_;
     MachineInfo m_;
     std::map<int, Realization> memo_;
-    std::vector<int> computed_here_; // per node: the Funcs computed at one of its loops
+    // Per node: the Funcs computed at one of its loops (built once per state).
+    const std::vector<std::vector<int>> &computed_here();
+    std::vector<std::vector<int>> computed_here_;
     struct StageLoads {
         std::vector<EffectiveLoad> loads;
         OpCounts ops;

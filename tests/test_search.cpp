@@ -796,3 +796,38 @@ TEST(Featurizer, BuffersSizedAtRunTimeAreHeapAllocations) {
         std::cout << what << ": heap allocations " << c.heap << ", Halide allocates f[" << m[1] << "]\n";
     }
 }
+
+// A stage's output that fits in half the LLC on its own, but whose values come from a large
+// input streamed through a producer computed per tile: while the stage runs, the input passes
+// through the cache too, so the output's stores end up in DRAM whatever the tile size. Until
+// the seventeenth session only the stage's own buffer, its loads and the loaded producers'
+// buffers counted, so an output of 16.4 MB beside a 256 KB tile buffer (64 rows) fitted half of
+// a 32 MB LLC and cost no DRAM traffic, while with a 1 MB tile buffer (256 rows) it cost 33 MB:
+// a knife edge that made the learned model rank a softmax's two schedules by the tile's size.
+TEST(Featurizer, InputsStreamedByProducersComputedInsideShareTheCache) {
+    const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma");
+    const int K = 1000, R = 4096;
+    auto dram_bytes = [&](int rows) {
+        Halide::ImageParam in(Halide::Float(32), 2, "in");
+        in.set_estimates({{0, K}, {0, R}});
+        Halide::Var x("x"), y("y");
+        Halide::Func e("e"), out("out");
+        e(x, y) = Halide::exp(in(x, y));
+        out(x, y) = e(x, y) * 0.5f;
+        out.set_estimates({{0, K}, {0, R}});
+        // out's loops: x_v, y_i, x_o, y_o; e is computed per y_o (rows x K floats).
+        const std::string r = std::to_string(rows);
+        const ReplayedStages replayed = replay_with_analytic_cost(
+            out, t,
+            "//   out: root | tiles 16 " + r +
+                " vec 0x16 par 1\n//   e: at out loop 3 | tiles 16 1 vec 0x16\n//   in_im: inline\n");
+        EXPECT_EQ(replayed.features.size(), 2u);
+        return (double)replayed.features.at(0)[harl::F_line_bytes_from_dram_total];
+    };
+    const double out_bytes = 4.0 * K * R;
+    ASSERT_LT(out_bytes + 4.0 * K * 64, 0.5 * (32 << 20)) << "the case needs an output that fits on its own";
+    const double small_tiles = dram_bytes(64), large_tiles = dram_bytes(256);
+    EXPECT_GE(small_tiles, out_bytes);
+    EXPECT_GE(large_tiles, out_bytes);
+    EXPECT_LT(std::fabs(small_tiles - large_tiles), 0.1 * out_bytes) << small_tiles << " vs " << large_tiles;
+}
