@@ -588,7 +588,19 @@ StageFeatures Featurizer::stage_features(int node, int si) {
                     affine = affine && b.affine;
             }
         }
-        if (!affine) irregular += calls;
+        // A lookup (an index computed from loaded data: a histogram's bin, a table's entry)
+        // loads one element per lane, whatever the bounds of its index say, unless the data it
+        // is indexed by is the same in every lane: its index does not use the lanes' loop (or,
+        // through inlined Funcs, their innermost dimension), or the chain before it does not
+        // move with them.
+        const int lane_var = sc.vector_var >= 0 ? sc.vector_var : llvm_vector_var;
+        bool lookup = false, moves = true;
+        for (size_t i = 0; lane_var >= 0 && i < l.chain.size() && moves && !lookup; i++) {
+            const int k = i == 0 ? lane_var : 0;
+            lookup = l.chain[i]->lookup_moves_with(k);
+            moves = l.chain[i]->stride_of_loop(k) != 0;
+        }
+        if (!affine || lookup) irregular += calls;
         if (sc.vector_var < 0) {
             scalar += calls;
             // Elements not adjacent along the loop LLVM would vectorise (NaN: irregular): its
@@ -597,8 +609,13 @@ StageFeatures Featurizer::stage_features(int node, int si) {
             // per point, as scalar; adjacent weights 0.04-0.12.)
             if (llvm_vector_var >= 0) {
                 const double apart = std::fabs(element_stride(l, llvm_vector_var));
-                if (!(apart == 0 || apart == 1)) llvm_gather += calls;
+                if (lookup || !(apart == 0 || apart == 1)) llvm_gather += calls;
             }
+            continue;
+        }
+        if (lookup) {
+            strided += calls;
+            gather += calls;
             continue;
         }
         double stride = l.chain.front()->stride_of_loop(sc.vector_var);

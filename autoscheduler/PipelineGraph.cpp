@@ -344,6 +344,13 @@ bool AccessMap::dimension_depends_on_loop(int d, int k) const {
     return false;
 }
 
+bool AccessMap::lookup_moves_with(int k) const {
+    const uint64_t bit = 1ull << std::min(std::max(k, 0), 63);
+    for (uint64_t loops : by_data_loops)
+        if (loops & bit) return true;
+    return false;
+}
+
 bool AccessMap::depends_on_loop(int k) const {
     for (int d = 0; d < (int)min.size(); d++) {
         if (dimension_depends_on_loop(d, k)) return true;
@@ -469,6 +476,9 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
             }
             std::map<std::string, Box> boxes, clamped_boxes;
             std::map<std::string, std::vector<bool>> data_dependent;
+            // Per producer dimension read at a data-dependent index: the loops whose variables
+            // that index uses (bit k: loop k; bit 63 also stands for every loop past it).
+            std::map<std::string, std::vector<uint64_t>> data_loops;
             ClampStripper stripper;
             for (const Expr &e : exprs) {
                 const Expr full = substitute_var_estimates(e);
@@ -484,11 +494,20 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                     if (c->call_type != Call::Halide && c->call_type != Call::Image) return;
                     std::vector<bool> &dd = data_dependent[c->name];
                     dd.resize(std::max(dd.size(), c->args.size()), false);
+                    std::vector<uint64_t> &dl = data_loops[c->name];
+                    dl.resize(std::max(dl.size(), c->args.size()), 0);
                     for (size_t i = 0; i < c->args.size(); i++) {
+                        bool by_data = false;
                         for_each_call(c->args[i], [&](const Call *inner) {
                             if (inner->call_type == Call::Halide || inner->call_type == Call::Image)
-                                dd[i] = true;
+                                by_data = true;
                         });
+                        if (!by_data) continue;
+                        dd[i] = true;
+                        for (size_t k = 0; k < loop_names.size(); k++) {
+                            if (k >= 64 || expr_uses_var(c->args[i], loop_names[k]))
+                                dl[i] |= 1ull << std::min<size_t>(k, 63);
+                        }
                     }
                 });
                 for (auto &kv : boxes_required(clean, scope)) {
@@ -520,6 +539,10 @@ PipelineGraph::PipelineGraph(const std::vector<Function> &outputs, const Target 
                 by_data.resize(kv.second.size(), false);
                 for (size_t d = 0; d < here.size() && d < by_data.size(); d++)
                     by_data[d] = by_data[d] || here[d];
+                am.by_data_loops.assign(kv.second.size(), 0);
+                const std::vector<uint64_t> &loops_here = data_loops[kv.first];
+                for (size_t d = 0; d < loops_here.size() && d < am.by_data_loops.size(); d++)
+                    am.by_data_loops[d] = loops_here[d];
                 for (const auto &iv : kv.second.bounds) {
                     am.min.push_back(fit_affine(iv.has_lower_bound() ? iv.min : Expr(), loop_names, rng));
                     am.max.push_back(fit_affine(iv.has_upper_bound() ? iv.max : Expr(), loop_names, rng));

@@ -11,6 +11,7 @@
 
 #include "Halide.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -52,6 +53,14 @@ struct AccessMap {
     // clamped_min / clamped_max actually trim).
     std::vector<bool> clamped_dims;
     bool clamped(int d) const { return d >= 0 && d < (int)clamped_dims.size() && clamped_dims[d]; }
+    // Per producer dimension whose index is computed from loaded data (a histogram's bin, a
+    // lookup table's entry; its bounds are then only the range the data can take): the loops
+    // of the consumer whose variables the index uses, bit k for loop k (bit 63 also for every
+    // loop past it); 0 for other dimensions.
+    std::vector<uint64_t> by_data_loops;
+    // Whether some index computed from loaded data moves with loop `k`: a lookup that loads a
+    // different element in each iteration.
+    bool lookup_moves_with(int k) const;
     // Per producer dimension: over the consumer's root region, the clamp cuts the index range
     // at the low / high end (a stencil's halo beyond a repeat_edge'd image). Halide partitions
     // the loops around such clamps; their first / last iterations keep every clamp.
