@@ -64,8 +64,9 @@
 // Appended in version 7: shared_line_stores_total: the stage's store instructions (an update's
 // accumulator stores on every step unless its tile stays in registers) that land in cache
 // lines a neighbouring task of its parallel loop also writes, because a task's contiguous run
-// of the storage is not a whole number of 64-byte lines (false sharing): the line moves
-// between the cores on each such store while both tasks run.
+// of the storage is not a whole number of 64-byte lines, or starts off a line boundary in rows
+// that are not (false sharing): the line moves between the cores on each such store while both
+// tasks run.
 // Appended in version 8: heap_allocations_total (stage 0 only): the buffers of the stage's Func
 // that Halide allocates on the heap (halide_malloc and halide_free) per run of the pipeline.
 // Halide puts a buffer on the stack when its size is a compile-time constant of at most 16 KB;
