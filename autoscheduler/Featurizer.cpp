@@ -749,11 +749,8 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     // loops read from outside them (an input streamed through a producer computed per tile
     // passes through the cache while this stage runs, though the stage never loads it).
     double together = (double)region_points(n.root) * n.bytes;
-    std::set<int> read;
-    for (const auto &l : loads) {
+    for (const auto &l : loads)
         together += resident_bytes(l.producer);
-        read.insert(l.producer);
-    }
     std::set<int> inside, outside;
     for (std::vector<int> work = computed_here()[node]; !work.empty();) {
         const int h = work.back();
@@ -766,8 +763,11 @@ StageFeatures Featurizer::stage_features(int node, int si) {
             for (const auto &hl : effective_loads(hs, nullptr))
                 if (hl.producer != node && !inside.count(hl.producer)) outside.insert(hl.producer);
     double streamed = 0;
-    for (int p : outside)
-        if (!read.count(p)) streamed += resident_bytes(p);
+    for (int p : outside) {
+        const bool read =
+            std::any_of(loads.begin(), loads.end(), [&](const EffectiveLoad &l) { return l.producer == p; });
+        if (!read) streamed += resident_bytes(p);
+    }
     together += streamed;
     // `per` and `fits`: the element or the line accounting. With `reuse_bound` (lines), each
     // iteration of that level reloads its lines except those the iteration before it left (it
