@@ -119,8 +119,7 @@ ModelWeights train_member(const std::vector<PipelineTensors> &tr, const std::vec
     int best_epoch = 0;
     double best = -1e9;
     auto start = std::chrono::steady_clock::now();
-    std::vector<size_t> order(tr.size());
-    std::iota(order.begin(), order.end(), 0);
+    std::vector<size_t> order = member_training_pipelines(tr.size(), cfg.bootstrap, rng);
     for (int epoch = 1; epoch <= cfg.epochs; epoch++) {
         // Step decay of the learning rate over the last part of training.
         double lr = cfg.learning_rate * (epoch > 0.85 * cfg.epochs  ? 0.1
@@ -167,6 +166,17 @@ ModelWeights train_member(const std::vector<PipelineTensors> &tr, const std::vec
 }
 
 } // namespace
+
+std::vector<size_t> member_training_pipelines(size_t n, bool bootstrap, std::mt19937_64 &rng) {
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    if (bootstrap && n > 0) {
+        std::uniform_int_distribution<size_t> pick(0, n - 1);
+        for (size_t &i : order)
+            i = pick(rng);
+    }
+    return order;
+}
 
 TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
                              const std::vector<TrainingPipeline> &val, const TrainConfig &cfg,

@@ -14,6 +14,7 @@
 #include "RankingMetrics.h"
 
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,10 @@ struct TrainConfig {
     // Networks in the ensemble (ModelWeights::members), each trained alike from its own seed
     // (seed + k) and its own best validation epoch, and the pessimism their spread adds.
     int members = 1;
+    // Bagging: each member trains on its own bootstrap draw of the training pipelines (as many
+    // as there are, with replacement, from its seed), so the members differ in what they saw
+    // and not only in their initial weights and batch order.
+    bool bootstrap = false;
     double pessimism = 0;
     uint64_t seed = 0;
     // StageFeatures entries the model reads: num_features_of_layout() of the samples' layout.
@@ -88,6 +93,11 @@ struct TrainOutput {
 TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
                              const std::vector<TrainingPipeline> &val, const TrainConfig &cfg,
                              const std::function<void(const EpochReport &)> &on_epoch);
+
+// The training pipelines (indices into them) one ensemble member trains on, in its first
+// epoch's order before shuffling: all of them once, or with `bootstrap` as many drawn with
+// replacement from `rng` (about 63% of them distinct).
+std::vector<size_t> member_training_pipelines(size_t n, bool bootstrap, std::mt19937_64 &rng);
 
 // Ranking metrics of any cost model's predictions on a set of pipelines; `predicted`, when
 // given, receives the predicted seconds of every sample, pipeline by pipeline.

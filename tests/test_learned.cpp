@@ -26,6 +26,7 @@
 #include <iostream>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -758,6 +759,41 @@ TEST(Trainer, CentredRegressionIgnoresTheMachinesOverallSpeed) {
     };
     EXPECT_LT(largest_difference(output_layer(true, 1), output_layer(true, 10)), 1e-3);
     EXPECT_GT(largest_difference(output_layer(false, 1), output_layer(false, 10)), 1e-2);
+}
+
+// --bootstrap (bagging): each member trains on its own draw of the training pipelines with
+// replacement, about 63% of them distinct, the same draw for the same seed; without it every
+// pipeline once. An ensemble trained that way is a valid weights file whose members differ.
+TEST(Trainer, BootstrapMembersTrainOnTheirOwnDrawOfThePipelines) {
+    const size_t n = 2000;
+    std::mt19937_64 a(7), b(7), c(8), plain_rng(7);
+    const std::vector<size_t> drawn = harl::member_training_pipelines(n, true, a);
+    ASSERT_EQ(drawn.size(), n);
+    EXPECT_TRUE(std::all_of(drawn.begin(), drawn.end(), [&](size_t i) { return i < n; }));
+    const size_t distinct = std::set<size_t>(drawn.begin(), drawn.end()).size();
+    EXPECT_GT(distinct, 0.58 * n);
+    EXPECT_LT(distinct, 0.68 * n);
+    EXPECT_EQ(harl::member_training_pipelines(n, true, b), drawn);
+    EXPECT_NE(harl::member_training_pipelines(n, true, c), drawn);
+    const std::vector<size_t> plain = harl::member_training_pipelines(n, false, plain_rng);
+    EXPECT_EQ(std::set<size_t>(plain.begin(), plain.end()).size(), n);
+
+    harl::TrainConfig cfg;
+    cfg.epochs = 3;
+    cfg.hidden = 8;
+    cfg.batch_pipelines = 1;
+    cfg.members = 2;
+    cfg.bootstrap = true;
+    std::vector<harl::TrainingPipeline> train, val;
+    synthetic_pipelines(
+        real_features(16, 4), 3, [](size_t k, size_t) { return 1.0 + 0.5 * (double)(k % 2); }, &train, &val);
+    const harl::TrainOutput out = harl::train_cost_model(train, val, cfg, [](const harl::EpochReport &) {});
+    ASSERT_EQ(out.weights.members, 2);
+    const std::string path = "/tmp/harl_bootstrap_test.weights";
+    harl::save_weights(path, out.weights);
+    const harl::ModelWeights back = harl::load_weights(path);
+    EXPECT_EQ(back.members, 2);
+    std::remove(path.c_str());
 }
 
 // The GPU model trains the same way on GPU-layout samples (here with runtimes from the analytic

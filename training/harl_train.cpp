@@ -136,9 +136,12 @@ int main(int argc, char **argv) {
                                                  "hidden units per layer")(
         "members", po::value(&cfg.members)->default_value(cfg.members),
         "networks in the ensemble, trained alike from seeds seed..seed+members-1 (the search uses their "
-        "mean correction)")("pessimism", po::value(&cfg.pessimism)->default_value(cfg.pessimism),
-                            "times the members' standard deviation added to a stage's log-correction: "
-                            "schedules the members disagree on look slower (recorded in the weights file)")(
+        "mean correction)")("bootstrap", po::bool_switch(&cfg.bootstrap),
+                            "bagging: each member trains on its own draw of the training pipelines "
+                            "with replacement")(
+        "pessimism", po::value(&cfg.pessimism)->default_value(cfg.pessimism),
+        "times the members' standard deviation added to a stage's log-correction: "
+        "schedules the members disagree on look slower (recorded in the weights file)")(
         "batch", po::value(&cfg.batch_pipelines)->default_value(cfg.batch_pipelines),
         "pipelines per mini-batch")("seed", po::value(&cfg.seed)->default_value(0), "random seed")(
         "val-fraction", po::value(&val_fraction)->default_value(val_fraction),
