@@ -55,6 +55,38 @@ ModelWeights ModelWeights::member(int k) const {
     return w;
 }
 
+ModelWeights merge_ensembles(const std::vector<ModelWeights> &ensembles,
+                             const std::vector<std::string> &names) {
+    if (ensembles.empty()) throw HarlError("no weights files to merge");
+    HARL_ASSERT(names.size() == ensembles.size(), "one name per weights file");
+    const ModelWeights &a = ensembles[0];
+    std::vector<ModelWeights> members;
+    for (size_t i = 0; i < ensembles.size(); i++) {
+        const ModelWeights &b = ensembles[i];
+        const char *differs = b.layout_version != a.layout_version ? "feature layout"
+                              : b.inputs != a.inputs || b.hidden1 != a.hidden1 || b.hidden2 != a.hidden2
+                                  ? "network shape"
+                              : b.max_correction != a.max_correction || b.max_discount != a.max_discount
+                                  ? "correction bound (--max-correction, --max-discount)"
+                              : b.pessimism != a.pessimism             ? "pessimism"
+                              : b.mean != a.mean || b.scale != a.scale ? "input normalisation"
+                                                                       : nullptr;
+        if (differs) {
+            throw HarlError(
+                "cannot merge '" + names[i] + "' with '" + names[0] + "': the " + differs +
+                " is not the same; merge only weights trained alike (same options) on the same data");
+        }
+        for (int k = 0; k < b.members; k++)
+            members.push_back(b.member(k));
+    }
+    if (members.size() > 64) throw HarlError("a merged ensemble may hold at most 64 members");
+    ModelWeights w = ModelWeights::ensemble(members, a.pessimism);
+    w.metadata = a.metadata;
+    for (size_t i = 1; i < ensembles.size(); i++)
+        w.metadata += "\nmerged with " + names[i] + ": " + ensembles[i].metadata;
+    return w;
+}
+
 ModelWeights ModelWeights::ensemble(const std::vector<ModelWeights> &members, float pessimism) {
     HARL_ASSERT(!members.empty(), "an ensemble needs members");
     ModelWeights w = members[0];

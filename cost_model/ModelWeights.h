@@ -81,6 +81,12 @@ inline double combine_corrections(const double *c, int members, double pessimism
 }
 
 ModelWeights load_weights(const std::string &path);
+// One ensemble of every member of several weights files trained alike (the same feature
+// layout, shape, bounds, pessimism and input normalisation: the same training data), members
+// in order; `names` name the files in the HarlError thrown when they do not match. Two
+// ensembles trained from different seeds become one of all their members.
+ModelWeights merge_ensembles(const std::vector<ModelWeights> &ensembles,
+                             const std::vector<std::string> &names);
 // The same checks on bytes in memory; `source` names them in errors.
 ModelWeights parse_weights(const std::string &bytes, const std::string &source);
 // The weights built into HARL (cost_model/weights/, embedded at build time):

@@ -148,6 +148,36 @@ TEST(Weights, RoundTripKeepsEveryValue) {
 
 // Ensembles: members travel in one file, each recoverable alone; the C++ and LibTorch inference
 // combine them the same way (mean, plus pessimism times their spread).
+// Two ensembles trained alike from different seeds merge into one of all their members, in
+// order; weights trained on other data (another input normalisation) or with other bounds are
+// refused with an error that names the file and what differs.
+TEST(Weights, MergedEnsemblesKeepEveryMemberInOrder) {
+    std::vector<harl::ModelWeights> members = {random_weights(21), random_weights(22), random_weights(23)};
+    for (auto &m : members)
+        m.mean = members[0].mean;
+    const harl::ModelWeights a = harl::ModelWeights::ensemble({members[0], members[1]}, 0);
+    const harl::ModelWeights b = harl::ModelWeights::ensemble({members[2]}, 0);
+    const harl::ModelWeights w = harl::merge_ensembles({a, b}, {"a.weights", "b.weights"});
+    ASSERT_EQ(w.members, 3);
+    for (int k = 0; k < 3; k++) {
+        EXPECT_EQ(w.member(k).w1, members[k].w1) << "member " << k;
+        EXPECT_EQ(w.member(k).b3, members[k].b3) << "member " << k;
+    }
+    harl::ModelWeights other = b;
+    other.mean[0] += 1.0f;
+    try {
+        harl::merge_ensembles({a, other}, {"a.weights", "other.weights"});
+        FAIL() << "weights with another input normalisation were merged";
+    } catch (const harl::HarlError &e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find("other.weights"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("normalisation"), std::string::npos) << msg;
+    }
+    other = b;
+    other.max_discount = 0.1f;
+    EXPECT_THROW(harl::merge_ensembles({a, other}, {"a.weights", "other.weights"}), harl::HarlError);
+}
+
 TEST(Weights, EnsembleRoundTripsAndCombinesItsMembers) {
     std::vector<harl::ModelWeights> members = {random_weights(11), random_weights(12), random_weights(13)};
     for (auto &m : members) {

@@ -94,7 +94,7 @@ void write_stage_features(const std::string &path, const std::vector<harl::Train
 } // namespace
 
 int main(int argc, char **argv) {
-    std::vector<std::string> dbs, train_only_dbs;
+    std::vector<std::string> dbs, train_only_dbs, merge;
     std::string out = "harl_cpu.weights", curves, csv, machine, evaluate, predictions, stage_features,
                 plot_script = HARL_PLOT_SCRIPT;
     double val_fraction = 0.15, test_fraction = 0.15;
@@ -165,6 +165,9 @@ int main(int argc, char **argv) {
         "predictions", po::value(&predictions),
         "with --evaluate: also write every sample's measured and predicted runtime to this CSV "
         "(pipeline, candidate, measured_s, predicted_s) to find the schedules the model misjudges")(
+        "merge-ensembles", po::value(&merge)->multitoken(),
+        "no training: write one ensemble of every member of these weights files (trained alike on the "
+        "same data, e.g. from different --seed values) to --out and exit")(
         "stage-features", po::value(&stage_features),
         "with --evaluate: also write every stage of every sample to this CSV (its measured runtime, the "
         "analytic model's estimate of the stage and the stage's features), to study the data elsewhere");
@@ -184,6 +187,16 @@ int main(int argc, char **argv) {
     if (curves.empty()) curves = out + ".png";
     if (csv.empty()) csv = out + ".csv";
     try {
+        if (!merge.empty()) {
+            std::vector<harl::ModelWeights> ensembles;
+            for (const std::string &path : merge)
+                ensembles.push_back(harl::load_weights(path));
+            const harl::ModelWeights w = harl::merge_ensembles(ensembles, merge);
+            harl::save_weights(out, w);
+            std::cout << "harl-train: " << out << ": an ensemble of " << w.members << " members from "
+                      << merge.size() << " weights files\n";
+            return 0;
+        }
         if (cfg.epochs < 1 || cfg.hidden < 1 || cfg.batch_pipelines < 1) {
             throw harl::HarlError("--epochs, --hidden and --batch must be positive");
         }
