@@ -55,6 +55,21 @@ ModelWeights ModelWeights::member(int k) const {
     return w;
 }
 
+namespace {
+
+// What keeps two weights from being members of one ensemble (nullptr: nothing): they must be
+// networks of one layout and shape, with the same correction bounds and input normalisation.
+const char *ensemble_mismatch(const ModelWeights &a, const ModelWeights &b) {
+    if (b.layout_version != a.layout_version) return "feature layout";
+    if (b.inputs != a.inputs || b.hidden1 != a.hidden1 || b.hidden2 != a.hidden2) return "network shape";
+    if (b.max_correction != a.max_correction || b.max_discount != a.max_discount)
+        return "correction bound (--max-correction, --max-discount)";
+    if (b.mean != a.mean || b.scale != a.scale) return "input normalisation";
+    return nullptr;
+}
+
+} // namespace
+
 ModelWeights merge_ensembles(const std::vector<ModelWeights> &ensembles,
                              const std::vector<std::string> &names) {
     if (ensembles.empty()) throw HarlError("no weights files to merge");
@@ -63,14 +78,8 @@ ModelWeights merge_ensembles(const std::vector<ModelWeights> &ensembles,
     std::vector<ModelWeights> members;
     for (size_t i = 0; i < ensembles.size(); i++) {
         const ModelWeights &b = ensembles[i];
-        const char *differs = b.layout_version != a.layout_version ? "feature layout"
-                              : b.inputs != a.inputs || b.hidden1 != a.hidden1 || b.hidden2 != a.hidden2
-                                  ? "network shape"
-                              : b.max_correction != a.max_correction || b.max_discount != a.max_discount
-                                  ? "correction bound (--max-correction, --max-discount)"
-                              : b.pessimism != a.pessimism             ? "pessimism"
-                              : b.mean != a.mean || b.scale != a.scale ? "input normalisation"
-                                                                       : nullptr;
+        const char *differs = ensemble_mismatch(a, b);
+        if (!differs && b.pessimism != a.pessimism) differs = "pessimism";
         if (differs) {
             throw HarlError(
                 "cannot merge '" + names[i] + "' with '" + names[0] + "': the " + differs +
@@ -96,10 +105,10 @@ ModelWeights ModelWeights::ensemble(const std::vector<ModelWeights> &members, fl
     for (size_t i = 2; i < all.size(); i++)
         all[i]->clear();
     for (const ModelWeights &m : members) {
-        HARL_ASSERT(m.members == 1 && m.hidden1 == w.hidden1 && m.hidden2 == w.hidden2 &&
-                        m.max_correction == w.max_correction && m.max_discount == w.max_discount &&
-                        m.mean == w.mean && m.scale == w.scale,
-                    "ensemble members must be single networks of one shape, bounds and normalisation");
+        const char *differs = ensemble_mismatch(w, m);
+        HARL_ASSERT(m.members == 1 && !differs, "ensemble members must be single networks alike: "
+                                                    << (differs ? std::string(differs) + " differs"
+                                                                : std::string("a member is an ensemble")));
         auto one = tensors(const_cast<ModelWeights &>(m));
         for (size_t i = 2; i < all.size(); i++)
             all[i]->insert(all[i]->end(), one[i]->begin(), one[i]->end());

@@ -148,36 +148,6 @@ TEST(Weights, RoundTripKeepsEveryValue) {
 
 // Ensembles: members travel in one file, each recoverable alone; the C++ and LibTorch inference
 // combine them the same way (mean, plus pessimism times their spread).
-// Two ensembles trained alike from different seeds merge into one of all their members, in
-// order; weights trained on other data (another input normalisation) or with other bounds are
-// refused with an error that names the file and what differs.
-TEST(Weights, MergedEnsemblesKeepEveryMemberInOrder) {
-    std::vector<harl::ModelWeights> members = {random_weights(21), random_weights(22), random_weights(23)};
-    for (auto &m : members)
-        m.mean = members[0].mean;
-    const harl::ModelWeights a = harl::ModelWeights::ensemble({members[0], members[1]}, 0);
-    const harl::ModelWeights b = harl::ModelWeights::ensemble({members[2]}, 0);
-    const harl::ModelWeights w = harl::merge_ensembles({a, b}, {"a.weights", "b.weights"});
-    ASSERT_EQ(w.members, 3);
-    for (int k = 0; k < 3; k++) {
-        EXPECT_EQ(w.member(k).w1, members[k].w1) << "member " << k;
-        EXPECT_EQ(w.member(k).b3, members[k].b3) << "member " << k;
-    }
-    harl::ModelWeights other = b;
-    other.mean[0] += 1.0f;
-    try {
-        harl::merge_ensembles({a, other}, {"a.weights", "other.weights"});
-        FAIL() << "weights with another input normalisation were merged";
-    } catch (const harl::HarlError &e) {
-        const std::string msg = e.what();
-        EXPECT_NE(msg.find("other.weights"), std::string::npos) << msg;
-        EXPECT_NE(msg.find("normalisation"), std::string::npos) << msg;
-    }
-    other = b;
-    other.max_discount = 0.1f;
-    EXPECT_THROW(harl::merge_ensembles({a, other}, {"a.weights", "other.weights"}), harl::HarlError);
-}
-
 TEST(Weights, EnsembleRoundTripsAndCombinesItsMembers) {
     std::vector<harl::ModelWeights> members = {random_weights(11), random_weights(12), random_weights(13)};
     for (auto &m : members) {
@@ -230,6 +200,36 @@ TEST(Weights, EnsembleRoundTripsAndCombinesItsMembers) {
 
     std::vector<harl::ModelWeights> mismatched = {members[0], random_weights(14)};
     EXPECT_THROW(harl::ModelWeights::ensemble(mismatched, 0), std::exception); // other normalisation
+}
+
+// Two ensembles trained alike from different seeds merge into one of all their members, in
+// order; weights trained on other data (another input normalisation) or with other bounds are
+// refused with an error that names the file and what differs.
+TEST(Weights, MergedEnsemblesKeepEveryMemberInOrder) {
+    std::vector<harl::ModelWeights> members = {random_weights(21), random_weights(22), random_weights(23)};
+    for (auto &m : members)
+        m.mean = members[0].mean;
+    const harl::ModelWeights a = harl::ModelWeights::ensemble({members[0], members[1]}, 0);
+    const harl::ModelWeights b = harl::ModelWeights::ensemble({members[2]}, 0);
+    const harl::ModelWeights w = harl::merge_ensembles({a, b}, {"a.weights", "b.weights"});
+    ASSERT_EQ(w.members, 3);
+    for (int k = 0; k < 3; k++) {
+        EXPECT_EQ(w.member(k).w1, members[k].w1) << "member " << k;
+        EXPECT_EQ(w.member(k).b3, members[k].b3) << "member " << k;
+    }
+    harl::ModelWeights other = b;
+    other.mean[0] += 1.0f;
+    try {
+        harl::merge_ensembles({a, other}, {"a.weights", "other.weights"});
+        FAIL() << "weights with another input normalisation were merged";
+    } catch (const harl::HarlError &e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find("other.weights"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("normalisation"), std::string::npos) << msg;
+    }
+    other = b;
+    other.max_discount = 0.1f;
+    EXPECT_THROW(harl::merge_ensembles({a, other}, {"a.weights", "other.weights"}), harl::HarlError);
 }
 
 TEST(Weights, CorrectionBoundsAreAsymmetric) {
@@ -793,7 +793,7 @@ TEST(Trainer, CentredRegressionIgnoresTheMachinesOverallSpeed) {
 
 // --bootstrap (bagging): each member trains on its own draw of the training pipelines with
 // replacement, about 63% of them distinct, the same draw for the same seed; without it every
-// pipeline once. An ensemble trained that way is a valid weights file whose members differ.
+// pipeline once. An ensemble trained that way saves and loads as one weights file.
 TEST(Trainer, BootstrapMembersTrainOnTheirOwnDrawOfThePipelines) {
     const size_t n = 2000;
     std::mt19937_64 a(7), b(7), c(8), plain_rng(7);
@@ -819,7 +819,7 @@ TEST(Trainer, BootstrapMembersTrainOnTheirOwnDrawOfThePipelines) {
         real_features(16, 4), 3, [](size_t k, size_t) { return 1.0 + 0.5 * (double)(k % 2); }, &train, &val);
     const harl::TrainOutput out = harl::train_cost_model(train, val, cfg, [](const harl::EpochReport &) {});
     ASSERT_EQ(out.weights.members, 2);
-    const std::string path = "/tmp/harl_bootstrap_test.weights";
+    const std::string path = temp_path("bootstrap.weights");
     harl::save_weights(path, out.weights);
     const harl::ModelWeights back = harl::load_weights(path);
     EXPECT_EQ(back.members, 2);
