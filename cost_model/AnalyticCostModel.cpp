@@ -15,6 +15,7 @@
 //           share.
 // The constants describe a generic modern core (3 GHz, two vector ALU ports); nothing in here
 // is fitted to any pipeline.
+#include "../autoscheduler/Errors.h"
 #include "CostModel.h"
 
 #include <algorithm>
@@ -31,11 +32,10 @@ class AnalyticCostModel : public CostModel {
     void predict(const std::vector<StageFeatures> &stages, std::vector<double> *seconds) override {
         seconds->resize(stages.size());
         for (size_t i = 0; i < stages.size(); i++)
-            (*seconds)[i] = stage_seconds(stages[i]);
+            (*seconds)[i] = stage_terms(stages[i]).seconds();
     }
 
-  private:
-    double stage_seconds(const StageFeatures &f) const {
+    AnalyticTerms stage_terms(const StageFeatures &f) const {
         const double hz = 3.0e9, ops_per_cycle = 2.0;
         const double lanes = std::max(1.0f, f[F_vector_width]);
         const double util = std::max(0.05f, f[F_vector_utilization]);
@@ -151,12 +151,19 @@ class AnalyticCostModel : public CostModel {
         // included): large bodies miss in the instruction cache and decoders, and compile slowly.
         double body = f[F_unrolled_body] * (f[F_ops_per_point] + f[F_op_load] + 10.0 * f[F_inlined_math_ops]);
         if (body > 256) compute *= body / 256;
-        return std::max(compute, mem) + 0.25 * std::min(compute, mem) + overhead;
+        return AnalyticTerms{compute, mem, overhead};
     }
+
+  private:
     MachineInfo m_;
 };
 
 } // namespace
+
+AnalyticTerms analytic_terms(const MachineInfo &m, const StageFeatures &f) {
+    HARL_ASSERT(!m.gpu, "analytic_terms() is the CPU model's; GPU targets have their own");
+    return AnalyticCostModel(m).stage_terms(f);
+}
 
 std::unique_ptr<CostModel> make_analytic_cost_model(const MachineInfo &m) {
     return std::make_unique<AnalyticCostModel>(m);

@@ -6,6 +6,7 @@
 #include "FeatureLayout.h"
 #include "ModelWeights.h"
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,23 @@ class CostModel {
 // The analytic model: compute throughput, memory traffic per cache level and parallel/loop
 // overheads, with generic x86/ARM constants. The baseline and fallback for learned models.
 std::unique_ptr<CostModel> make_analytic_cost_model(const MachineInfo &m);
+
+// The CPU analytic model's estimate of one stage in its three terms: the core overlaps compute
+// with memory traffic (the larger of the two, plus a quarter of the smaller), and pays the
+// overheads (loop iterations, parallel launches, allocations, false sharing) on top. Learned
+// models with three outputs correct each term (ModelWeights::outputs).
+struct AnalyticTerms {
+    double compute = 0, memory = 0, overhead = 0;
+    static double combine(double compute, double memory, double overhead) {
+        return (compute > memory ? compute + 0.25 * memory : memory + 0.25 * compute) + overhead;
+    }
+    double seconds() const { return combine(compute, memory, overhead); }
+    // With each term multiplied by exp of its log-correction (c[0..2]: compute, memory, overhead).
+    double corrected(const double *c) const {
+        return combine(compute * std::exp(c[0]), memory * std::exp(c[1]), overhead * std::exp(c[2]));
+    }
+};
+AnalyticTerms analytic_terms(const MachineInfo &m, const StageFeatures &f);
 
 // The learned model (LearnedCostModel.cpp; trained as StageMlp.h): the analytic estimate of
 // each stage corrected by a per-stage network with weights from harl-train.

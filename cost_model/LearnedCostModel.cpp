@@ -20,25 +20,37 @@ namespace {
 class LearnedCostModel : public CostModel {
   public:
     LearnedCostModel(const MachineInfo &m, const ModelWeights &w)
-        : analytic_(make_base_cost_model(m)), w_(w), in_(w.inputs), h1_(w.hidden1), h2_(w.hidden2) {
+        : machine_(m), analytic_(make_base_cost_model(m)), w_(w), in_(w.inputs), h1_(w.hidden1),
+          h2_(w.hidden2), out_(w.outputs) {
+        HARL_ASSERT(out_ == 1 || (out_ == kTermOutputs && !m.gpu),
+                    "weights with " << out_ << " outputs per stage (term outputs are for CPU targets)");
         HARL_ASSERT(w.payload_floats() == w.mean.size() + w.scale.size() + w.w1.size() + w.b1.size() +
                                               w.w2.size() + w.b2.size() + w.w3.size() + w.b3.size(),
                     "weights tensors do not match their shape");
         for (int k = 0; k < w.members; k++) {
             const ModelWeights one = w.member(k);
-            members_.push_back({transpose(one.w1, h1_, in_), one.b1, transpose(one.w2, h2_, h1_), one.b2,
-                                one.w3, one.b3[0]});
+            members_.push_back(
+                {transpose(one.w1, h1_, in_), one.b1, transpose(one.w2, h2_, h1_), one.b2, one.w3, one.b3});
         }
     }
     std::string name() const override { return "learned"; }
 
     void predict(const std::vector<StageFeatures> &stages, std::vector<double> *seconds) override {
-        analytic_->predict(stages, seconds);
+        if (out_ == 1) {
+            analytic_->predict(stages, seconds);
+        } else {
+            terms_.resize(stages.size());
+            seconds->resize(stages.size());
+            for (size_t i = 0; i < stages.size(); i++) {
+                terms_[i] = analytic_terms(machine_, stages[i]);
+                (*seconds)[i] = terms_[i].seconds();
+            }
+        }
         const size_t members = members_.size();
         x_.resize(kBlock * in_);
         a_.resize(kBlock * h1_);
         b_.resize(kBlock * h2_);
-        c_.resize(kBlock * members);
+        c_.resize(kBlock * members * out_);
         for (size_t first = 0; first < stages.size(); first += kBlock) {
             const int rows = (int)std::min(kBlock, stages.size() - first);
             for (int r = 0; r < rows; r++) {
@@ -52,23 +64,33 @@ class LearnedCostModel : public CostModel {
                 dense_relu(x_.data(), rows, in_, m.w1t.data(), m.b1.data(), h1_, a_.data());
                 dense_relu(a_.data(), rows, h1_, m.w2t.data(), m.b2.data(), h2_, b_.data());
                 for (int r = 0; r < rows; r++) {
-                    double d = m.b3;
-                    for (int j = 0; j < h2_; j++)
-                        d += (double)m.w3[j] * b_[(size_t)r * h2_ + j];
-                    c_[r * members + k] = bounded_correction(d, w_.max_correction, w_.max_discount);
+                    for (int o = 0; o < out_; o++) {
+                        double d = m.b3[o];
+                        for (int j = 0; j < h2_; j++)
+                            d += (double)m.w3[(size_t)o * h2_ + j] * b_[(size_t)r * h2_ + j];
+                        c_[((size_t)r * out_ + o) * members + k] =
+                            bounded_correction(d, w_.max_correction, w_.max_discount);
+                    }
                 }
             }
-            for (int r = 0; r < rows; r++)
-                (*seconds)[first + r] *=
-                    std::exp(combine_corrections(c_.data() + r * members, (int)members, w_.pessimism));
+            double term[kTermOutputs];
+            for (int r = 0; r < rows; r++) {
+                for (int o = 0; o < out_; o++)
+                    term[o] = combine_corrections(c_.data() + ((size_t)r * out_ + o) * members, (int)members,
+                                                  w_.pessimism);
+                if (out_ == 1) {
+                    (*seconds)[first + r] *= std::exp(term[0]);
+                } else {
+                    (*seconds)[first + r] = terms_[first + r].corrected(term);
+                }
+            }
         }
     }
 
   private:
     // One network of the ensemble, its dense layers stored input-major (wt[i * n + j]).
     struct Member {
-        std::vector<float> w1t, b1, w2t, b2, w3;
-        float b3;
+        std::vector<float> w1t, b1, w2t, b2, w3, b3; // w3: outputs x hidden2
     };
     static std::vector<float> transpose(const std::vector<float> &w, int rows, int cols) {
         std::vector<float> t(w.size());
@@ -103,12 +125,14 @@ class LearnedCostModel : public CostModel {
             out[j] = std::max(out[j], 0.0f);
     }
 
+    MachineInfo machine_;
     std::unique_ptr<CostModel> analytic_;
     ModelWeights w_;
-    int in_, h1_, h2_;
+    int in_, h1_, h2_, out_;
     std::vector<Member> members_;
-    std::vector<float> x_, a_, b_; // one block's inputs and hidden activations
-    std::vector<double> c_;        // one block's corrections, rows x members
+    std::vector<float> x_, a_, b_;     // one block's inputs and hidden activations
+    std::vector<double> c_;            // one block's corrections, rows x outputs x members
+    std::vector<AnalyticTerms> terms_; // per stage, for weights with term outputs
 };
 
 } // namespace

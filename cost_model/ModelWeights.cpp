@@ -20,8 +20,9 @@ std::vector<std::vector<float> *> tensors(ModelWeights &w) {
 }
 
 std::vector<size_t> tensor_sizes(const ModelWeights &w) {
-    size_t in = (size_t)w.inputs, h1 = (size_t)w.hidden1, h2 = (size_t)w.hidden2, m = (size_t)w.members;
-    return {in, in, m * h1 * in, m * h1, m * h2 * h1, m * h2, m * h2, m};
+    size_t in = (size_t)w.inputs, h1 = (size_t)w.hidden1, h2 = (size_t)w.hidden2, m = (size_t)w.members,
+           o = (size_t)w.outputs;
+    return {in, in, m * h1 * in, m * h1, m * h2 * h1, m * h2, m * o * h2, m * o};
 }
 
 } // namespace
@@ -61,7 +62,8 @@ namespace {
 // networks of one layout and shape, with the same correction bounds and input normalisation.
 const char *ensemble_mismatch(const ModelWeights &a, const ModelWeights &b) {
     if (b.layout_version != a.layout_version) return "feature layout";
-    if (b.inputs != a.inputs || b.hidden1 != a.hidden1 || b.hidden2 != a.hidden2) return "network shape";
+    if (b.inputs != a.inputs || b.hidden1 != a.hidden1 || b.hidden2 != a.hidden2 || b.outputs != a.outputs)
+        return "network shape";
     if (b.max_correction != a.max_correction || b.max_discount != a.max_discount)
         return "correction bound (--max-correction, --max-discount)";
     if (b.mean != a.mean || b.scale != a.scale) return "input normalisation";
@@ -155,7 +157,10 @@ ModelWeights parse_weights(const std::string &bytes, const std::string &source) 
         take(&members, 4, "header");
         take(&pessimism, 4, "header");
     }
+    uint32_t outputs = 1;
+    if (fmt >= 5) take(&outputs, 4, "header");
     if (members < 1 || members > 64) throw fail("corrupt header (members)");
+    if (outputs != 1 && outputs != (uint32_t)kTermOutputs) throw fail("corrupt header (outputs)");
     if (!(std::fabs(pessimism) <= 10)) throw fail("corrupt header (pessimism)");
     take(&floats, 8, "header");
     take(&checksum, 8, "header");
@@ -183,6 +188,8 @@ ModelWeights parse_weights(const std::string &bytes, const std::string &source) 
     w.max_discount = max_discount;
     w.members = (int)members;
     w.pessimism = pessimism;
+    w.outputs = (int)outputs;
+    if (w.outputs != 1 && layout >= kGpuFeatureLayoutVersion) throw fail("a GPU model with term outputs");
     w.metadata.resize(meta_len);
     take(w.metadata.data(), meta_len, "metadata");
     if (floats != w.payload_floats()) {
@@ -233,6 +240,8 @@ void save_weights(const std::string &path, const ModelWeights &w) {
         const uint32_t members = (uint32_t)w.members;
         out.write((const char *)&members, 4);
         out.write((const char *)&w.pessimism, 4);
+        const uint32_t outputs = (uint32_t)w.outputs;
+        out.write((const char *)&outputs, 4);
         out.write((const char *)&floats, 8);
         out.write((const char *)&checksum, 8);
         out.write((const char *)&meta_len, 4);

@@ -1,6 +1,6 @@
 // ModelWeights: the learned cost model's parameters and the file that stores them.
 //
-// File format (little-endian), version 4:
+// File format (little-endian), version 5:
 //   char[8]  magic "HARLWTS1"
 //   u32      format version (kWeightsFormatVersion)
 //   u32      feature layout version the model was trained with (FeatureLayout.h)
@@ -8,11 +8,12 @@
 //   f32      max_correction (version 2; version 1 files have none and mean 4)
 //   f32      max_discount (version 3; older files have none and mean max_correction)
 //   u32      members, f32 pessimism (version 4; older files hold one member, pessimism 0)
+//   u32      outputs per stage, 1 or 3 (version 5; older files have 1)
 //   u64      payload floats
 //   u64      FNV-1a 64 checksum of the payload bytes
 //   u32      metadata bytes, then the metadata text (how and where it was trained)
 //   float[]  payload: input mean, input scale, W1 (hidden1 x inputs), b1, W2 (hidden2 x
-//            hidden1), b2, W3 (1 x hidden2), b3; with several members, each of W1..b3 holds
+//            hidden1), b2, W3 (outputs x hidden2), b3; with several members, each of W1..b3 holds
 //            every member's tensor, member after member
 // load_weights() checks every field and names the file and the problem (missing, truncated,
 // corrupt, trained for another feature layout or shape) in the HarlError it throws.
@@ -27,7 +28,7 @@
 
 namespace harl {
 
-constexpr uint32_t kWeightsFormatVersion = 4;
+constexpr uint32_t kWeightsFormatVersion = 5;
 // Per stage: every feature (signed log) plus the log of the analytic model's estimate. Weights
 // of an older feature layout have num_features_of_layout(version) + 1.
 constexpr int kModelInputs = kNumFeatures + 1;
@@ -54,6 +55,11 @@ struct ModelWeights {
     // instead of letting the search chase whichever member is most optimistic.
     int members = 1;
     float pessimism = 0;
+    // What the network corrects: 1 output, the analytic estimate of the stage as a whole; 3
+    // outputs (kTermOutputs, CPU only), each of its terms (AnalyticTerms in CostModel.h: compute,
+    // memory, overhead) before they are combined, so that a stage the analytic model thinks
+    // compute-bound can turn out memory-bound and the other way round.
+    int outputs = 1;
     std::vector<float> mean, scale; // input normalisation: (x - mean) * scale
     std::vector<float> w1, b1, w2, b2, w3, b3;
     std::string metadata;
@@ -105,6 +111,8 @@ inline double bounded_correction(double raw, double max_correction, double max_d
     const double bound = raw >= 0 ? max_correction : max_discount;
     return bound * std::tanh(raw / bound);
 }
+
+constexpr int kTermOutputs = 3;
 
 // Model input of one stage: signed log of its first `features` features (the weights' layout
 // has that many), then log of the analytic estimate: features + 1 floats.

@@ -15,11 +15,12 @@
 namespace harl {
 
 struct StageMlpImpl : torch::nn::Module {
-    StageMlpImpl(int inputs, int hidden1, int hidden2, double max_correction, double max_discount)
+    StageMlpImpl(int inputs, int hidden1, int hidden2, double max_correction, double max_discount,
+                 int outputs = 1)
         : max_correction(max_correction), max_discount(max_discount),
           fc1(register_module("fc1", torch::nn::Linear(inputs, hidden1))),
           fc2(register_module("fc2", torch::nn::Linear(hidden1, hidden2))),
-          fc3(register_module("fc3", torch::nn::Linear(hidden2, 1))) {
+          fc3(register_module("fc3", torch::nn::Linear(hidden2, outputs))) {
         mean = register_buffer("mean", torch::zeros({inputs}));
         scale = register_buffer("scale", torch::ones({inputs}));
         torch::NoGradGuard g;
@@ -27,12 +28,12 @@ struct StageMlpImpl : torch::nn::Module {
         fc3->bias.zero_();
     }
 
-    // Log-correction per stage row of raw (unnormalised) inputs.
+    // Log-corrections of raw (unnormalised) stage rows: rows x outputs (ModelWeights::outputs).
     torch::Tensor forward(const torch::Tensor &raw) {
         torch::Tensor x = torch::clamp((raw - mean) * scale, -kInputClamp, kInputClamp);
         x = torch::relu(fc1(x));
         x = torch::relu(fc2(x));
-        torch::Tensor raw_correction = fc3(x).squeeze(1);
+        torch::Tensor raw_correction = fc3(x);
         // bounded_correction() of ModelWeights.h, on tensors.
         return torch::where(raw_correction >= 0,
                             max_correction * torch::tanh(raw_correction / max_correction),
@@ -61,6 +62,7 @@ struct StageMlpImpl : torch::nn::Module {
         w.inputs = (int)mean.size(0);
         w.hidden1 = (int)fc1->weight.size(0);
         w.hidden2 = (int)fc2->weight.size(0);
+        w.outputs = (int)fc3->weight.size(0);
         w.max_correction = (float)max_correction;
         w.max_discount = (float)max_discount;
         auto get = [](const torch::Tensor &t) {

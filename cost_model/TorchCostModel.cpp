@@ -2,6 +2,7 @@
 // forward pass per predict() call. harl-train evaluates with it; the search uses the plain C++
 // LearnedCostModel, which a test checks against this one.
 #include "TorchCostModel.h"
+#include "../autoscheduler/Errors.h"
 #include "StageMlp.h"
 
 #include <cmath>
@@ -12,9 +13,11 @@ namespace {
 class TorchCostModel : public CostModel {
   public:
     TorchCostModel(const MachineInfo &m, const ModelWeights &w)
-        : analytic_(make_base_cost_model(m)), pessimism_(w.pessimism), inputs_per_stage_(w.inputs) {
+        : machine_(m), analytic_(make_base_cost_model(m)), pessimism_(w.pessimism),
+          inputs_per_stage_(w.inputs), outputs_(w.outputs) {
+        HARL_ASSERT(outputs_ == 1 || !m.gpu, "weights with term outputs are for CPU targets");
         for (int k = 0; k < w.members; k++) {
-            StageMlp mlp(w.inputs, w.hidden1, w.hidden2, w.max_correction, w.max_discount);
+            StageMlp mlp(w.inputs, w.hidden1, w.hidden2, w.max_correction, w.max_discount, w.outputs);
             mlp->load(w.member(k));
             mlp->eval();
             members_.push_back(mlp);
@@ -36,17 +39,26 @@ class TorchCostModel : public CostModel {
         for (auto &mlp : members_)
             d.push_back(mlp->forward(x).to(torch::kFloat64).contiguous());
         std::vector<double> c(members_.size());
+        double term[kTermOutputs];
         for (long i = 0; i < n; i++) {
-            for (size_t k = 0; k < d.size(); k++)
-                c[k] = d[k].data_ptr<double>()[i];
-            (*seconds)[i] *= std::exp(combine_corrections(c.data(), (int)c.size(), pessimism_));
+            for (int o = 0; o < outputs_; o++) {
+                for (size_t k = 0; k < d.size(); k++)
+                    c[k] = d[k].data_ptr<double>()[i * outputs_ + o];
+                term[o] = combine_corrections(c.data(), (int)c.size(), pessimism_);
+            }
+            if (outputs_ == 1) {
+                (*seconds)[i] *= std::exp(term[0]);
+            } else {
+                (*seconds)[i] = analytic_terms(machine_, stages[i]).corrected(term);
+            }
         }
     }
 
   private:
+    MachineInfo machine_;
     std::unique_ptr<CostModel> analytic_;
     double pessimism_;
-    int inputs_per_stage_;
+    int inputs_per_stage_, outputs_;
     std::vector<StageMlp> members_;
     std::vector<float> inputs_;
 };

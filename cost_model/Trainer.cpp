@@ -15,15 +15,16 @@ namespace {
 // analytic estimate), the sample each row belongs to, and the measured log runtime of each.
 struct PipelineTensors {
     torch::Tensor inputs;      // rows x (features + 1)
+    torch::Tensor terms;       // rows x 3: AnalyticTerms (seconds), for models with term outputs
     torch::Tensor row_sample;  // rows (int64)
     torch::Tensor log_runtime; // samples
     std::vector<double> runtime;
     long samples = 0;
 };
 
-PipelineTensors to_tensors(const TrainingPipeline &p, int features) {
+PipelineTensors to_tensors(const TrainingPipeline &p, int features, int outputs) {
     PipelineTensors t;
-    std::vector<float> in;
+    std::vector<float> in, terms;
     std::vector<int64_t> owner;
     std::vector<float> lr;
     for (size_t s = 0; s < p.samples.size(); s++) {
@@ -35,21 +36,38 @@ PipelineTensors to_tensors(const TrainingPipeline &p, int features) {
             in.resize(at + features + 1);
             model_inputs(sm.stages[i], features, analytic[i], &in[at]);
             owner.push_back((int64_t)s);
+            if (outputs == kTermOutputs) {
+                const AnalyticTerms a = analytic_terms(sm.machine, sm.stages[i]);
+                terms.insert(terms.end(), {(float)a.compute, (float)a.memory, (float)a.overhead});
+            }
         }
         lr.push_back((float)std::log(sm.runtime_s));
         t.runtime.push_back(sm.runtime_s);
     }
     long rows = (long)owner.size();
     t.inputs = torch::from_blob(in.data(), {rows, (long)features + 1}, torch::kFloat32).clone();
+    if (outputs == kTermOutputs) {
+        t.terms = torch::from_blob(terms.data(), {rows, (long)kTermOutputs}, torch::kFloat32).clone();
+    }
     t.row_sample = torch::from_blob(owner.data(), {rows}, torch::kInt64).clone();
     t.log_runtime = torch::from_blob(lr.data(), {(long)lr.size()}, torch::kFloat32).clone();
     t.samples = (long)p.samples.size();
     return t;
 }
 
-// Predicted log runtime of each sample of a pipeline.
+// Predicted log runtime of each sample of a pipeline: its stages' analytic estimates (or their
+// terms, combined as AnalyticTerms::combine does) corrected by the network.
 torch::Tensor predict_log_runtime(StageMlp &mlp, const PipelineTensors &t) {
-    torch::Tensor stage = torch::exp(t.inputs.select(1, t.inputs.size(1) - 1) + mlp->forward(t.inputs));
+    const torch::Tensor corr = mlp->forward(t.inputs);
+    torch::Tensor stage;
+    if (corr.size(1) == 1) {
+        stage = torch::exp(t.inputs.select(1, t.inputs.size(1) - 1) + corr.squeeze(1));
+    } else {
+        HARL_ASSERT(t.terms.defined() && corr.size(1) == kTermOutputs, "term outputs without analytic terms");
+        const torch::Tensor v = t.terms * torch::exp(corr);
+        const torch::Tensor compute = v.select(1, 0), memory = v.select(1, 1);
+        stage = torch::maximum(compute, memory) + 0.25 * torch::minimum(compute, memory) + v.select(1, 2);
+    }
     torch::Tensor total = torch::zeros({t.samples}, torch::kFloat32).index_add(0, t.row_sample, stage);
     return torch::log(total + 1e-12);
 }
@@ -93,15 +111,17 @@ double score(const RankingMetrics &m) {
 
 namespace {
 
-// Trains one network from `seed`; returns it at its best validation epoch.
-ModelWeights train_member(const std::vector<PipelineTensors> &tr, const std::vector<PipelineTensors> &va,
-                          const TrainConfig &cfg, int member, TrainOutput *out,
-                          const std::function<void(const EpochReport &)> &on_epoch) {
+// Trains one network from `seed`; returns it at its cfg.snapshots best validation epochs, best
+// first.
+std::vector<ModelWeights> train_member(const std::vector<PipelineTensors> &tr,
+                                       const std::vector<PipelineTensors> &va, const TrainConfig &cfg,
+                                       int member, TrainOutput *out,
+                                       const std::function<void(const EpochReport &)> &on_epoch) {
     const uint64_t seed = cfg.seed + (uint64_t)member;
     torch::manual_seed(seed);
     std::mt19937_64 rng(seed);
     const double max_discount = cfg.max_discount > 0 ? cfg.max_discount : cfg.max_correction;
-    StageMlp mlp(cfg.features + 1, cfg.hidden, cfg.hidden, cfg.max_correction, max_discount);
+    StageMlp mlp(cfg.features + 1, cfg.hidden, cfg.hidden, cfg.max_correction, max_discount, cfg.outputs);
     {
         // Normalise inputs with the training rows' statistics.
         std::vector<torch::Tensor> all;
@@ -115,9 +135,12 @@ ModelWeights train_member(const std::vector<PipelineTensors> &tr, const std::vec
     torch::optim::Adam opt(mlp->parameters(),
                            torch::optim::AdamOptions(cfg.learning_rate).weight_decay(cfg.weight_decay));
 
-    ModelWeights best_weights = mlp->save();
-    int best_epoch = 0;
-    double best = -1e9;
+    struct Snapshot {
+        double score;
+        int epoch;
+        ModelWeights weights;
+    };
+    std::vector<Snapshot> best{{-1e9, 0, mlp->save()}}; // sorted, best first
     auto start = std::chrono::steady_clock::now();
     std::vector<size_t> order = member_training_pipelines(tr.size(), cfg.bootstrap, rng);
     for (int epoch = 1; epoch <= cfg.epochs; epoch++) {
@@ -153,16 +176,21 @@ ModelWeights train_member(const std::vector<PipelineTensors> &tr, const std::vec
         rep.validation = evaluate(mlp, va.empty() ? tr : va);
         rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         out->history.push_back(rep);
-        if (score(rep.validation) > best) {
-            best = score(rep.validation);
-            best_epoch = epoch;
-            best_weights = mlp->save();
+        const double sc = score(rep.validation);
+        if ((int)best.size() < cfg.snapshots || sc > best.back().score) {
+            auto at = std::find_if(best.begin(), best.end(), [&](const Snapshot &b) { return sc > b.score; });
+            best.insert(at, Snapshot{sc, epoch, mlp->save()});
+            if ((int)best.size() > cfg.snapshots) best.pop_back();
         }
         if (on_epoch) on_epoch(rep);
         if (cfg.minutes > 0 && rep.seconds > cfg.minutes * 60 / cfg.members) break;
     }
-    out->best_epochs.push_back(best_epoch);
-    return best_weights;
+    std::vector<ModelWeights> kept;
+    for (const Snapshot &b : best) {
+        out->best_epochs.push_back(b.epoch);
+        kept.push_back(b.weights);
+    }
+    return kept;
 }
 
 } // namespace
@@ -188,16 +216,20 @@ TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
     HARL_ASSERT(cfg.pair_weight_cap > 0, "pair_weight_cap " << cfg.pair_weight_cap << " must be positive");
     HARL_ASSERT(cfg.features > 0 && cfg.features <= kNumFeatures, "features " << cfg.features);
     HARL_ASSERT(cfg.members >= 1 && cfg.members <= 64, "members " << cfg.members << " outside [1, 64]");
+    HARL_ASSERT(cfg.outputs == 1 || cfg.outputs == kTermOutputs, "outputs " << cfg.outputs);
+    HARL_ASSERT(cfg.snapshots >= 1 && cfg.members * cfg.snapshots <= 64,
+                "snapshots " << cfg.snapshots << ": members x snapshots must lie in [1, 64]");
     HARL_ASSERT(std::fabs(cfg.pessimism) <= 10, "pessimism " << cfg.pessimism << " outside [-10, 10]");
     std::vector<PipelineTensors> tr, va;
     for (const auto &p : train)
-        tr.push_back(to_tensors(p, cfg.features));
+        tr.push_back(to_tensors(p, cfg.features, cfg.outputs));
     for (const auto &p : val)
-        va.push_back(to_tensors(p, cfg.features));
+        va.push_back(to_tensors(p, cfg.features, cfg.outputs));
     TrainOutput out;
     std::vector<ModelWeights> members;
     for (int k = 0; k < cfg.members; k++)
-        members.push_back(train_member(tr, va, cfg, k, &out, on_epoch));
+        for (ModelWeights &w : train_member(tr, va, cfg, k, &out, on_epoch))
+            members.push_back(std::move(w));
     out.weights = ModelWeights::ensemble(members, (float)cfg.pessimism);
     return out;
 }

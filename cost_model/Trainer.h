@@ -70,6 +70,14 @@ struct TrainConfig {
     // as there are, with replacement, from its seed), so the members differ in what they saw
     // and not only in their initial weights and batch order.
     bool bootstrap = false;
+    // Snapshots: each member enters the ensemble with its `snapshots` best validation epochs
+    // (distinct epochs, best first), not only its best one. The validation score moves by a few
+    // points from epoch to epoch, so the single best epoch is partly luck; averaging several
+    // good epochs of each member smooths that out (members x snapshots networks in all).
+    int snapshots = 1;
+    // 1: the network corrects each stage's analytic estimate; kTermOutputs: each of its terms
+    // (ModelWeights::outputs; CPU samples only).
+    int outputs = 1;
     double pessimism = 0;
     uint64_t seed = 0;
     // StageFeatures entries the model reads: num_features_of_layout() of the samples' layout.
@@ -85,8 +93,8 @@ struct EpochReport {
 };
 
 struct TrainOutput {
-    ModelWeights weights;             // every member at its best validation epoch
-    std::vector<int> best_epochs;     // per member
+    ModelWeights weights;             // every member at its best validation epoch(s)
+    std::vector<int> best_epochs;     // per member (and snapshot, best first)
     std::vector<EpochReport> history; // every member's epochs, member after member
 };
 

@@ -67,10 +67,13 @@ void write_file(const std::string &p, const std::string &bytes) {
     f << bytes;
 }
 
-harl::ModelWeights random_weights(uint64_t seed) {
+// Small random weights; `shape` may change the layout, inputs or outputs before they are drawn.
+harl::ModelWeights random_weights(uint64_t seed,
+                                  const std::function<void(harl::ModelWeights &)> &shape = {}) {
     harl::ModelWeights w;
     w.hidden1 = 16;
     w.hidden2 = 8;
+    if (shape) shape(w);
     w.allocate();
     std::mt19937 r((uint32_t)seed);
     std::normal_distribution<float> n(0, 0.3f);
@@ -128,9 +131,17 @@ TEST(Weights, RoundTripKeepsEveryValue) {
     harl::save_weights(p, w);
     EXPECT_EQ(harl::load_weights(p).max_correction, 1.5f);
     EXPECT_EQ(harl::load_weights(p).max_discount, 0.5f);
+    // Version-4 files (without the outputs field after pessimism) have one output per stage.
+    std::string v4 = read_file(p);
+    v4[8] = 4;
+    v4.erase(44, 4); // after magic, five u32 fields, max_correction, max_discount, members, pessimism
+    write_file(p, v4);
+    r = harl::load_weights(p);
+    EXPECT_EQ(r.outputs, 1);
+    EXPECT_EQ(r.w3, w.w3);
     std::string v2 = read_file(p);
     v2[8] = 2;        // format version
-    v2.erase(32, 12); // max_discount, members, pessimism: after magic, five u32 fields and max_correction
+    v2.erase(32, 12); // max_discount, members, pessimism
     write_file(p, v2);
     r = harl::load_weights(p);
     EXPECT_EQ(r.max_correction, 1.5f);
@@ -401,15 +412,10 @@ TEST(LearnedModel, BatchesPredictEachStageExactlyAsAlone) {
 // model ignores are changed: the analytic estimate every network also reads uses some of the
 // later layouts' entries, such as the line traffic, gathers and scattered stores.)
 TEST(LearnedModel, OlderLayoutWeightsReadTheirPrefix) {
-    harl::ModelWeights old = random_weights(5);
-    old.layout_version = 1;
-    old.inputs = harl::kNumFeaturesLayout1 + 1;
-    old.allocate();
-    std::mt19937 r(5);
-    std::normal_distribution<float> n(0, 0.3f);
-    for (auto *t : {&old.w1, &old.b1, &old.w2, &old.b2, &old.w3, &old.b3, &old.mean})
-        for (float &v : *t)
-            v = n(r);
+    const harl::ModelWeights old = random_weights(5, [](harl::ModelWeights &w) {
+        w.layout_version = 1;
+        w.inputs = harl::kNumFeaturesLayout1 + 1;
+    });
     const std::string p = temp_path("layout1.weights");
     harl::save_weights(p, old);
     const harl::ModelWeights loaded = harl::load_weights(p);
@@ -470,6 +476,69 @@ TEST(LearnedModel, UntrainedCorrectionIsTheAnalyticModel) {
     }
 }
 
+// --terms weights: three outputs per stage correct the CPU analytic model's compute, memory and
+// overhead terms before they are combined. Untrained, they are the analytic model; a bias on one
+// output scales that term alone; both inferences agree; the file keeps the output count; GPU
+// targets and ensembles of both kinds are refused.
+TEST(LearnedModel, TermOutputsCorrectEachAnalyticTerm) {
+    harl::ModelWeights w = random_weights(7, [](harl::ModelWeights &x) { x.outputs = harl::kTermOutputs; });
+    w.max_correction = 1.0f;
+    w.max_discount = 0.3f;
+    const std::string p = temp_path("terms.weights");
+    harl::save_weights(p, w);
+    const harl::ModelWeights back = harl::load_weights(p);
+    EXPECT_EQ(back.outputs, harl::kTermOutputs);
+    EXPECT_EQ(back.w3.size(), (size_t)harl::kTermOutputs * back.hidden2);
+    EXPECT_EQ(back.w3, w.w3);
+    EXPECT_EQ(back.b3, w.b3);
+    std::remove(p.c_str());
+
+    harl::MachineInfo m;
+    const auto analytic = harl::make_analytic_cost_model(m);
+    const auto cpp = harl::make_learned_cost_model(m, back);
+    const auto torch = harl::make_torch_cost_model(m, back);
+    harl::ModelWeights untrained = back, memory_x2 = back;
+    std::fill(untrained.w3.begin(), untrained.w3.end(), 0.0f);
+    std::fill(untrained.b3.begin(), untrained.b3.end(), 0.0f);
+    memory_x2.w3 = untrained.w3;
+    memory_x2.b3 = {0.0f, 0.0f, 0.0f};
+    memory_x2.max_correction = 20.0f; // so that tanh barely squashes the bias below
+    memory_x2.b3[1] = (float)std::log(2.0);
+    const auto zero = harl::make_learned_cost_model(m, untrained);
+    const auto twice = harl::make_learned_cost_model(m, memory_x2);
+    int compared = 0, memory_bound = 0;
+    for (const auto &stages : real_features(2, 2)) {
+        std::vector<double> a, b, base, z, x2;
+        cpp->predict(stages, &a);
+        torch->predict(stages, &b);
+        analytic->predict(stages, &base);
+        zero->predict(stages, &z);
+        twice->predict(stages, &x2);
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t i = 0; i < a.size(); i++, compared++) {
+            EXPECT_NEAR(a[i] / b[i], 1.0, 1e-3) << "stage " << i;
+            const harl::AnalyticTerms t = harl::analytic_terms(m, stages[i]);
+            EXPECT_EQ(t.seconds(), base[i]) << "stage " << i;
+            EXPECT_EQ(z[i], base[i]) << "stage " << i;
+            const double c = 20.0 * std::tanh(std::log(2.0) / 20.0);
+            EXPECT_NEAR(x2[i] / harl::AnalyticTerms::combine(t.compute, t.memory * std::exp(c), t.overhead),
+                        1.0, 1e-5)
+                << "stage " << i;
+            memory_bound += t.memory > t.compute;
+        }
+    }
+    EXPECT_GT(compared, 4);
+    EXPECT_GT(memory_bound, 0);
+
+    harl::MachineInfo gpu;
+    gpu.gpu = true;
+    EXPECT_THROW(harl::make_learned_cost_model(gpu, back), harl::HarlError);
+    harl::ModelWeights one = back;
+    one.outputs = 1;
+    one.allocate();
+    EXPECT_THROW(harl::merge_ensembles({back, one}, {"terms.weights", "one.weights"}), harl::HarlError);
+}
+
 TEST(RankingMetrics, PerfectReversedAndTop1) {
     auto perfect = harl::ranking_metrics({{1, 2, 3}, {5, 4}}, {{10, 20, 30}, {50, 40}});
     EXPECT_DOUBLE_EQ(perfect.pairwise_accuracy, 1.0);
@@ -491,6 +560,15 @@ TEST(RankingMetrics, PerfectReversedAndTop1) {
 // Training pipelines of 4 consecutive schedules of `feats` each: a sample's runtime is the sum
 // of its stages' analytic estimates, each times factor(schedule, stage). The first
 // `train_pipelines` go to `train`, the rest to `val`.
+// A small network trained for a few epochs, one pipeline per step: enough for tests.
+static harl::TrainConfig small_config(int epochs) {
+    harl::TrainConfig cfg;
+    cfg.epochs = epochs;
+    cfg.hidden = 8;
+    cfg.batch_pipelines = 1;
+    return cfg;
+}
+
 static void synthetic_pipelines(const std::vector<std::vector<harl::StageFeatures>> &feats,
                                 size_t train_pipelines, const std::function<double(size_t, size_t)> &factor,
                                 std::vector<harl::TrainingPipeline> *train,
@@ -767,10 +845,7 @@ TEST(ChildProcessRunner, TimesInRoundsUnderTheExclusiveLock) {
 TEST(Trainer, CentredRegressionIgnoresTheMachinesOverallSpeed) {
     auto feats = real_features(12, 4);
     auto output_layer = [&](bool centred, double speedup) {
-        harl::TrainConfig cfg;
-        cfg.epochs = 8;
-        cfg.hidden = 8;
-        cfg.batch_pipelines = 1;
+        harl::TrainConfig cfg = small_config(8);
         cfg.learning_rate = 1e-2;
         cfg.regression_weight = 1.0;
         cfg.centred_regression = centred;
@@ -808,10 +883,7 @@ TEST(Trainer, BootstrapMembersTrainOnTheirOwnDrawOfThePipelines) {
     const std::vector<size_t> plain = harl::member_training_pipelines(n, false, plain_rng);
     EXPECT_EQ(std::set<size_t>(plain.begin(), plain.end()).size(), n);
 
-    harl::TrainConfig cfg;
-    cfg.epochs = 3;
-    cfg.hidden = 8;
-    cfg.batch_pipelines = 1;
+    harl::TrainConfig cfg = small_config(3);
     cfg.members = 2;
     cfg.bootstrap = true;
     std::vector<harl::TrainingPipeline> train, val;
@@ -824,6 +896,64 @@ TEST(Trainer, BootstrapMembersTrainOnTheirOwnDrawOfThePipelines) {
     const harl::ModelWeights back = harl::load_weights(path);
     EXPECT_EQ(back.members, 2);
     std::remove(path.c_str());
+}
+
+// --snapshots: each member enters the ensemble with its best validation epochs, best first; the
+// first is the epoch a plain training keeps, with the same weights.
+TEST(Trainer, SnapshotsAddEachMembersBestEpochsBestFirst) {
+    harl::TrainConfig cfg = small_config(6);
+    cfg.members = 2;
+    std::vector<harl::TrainingPipeline> train, val;
+    synthetic_pipelines(
+        real_features(8, 4), 3, [](size_t k, size_t) { return 1.0 + 0.5 * (double)(k % 2); }, &train, &val);
+    const harl::TrainOutput plain = harl::train_cost_model(train, val, cfg, [](const harl::EpochReport &) {});
+    cfg.snapshots = 3;
+    const harl::TrainOutput snap = harl::train_cost_model(train, val, cfg, [](const harl::EpochReport &) {});
+    ASSERT_EQ(snap.weights.members, 6);
+    ASSERT_EQ(snap.best_epochs.size(), 6u);
+    ASSERT_EQ(snap.history.size(), 12u);
+    auto score = [&](int member, int epoch) {
+        const harl::RankingMetrics &m = snap.history[(size_t)(member * cfg.epochs + epoch - 1)].validation;
+        return m.pairwise_accuracy + m.mean_kendall_tau + m.top1_within_10pct;
+    };
+    for (int k = 0; k < 2; k++) {
+        const int *e = &snap.best_epochs[(size_t)k * 3];
+        EXPECT_TRUE(e[0] != e[1] && e[1] != e[2] && e[0] != e[2]) << e[0] << " " << e[1] << " " << e[2];
+        for (int i = 0; i < 3; i++)
+            EXPECT_TRUE(e[i] >= 1 && e[i] <= cfg.epochs) << e[i];
+        EXPECT_GE(score(k, e[0]), score(k, e[1]));
+        EXPECT_GE(score(k, e[1]), score(k, e[2]));
+        for (int epoch = 1; epoch <= cfg.epochs; epoch++) {
+            if (epoch != e[0] && epoch != e[1] && epoch != e[2]) {
+                EXPECT_LE(score(k, epoch), score(k, e[2]));
+            }
+        }
+        EXPECT_EQ(e[0], plain.best_epochs[(size_t)k]);
+        const harl::ModelWeights a = snap.weights.member(k * 3), b = plain.weights.member(k);
+        ASSERT_EQ(a.w1.size(), b.w1.size());
+        for (size_t i = 0; i < a.w1.size(); i++)
+            ASSERT_NEAR(a.w1[i], b.w1[i], 1e-5) << i;
+    }
+    cfg.members = 32;
+    EXPECT_THROW(harl::train_cost_model(train, val, cfg, [](const harl::EpochReport &) {}), harl::HarlError);
+}
+
+// harl-train --terms: a network with three outputs trains on CPU samples and gives weights that
+// keep them.
+TEST(Trainer, TermOutputsTrain) {
+    harl::TrainConfig cfg = small_config(2);
+    cfg.outputs = harl::kTermOutputs;
+    std::vector<harl::TrainingPipeline> train, val;
+    synthetic_pipelines(
+        real_features(4, 4), 3, [](size_t k, size_t) { return 1.0 + 0.5 * (double)(k % 2); }, &train, &val);
+    const harl::TrainOutput out = harl::train_cost_model(train, val, cfg, [](const harl::EpochReport &) {});
+    EXPECT_EQ(out.weights.outputs, harl::kTermOutputs);
+    EXPECT_EQ(out.weights.b3.size(), (size_t)harl::kTermOutputs);
+    auto model = harl::make_learned_cost_model(train[0].samples[0].machine, out.weights);
+    std::vector<double> s;
+    model->predict(train[0].samples[0].stages, &s);
+    for (double v : s)
+        EXPECT_TRUE(std::isfinite(v) && v > 0) << v;
 }
 
 // The GPU model trains the same way on GPU-layout samples (here with runtimes from the analytic

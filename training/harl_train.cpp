@@ -98,7 +98,7 @@ int main(int argc, char **argv) {
     std::string out = "harl_cpu.weights", curves, csv, machine, evaluate, predictions, stage_features,
                 plot_script = HARL_PLOT_SCRIPT;
     double val_fraction = 0.15, test_fraction = 0.15;
-    bool gpu = false;
+    bool gpu = false, terms = false;
     unsigned layout_option = 0;
     harl::TrainConfig cfg;
     po::options_description desc(
@@ -139,6 +139,12 @@ int main(int argc, char **argv) {
         "mean correction)")("bootstrap", po::bool_switch(&cfg.bootstrap),
                             "bagging: each member trains on its own draw of the training pipelines "
                             "with replacement")(
+        "terms", po::bool_switch(&terms),
+        "three outputs per stage: the network corrects the analytic model's compute, memory and "
+        "overhead terms before they are combined, not only their combination (CPU only)")(
+        "snapshots", po::value(&cfg.snapshots)->default_value(cfg.snapshots),
+        "each member enters the ensemble with its N best validation epochs (members x N networks, "
+        "at most 64), which averages out the luck of a single best epoch")(
         "pessimism", po::value(&cfg.pessimism)->default_value(cfg.pessimism),
         "times the members' standard deviation added to a stage's log-correction: "
         "schedules the members disagree on look slower (recorded in the weights file)")(
@@ -201,6 +207,11 @@ int main(int argc, char **argv) {
             throw harl::HarlError("--epochs, --hidden and --batch must be positive");
         }
         if (cfg.members < 1 || cfg.members > 64) throw harl::HarlError("--members must be in 1..64");
+        if (terms && gpu)
+            throw harl::HarlError("--terms corrects the CPU analytic model's terms: not with --gpu");
+        cfg.outputs = terms ? harl::kTermOutputs : 1;
+        if (cfg.snapshots < 1 || cfg.members * cfg.snapshots > 64)
+            throw harl::HarlError("--snapshots must be at least 1, with --members x --snapshots at most 64");
         if (std::fabs(cfg.pessimism) > 10) throw harl::HarlError("--pessimism must be in -10..10");
         if (cfg.max_correction <= 0 || cfg.max_correction > 20 || cfg.max_discount > 20)
             throw harl::HarlError("--max-correction must be in (0, 20], --max-discount at most 20");
@@ -349,8 +360,9 @@ int main(int argc, char **argv) {
         for (int e : res.best_epochs)
             best += (best.empty() ? "" : ",") + std::to_string(e);
         meta << "harl-train " << date << ": " << samples << " samples, " << train.size()
-             << " training pipelines, " << cfg.members << " member(s), " << res.history.size()
-             << " epochs (best " << best << "), machines:";
+             << " training pipelines, " << cfg.members << " member(s)"
+             << (cfg.snapshots > 1 ? " x " + std::to_string(cfg.snapshots) + " snapshots" : "") << ", "
+             << res.history.size() << " epochs (best " << best << "), machines:";
         for (const auto &m : machines)
             meta << " " << m;
         res.weights.metadata = meta.str();
