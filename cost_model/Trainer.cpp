@@ -1,5 +1,6 @@
 #include "Trainer.h"
 #include "../autoscheduler/Errors.h"
+#include "Hash.h"
 #include "StageMlp.h"
 
 #include <algorithm>
@@ -111,11 +112,25 @@ double score(const RankingMetrics &m) {
 
 namespace {
 
+// Inputs are normalised with the statistics of every row the ensemble trains on, shared by all
+// members (an ensemble has one normalisation).
+struct InputNormalisation {
+    torch::Tensor mean, scale;
+    explicit InputNormalisation(const std::vector<const PipelineTensors *> &rows_of) {
+        std::vector<torch::Tensor> all;
+        for (const PipelineTensors *t : rows_of)
+            all.push_back(t->inputs);
+        torch::Tensor x = torch::cat(all);
+        mean = x.mean(0);
+        scale = 1.0 / torch::clamp(x.std(0), 1e-3);
+    }
+};
+
 // Trains one network from `seed`; returns it at its cfg.snapshots best validation epochs, best
 // first.
 std::vector<ModelWeights> train_member(const std::vector<PipelineTensors> &tr,
-                                       const std::vector<PipelineTensors> &va, const TrainConfig &cfg,
-                                       int member, TrainOutput *out,
+                                       const std::vector<PipelineTensors> &va, const InputNormalisation &norm,
+                                       const TrainConfig &cfg, int member, TrainOutput *out,
                                        const std::function<void(const EpochReport &)> &on_epoch) {
     const uint64_t seed = cfg.seed + (uint64_t)member;
     torch::manual_seed(seed);
@@ -123,14 +138,9 @@ std::vector<ModelWeights> train_member(const std::vector<PipelineTensors> &tr,
     const double max_discount = cfg.max_discount > 0 ? cfg.max_discount : cfg.max_correction;
     StageMlp mlp(cfg.features + 1, cfg.hidden, cfg.hidden, cfg.max_correction, max_discount, cfg.outputs);
     {
-        // Normalise inputs with the training rows' statistics.
-        std::vector<torch::Tensor> all;
-        for (const auto &t : tr)
-            all.push_back(t.inputs);
-        torch::Tensor x = torch::cat(all);
         torch::NoGradGuard g;
-        mlp->mean.copy_(x.mean(0));
-        mlp->scale.copy_(1.0 / torch::clamp(x.std(0), 1e-3));
+        mlp->mean.copy_(norm.mean);
+        mlp->scale.copy_(norm.scale);
     }
     torch::optim::Adam opt(mlp->parameters(),
                            torch::optim::AdamOptions(cfg.learning_rate).weight_decay(cfg.weight_decay));
@@ -195,6 +205,12 @@ std::vector<ModelWeights> train_member(const std::vector<PipelineTensors> &tr,
 
 } // namespace
 
+int pipeline_fold(const std::string &key, int folds) {
+    HARL_ASSERT(folds >= 1, "folds " << folds);
+    const std::string salted = key + "#fold"; // independent of harl-train's test/validation split
+    return (int)(fnv1a(salted.data(), salted.size()) % (uint64_t)folds);
+}
+
 std::vector<size_t> member_training_pipelines(size_t n, bool bootstrap, std::mt19937_64 &rng) {
     std::vector<size_t> order(n);
     std::iota(order.begin(), order.end(), 0);
@@ -220,16 +236,39 @@ TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
     HARL_ASSERT(cfg.snapshots >= 1 && cfg.members * cfg.snapshots <= 64,
                 "snapshots " << cfg.snapshots << ": members x snapshots must lie in [1, 64]");
     HARL_ASSERT(std::fabs(cfg.pessimism) <= 10, "pessimism " << cfg.pessimism << " outside [-10, 10]");
+    HARL_ASSERT(cfg.folds >= 0 && cfg.folds <= 64, "folds " << cfg.folds << " outside [0, 64]");
     std::vector<PipelineTensors> tr, va;
-    for (const auto &p : train)
+    std::vector<int> fold; // per pipeline of train then val: its fold, or -1 (always trains)
+    for (const auto &p : train) {
         tr.push_back(to_tensors(p, cfg.features, cfg.outputs));
-    for (const auto &p : val)
+        fold.push_back(p.train_only ? -1 : pipeline_fold(p.key, std::max(1, cfg.folds)));
+    }
+    for (const auto &p : val) {
         va.push_back(to_tensors(p, cfg.features, cfg.outputs));
+        fold.push_back(pipeline_fold(p.key, std::max(1, cfg.folds)));
+    }
+    const bool cross = cfg.folds > 1;
+    std::vector<const PipelineTensors *> trained_on;
+    for (const auto &t : tr)
+        trained_on.push_back(&t);
+    if (cross) {
+        for (const auto &t : va)
+            trained_on.push_back(&t);
+    }
+    const InputNormalisation norm(trained_on);
     TrainOutput out;
     std::vector<ModelWeights> members;
-    for (int k = 0; k < cfg.members; k++)
-        for (ModelWeights &w : train_member(tr, va, cfg, k, &out, on_epoch))
+    for (int k = 0; k < cfg.members; k++) {
+        std::vector<PipelineTensors> member_tr, member_va;
+        if (cross) {
+            for (size_t i = 0; i < trained_on.size(); i++)
+                (fold[i] == k % cfg.folds ? member_va : member_tr).push_back(*trained_on[i]);
+            if (member_tr.empty()) throw HarlError("a fold holds every training pipeline: use fewer --folds");
+        }
+        for (ModelWeights &w :
+             train_member(cross ? member_tr : tr, cross ? member_va : va, norm, cfg, k, &out, on_epoch))
             members.push_back(std::move(w));
+    }
     out.weights = ModelWeights::ensemble(members, (float)cfg.pessimism);
     return out;
 }

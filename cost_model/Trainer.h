@@ -30,6 +30,7 @@ struct TrainingSample {
 struct TrainingPipeline {
     std::string key;
     std::vector<TrainingSample> samples;
+    bool train_only = false; // never validates (harl-train --train-db), whatever the folds
 };
 
 struct TrainConfig {
@@ -75,6 +76,11 @@ struct TrainConfig {
     // points from epoch to epoch, so the single best epoch is partly luck; averaging several
     // good epochs of each member smooths that out (members x snapshots networks in all).
     int snapshots = 1;
+    // Cross-fold validation (0 or 1: off): the training and validation pipelines are pooled and
+    // split into `folds` folds by a hash of their keys; member k validates (picks its epochs) on
+    // fold k mod folds and trains on the others. Every member then sees most of the pool, and the
+    // ensemble all of it, where a fixed validation set is never trained on.
+    int folds = 0;
     // 1: the network corrects each stage's analytic estimate; kTermOutputs: each of its terms
     // (ModelWeights::outputs; CPU samples only).
     int outputs = 1;
@@ -105,6 +111,9 @@ TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
 // The training pipelines (indices into them) one ensemble member trains on, in its first
 // epoch's order before shuffling: all of them once, or with `bootstrap` as many drawn with
 // replacement from `rng` (about 63% of them distinct).
+// The fold (0..folds-1) of a pipeline under TrainConfig::folds: a stable hash of its key.
+int pipeline_fold(const std::string &key, int folds);
+
 std::vector<size_t> member_training_pipelines(size_t n, bool bootstrap, std::mt19937_64 &rng);
 
 // Ranking metrics of any cost model's predictions on a set of pipelines; `predicted`, when

@@ -938,6 +938,42 @@ TEST(Trainer, SnapshotsAddEachMembersBestEpochsBestFirst) {
     EXPECT_THROW(harl::train_cost_model(train, val, cfg, [](const harl::EpochReport &) {}), harl::HarlError);
 }
 
+// --folds K: training and validation pipelines are pooled; member k validates on fold k mod K
+// (a stable hash of the key) and trains on the rest; pipelines marked train-only never validate.
+TEST(Trainer, FoldsValidateEachMemberOnItsOwnFold) {
+    std::vector<int> count(4, 0);
+    for (int i = 0; i < 4000; i++) {
+        const int f = harl::pipeline_fold("rp2-s" + std::to_string(i), 4);
+        ASSERT_TRUE(f >= 0 && f < 4) << f;
+        EXPECT_EQ(f, harl::pipeline_fold("rp2-s" + std::to_string(i), 4));
+        count[(size_t)f]++;
+    }
+    for (int c : count)
+        EXPECT_TRUE(c > 850 && c < 1150) << c;
+
+    harl::TrainConfig cfg = small_config(2);
+    cfg.members = 2;
+    cfg.folds = 2;
+    std::vector<harl::TrainingPipeline> train, val;
+    synthetic_pipelines(
+        real_features(8, 4), 5, [](size_t k, size_t) { return 1.0 + 0.5 * (double)(k % 2); }, &train, &val);
+    ASSERT_EQ(train.size() + val.size(), 8u);
+    train[0].train_only = true;
+    std::vector<int> in_fold(2, 0);
+    for (const auto &p : train)
+        if (!p.train_only) in_fold[(size_t)harl::pipeline_fold(p.key, 2)]++;
+    for (const auto &p : val)
+        in_fold[(size_t)harl::pipeline_fold(p.key, 2)]++;
+    ASSERT_GT(in_fold[0], 0);
+    ASSERT_GT(in_fold[1], 0);
+    ASSERT_EQ(in_fold[0] + in_fold[1], 7);
+    const harl::TrainOutput out = harl::train_cost_model(train, val, cfg, [](const harl::EpochReport &) {});
+    ASSERT_EQ(out.history.size(), 4u);
+    for (const harl::EpochReport &e : out.history)
+        EXPECT_EQ(e.validation.pipelines, in_fold[(size_t)e.member]) << "member " << e.member;
+    EXPECT_EQ(out.weights.members, 2);
+}
+
 // harl-train --terms: a network with three outputs trains on CPU samples and gives weights that
 // keep them.
 TEST(Trainer, TermOutputsTrain) {

@@ -142,6 +142,10 @@ int main(int argc, char **argv) {
         "terms", po::bool_switch(&terms),
         "three outputs per stage: the network corrects the analytic model's compute, memory and "
         "overhead terms before they are combined, not only their combination (CPU only)")(
+        "folds", po::value(&cfg.folds)->default_value(cfg.folds),
+        "cross-fold validation: pool the training and validation pipelines into K folds; member k "
+        "picks its epochs on fold k mod K and trains on the rest, so the ensemble trains on them all "
+        "(0: one fixed validation set; use K = --members)")(
         "snapshots", po::value(&cfg.snapshots)->default_value(cfg.snapshots),
         "each member enters the ensemble with its N best validation epochs (members x N networks, "
         "at most 64), which averages out the luck of a single best epoch")(
@@ -207,6 +211,7 @@ int main(int argc, char **argv) {
             throw harl::HarlError("--epochs, --hidden and --batch must be positive");
         }
         if (cfg.members < 1 || cfg.members > 64) throw harl::HarlError("--members must be in 1..64");
+        if (cfg.folds < 0 || cfg.folds > 64) throw harl::HarlError("--folds must be in 0..64");
         if (terms && gpu)
             throw harl::HarlError("--terms corrects the CPU analytic model's terms: not with --gpu");
         cfg.outputs = terms ? harl::kTermOutputs : 1;
@@ -325,7 +330,8 @@ int main(int argc, char **argv) {
         std::vector<harl::TrainingPipeline> train, val, test;
         for (auto &kv : by_key) {
             if (kv.second.samples.size() < 2) continue; // nothing to rank
-            double u = train_only_keys.count(kv.first) ? 1.0 : split_point(kv.first);
+            kv.second.train_only = train_only_keys.count(kv.first) > 0;
+            double u = kv.second.train_only ? 1.0 : split_point(kv.first);
             (u < test_fraction ? test : u < test_fraction + val_fraction ? val : train).push_back(kv.second);
         }
         std::cout << "harl-train: " << samples << " samples (feature layout " << layout << ") of "
@@ -333,7 +339,11 @@ int main(int argc, char **argv) {
         std::cout << merged_text(merged);
         if (skipped) std::cout << " (" << skipped << " samples of another feature layout skipped)";
         std::cout << "; split by pipeline: " << train.size() << " train, " << val.size() << " validation, "
-                  << test.size() << " test\n";
+                  << test.size() << " test"
+                  << (cfg.folds > 1 ? " (training and validation pooled in " + std::to_string(cfg.folds) +
+                                          " folds: each member validates on one, trains on the rest)"
+                                    : std::string())
+                  << "\n";
         if (train.empty()) {
             throw harl::HarlError("no pipeline with two or more measured schedules to train on: collect more "
                                   "with harl-collect");
@@ -359,8 +369,10 @@ int main(int argc, char **argv) {
         std::string best;
         for (int e : res.best_epochs)
             best += (best.empty() ? "" : ",") + std::to_string(e);
-        meta << "harl-train " << date << ": " << samples << " samples, " << train.size()
-             << " training pipelines, " << cfg.members << " member(s)"
+        meta << "harl-train " << date << ": " << samples << " samples, "
+             << (cfg.folds > 1 ? train.size() + val.size() : train.size()) << " training pipelines"
+             << (cfg.folds > 1 ? " in " + std::to_string(cfg.folds) + " folds" : std::string()) << ", "
+             << cfg.members << " member(s)"
              << (cfg.snapshots > 1 ? " x " + std::to_string(cfg.snapshots) + " snapshots" : "") << ", "
              << res.history.size() << " epochs (best " << best << "), machines:";
         for (const auto &m : machines)
