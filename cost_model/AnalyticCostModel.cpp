@@ -165,6 +165,20 @@ AnalyticTerms analytic_terms(const MachineInfo &m, const StageFeatures &f) {
     return AnalyticCostModel(m).stage_terms(f);
 }
 
+void base_estimates(CostModel &base, const MachineInfo &m, const std::vector<StageFeatures> &stages,
+                    std::vector<double> *seconds, std::vector<AnalyticTerms> *terms) {
+    if (!terms) {
+        base.predict(stages, seconds);
+        return;
+    }
+    terms->resize(stages.size());
+    seconds->resize(stages.size());
+    for (size_t i = 0; i < stages.size(); i++) {
+        (*terms)[i] = analytic_terms(m, stages[i]);
+        (*seconds)[i] = (*terms)[i].seconds();
+    }
+}
+
 std::unique_ptr<CostModel> make_analytic_cost_model(const MachineInfo &m) {
     return std::make_unique<AnalyticCostModel>(m);
 }

@@ -57,6 +57,11 @@ struct AnalyticTerms {
     }
 };
 AnalyticTerms analytic_terms(const MachineInfo &m, const StageFeatures &f);
+// The estimates a learned model corrects: `base`'s seconds per stage, or with `terms` (weights
+// with term outputs, CPU only) the analytic model's terms per stage and the seconds they combine
+// to, each stage computed once.
+void base_estimates(CostModel &base, const MachineInfo &m, const std::vector<StageFeatures> &stages,
+                    std::vector<double> *seconds, std::vector<AnalyticTerms> *terms = nullptr);
 
 // The learned model (LearnedCostModel.cpp; trained as StageMlp.h): the analytic estimate of
 // each stage corrected by a per-stage network with weights from harl-train.

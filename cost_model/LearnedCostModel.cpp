@@ -36,16 +36,7 @@ class LearnedCostModel : public CostModel {
     std::string name() const override { return "learned"; }
 
     void predict(const std::vector<StageFeatures> &stages, std::vector<double> *seconds) override {
-        if (out_ == 1) {
-            analytic_->predict(stages, seconds);
-        } else {
-            terms_.resize(stages.size());
-            seconds->resize(stages.size());
-            for (size_t i = 0; i < stages.size(); i++) {
-                terms_[i] = analytic_terms(machine_, stages[i]);
-                (*seconds)[i] = terms_[i].seconds();
-            }
-        }
+        base_estimates(*analytic_, machine_, stages, seconds, out_ == 1 ? nullptr : &terms_);
         const size_t members = members_.size();
         x_.resize(kBlock * in_);
         a_.resize(kBlock * h1_);

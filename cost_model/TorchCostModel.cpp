@@ -26,7 +26,7 @@ class TorchCostModel : public CostModel {
     std::string name() const override { return "learned"; }
 
     void predict(const std::vector<StageFeatures> &stages, std::vector<double> *seconds) override {
-        analytic_->predict(stages, seconds);
+        base_estimates(*analytic_, machine_, stages, seconds, outputs_ == 1 ? nullptr : &terms_);
         const long n = (long)stages.size();
         if (n == 0) return;
         inputs_.resize((size_t)n * inputs_per_stage_);
@@ -49,7 +49,7 @@ class TorchCostModel : public CostModel {
             if (outputs_ == 1) {
                 (*seconds)[i] *= std::exp(term[0]);
             } else {
-                (*seconds)[i] = analytic_terms(machine_, stages[i]).corrected(term);
+                (*seconds)[i] = terms_[(size_t)i].corrected(term);
             }
         }
     }
@@ -61,6 +61,7 @@ class TorchCostModel : public CostModel {
     int inputs_per_stage_, outputs_;
     std::vector<StageMlp> members_;
     std::vector<float> inputs_;
+    std::vector<AnalyticTerms> terms_; // per stage, for weights with term outputs
 };
 
 } // namespace

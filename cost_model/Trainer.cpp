@@ -31,17 +31,17 @@ PipelineTensors to_tensors(const TrainingPipeline &p, int features, int outputs)
     for (size_t s = 0; s < p.samples.size(); s++) {
         const TrainingSample &sm = p.samples[s];
         std::vector<double> analytic;
-        make_base_cost_model(sm.machine)->predict(sm.stages, &analytic);
+        std::vector<AnalyticTerms> stage_terms;
+        base_estimates(*make_base_cost_model(sm.machine), sm.machine, sm.stages, &analytic,
+                       outputs == kTermOutputs ? &stage_terms : nullptr);
         for (size_t i = 0; i < sm.stages.size(); i++) {
             size_t at = in.size();
             in.resize(at + features + 1);
             model_inputs(sm.stages[i], features, analytic[i], &in[at]);
             owner.push_back((int64_t)s);
-            if (outputs == kTermOutputs) {
-                const AnalyticTerms a = analytic_terms(sm.machine, sm.stages[i]);
-                terms.insert(terms.end(), {(float)a.compute, (float)a.memory, (float)a.overhead});
-            }
         }
+        for (const AnalyticTerms &a : stage_terms)
+            terms.insert(terms.end(), {(float)a.compute, (float)a.memory, (float)a.overhead});
         lr.push_back((float)std::log(sm.runtime_s));
         t.runtime.push_back(sm.runtime_s);
     }
@@ -116,10 +116,10 @@ namespace {
 // members (an ensemble has one normalisation).
 struct InputNormalisation {
     torch::Tensor mean, scale;
-    explicit InputNormalisation(const std::vector<const PipelineTensors *> &rows_of) {
+    explicit InputNormalisation(const std::vector<PipelineTensors> &trained_on) {
         std::vector<torch::Tensor> all;
-        for (const PipelineTensors *t : rows_of)
-            all.push_back(t->inputs);
+        for (const PipelineTensors &t : trained_on)
+            all.push_back(t.inputs);
         torch::Tensor x = torch::cat(all);
         mean = x.mean(0);
         scale = 1.0 / torch::clamp(x.std(0), 1e-3);
@@ -150,7 +150,7 @@ std::vector<ModelWeights> train_member(const std::vector<PipelineTensors> &tr,
         int epoch;
         ModelWeights weights;
     };
-    std::vector<Snapshot> best{{-1e9, 0, mlp->save()}}; // sorted, best first
+    std::vector<Snapshot> best; // sorted, best first (an epoch always runs: never empty at the end)
     auto start = std::chrono::steady_clock::now();
     std::vector<size_t> order = member_training_pipelines(tr.size(), cfg.bootstrap, rng);
     for (int epoch = 1; epoch <= cfg.epochs; epoch++) {
@@ -233,36 +233,31 @@ TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
     HARL_ASSERT(cfg.features > 0 && cfg.features <= kNumFeatures, "features " << cfg.features);
     HARL_ASSERT(cfg.members >= 1 && cfg.members <= 64, "members " << cfg.members << " outside [1, 64]");
     HARL_ASSERT(cfg.outputs == 1 || cfg.outputs == kTermOutputs, "outputs " << cfg.outputs);
-    HARL_ASSERT(cfg.snapshots >= 1 && cfg.members * cfg.snapshots <= 64,
-                "snapshots " << cfg.snapshots << ": members x snapshots must lie in [1, 64]");
+    HARL_ASSERT(cfg.snapshots >= 1 && cfg.snapshots <= cfg.epochs && cfg.members * cfg.snapshots <= 64,
+                "snapshots " << cfg.snapshots << ": at most the epochs, and members x snapshots in [1, 64]");
     HARL_ASSERT(std::fabs(cfg.pessimism) <= 10, "pessimism " << cfg.pessimism << " outside [-10, 10]");
     HARL_ASSERT(cfg.folds >= 0 && cfg.folds <= 64, "folds " << cfg.folds << " outside [0, 64]");
+    // With folds, the validation pipelines train too: `tr` holds them all, `fold` their folds
+    // (-1: train-only, never validates), and each member splits them by its fold.
+    const bool cross = cfg.folds > 1;
     std::vector<PipelineTensors> tr, va;
-    std::vector<int> fold; // per pipeline of train then val: its fold, or -1 (always trains)
+    std::vector<int> fold;
     for (const auto &p : train) {
         tr.push_back(to_tensors(p, cfg.features, cfg.outputs));
-        fold.push_back(p.train_only ? -1 : pipeline_fold(p.key, std::max(1, cfg.folds)));
+        if (cross) fold.push_back(p.train_only ? -1 : pipeline_fold(p.key, cfg.folds));
     }
     for (const auto &p : val) {
-        va.push_back(to_tensors(p, cfg.features, cfg.outputs));
-        fold.push_back(pipeline_fold(p.key, std::max(1, cfg.folds)));
+        (cross ? tr : va).push_back(to_tensors(p, cfg.features, cfg.outputs));
+        if (cross) fold.push_back(pipeline_fold(p.key, cfg.folds));
     }
-    const bool cross = cfg.folds > 1;
-    std::vector<const PipelineTensors *> trained_on;
-    for (const auto &t : tr)
-        trained_on.push_back(&t);
-    if (cross) {
-        for (const auto &t : va)
-            trained_on.push_back(&t);
-    }
-    const InputNormalisation norm(trained_on);
+    const InputNormalisation norm(tr);
     TrainOutput out;
     std::vector<ModelWeights> members;
     for (int k = 0; k < cfg.members; k++) {
         std::vector<PipelineTensors> member_tr, member_va;
         if (cross) {
-            for (size_t i = 0; i < trained_on.size(); i++)
-                (fold[i] == k % cfg.folds ? member_va : member_tr).push_back(*trained_on[i]);
+            for (size_t i = 0; i < tr.size(); i++)
+                (fold[i] == k % cfg.folds ? member_va : member_tr).push_back(tr[i]);
             if (member_tr.empty()) throw HarlError("a fold holds every training pipeline: use fewer --folds");
         }
         for (ModelWeights &w :

@@ -108,12 +108,12 @@ TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
                              const std::vector<TrainingPipeline> &val, const TrainConfig &cfg,
                              const std::function<void(const EpochReport &)> &on_epoch);
 
-// The training pipelines (indices into them) one ensemble member trains on, in its first
-// epoch's order before shuffling: all of them once, or with `bootstrap` as many drawn with
-// replacement from `rng` (about 63% of them distinct).
 // The fold (0..folds-1) of a pipeline under TrainConfig::folds: a stable hash of its key.
 int pipeline_fold(const std::string &key, int folds);
 
+// The training pipelines (indices into them) one ensemble member trains on, in its first
+// epoch's order before shuffling: all of them once, or with `bootstrap` as many drawn with
+// replacement from `rng` (about 63% of them distinct).
 std::vector<size_t> member_training_pipelines(size_t n, bool bootstrap, std::mt19937_64 &rng);
 
 // Ranking metrics of any cost model's predictions on a set of pipelines; `predicted`, when

@@ -936,6 +936,9 @@ TEST(Trainer, SnapshotsAddEachMembersBestEpochsBestFirst) {
     }
     cfg.members = 32;
     EXPECT_THROW(harl::train_cost_model(train, val, cfg, [](const harl::EpochReport &) {}), harl::HarlError);
+    cfg.members = 1;
+    cfg.snapshots = cfg.epochs + 1; // more snapshots than epochs: an untrained network would fill in
+    EXPECT_THROW(harl::train_cost_model(train, val, cfg, [](const harl::EpochReport &) {}), harl::HarlError);
 }
 
 // --folds K: training and validation pipelines are pooled; member k validates on fold k mod K

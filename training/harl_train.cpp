@@ -215,8 +215,9 @@ int main(int argc, char **argv) {
         if (terms && gpu)
             throw harl::HarlError("--terms corrects the CPU analytic model's terms: not with --gpu");
         cfg.outputs = terms ? harl::kTermOutputs : 1;
-        if (cfg.snapshots < 1 || cfg.members * cfg.snapshots > 64)
-            throw harl::HarlError("--snapshots must be at least 1, with --members x --snapshots at most 64");
+        if (cfg.snapshots < 1 || cfg.snapshots > cfg.epochs || cfg.members * cfg.snapshots > 64)
+            throw harl::HarlError(
+                "--snapshots must be 1 to --epochs, with --members x --snapshots at most 64");
         if (std::fabs(cfg.pessimism) > 10) throw harl::HarlError("--pessimism must be in -10..10");
         if (cfg.max_correction <= 0 || cfg.max_correction > 20 || cfg.max_discount > 20)
             throw harl::HarlError("--max-correction must be in (0, 20], --max-discount at most 20");
