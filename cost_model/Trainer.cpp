@@ -21,7 +21,53 @@ struct PipelineTensors {
     torch::Tensor log_runtime; // samples
     std::vector<double> runtime;
     long samples = 0;
+    // Profiled samples (TrainingSample::func_share): their stage rows, the (sample, Func) group
+    // of each such row, and per group its sample, measured log share and weight (the share).
+    torch::Tensor profiled_rows, row_group, group_sample, group_log_share, group_weight;
+    long groups = 0, profiled_samples = 0;
 };
+
+// The profiled samples' groups as tensors (PipelineTensors' profile members).
+void profile_tensors(const TrainingPipeline &p, PipelineTensors *t) {
+    std::vector<int64_t> rows, row_group, group_sample;
+    std::vector<float> log_share, weight;
+    int64_t row = 0;
+    for (size_t s = 0; s < p.samples.size(); s++) {
+        const TrainingSample &sm = p.samples[s];
+        if (sm.func_share.empty()) {
+            row += (int64_t)sm.stages.size();
+            continue;
+        }
+        HARL_ASSERT(sm.stage_func.size() == sm.stages.size(),
+                    p.key << " candidate " << sm.candidate << ": a profile of " << sm.stage_func.size()
+                          << " stages for " << sm.stages.size());
+        const int64_t first_group = (int64_t)group_sample.size();
+        for (double share : sm.func_share) {
+            group_sample.push_back((int64_t)s);
+            log_share.push_back((float)std::log(std::max(share, 1e-3)));
+            weight.push_back((float)share);
+        }
+        for (int f : sm.stage_func) {
+            HARL_ASSERT(f >= 0 && f < (int)sm.func_share.size(), p.key << ": stage of Func " << f);
+            rows.push_back(row++);
+            row_group.push_back(first_group + f);
+        }
+        t->profiled_samples++;
+    }
+    if (rows.empty()) return;
+    auto ints = [](std::vector<int64_t> &v) {
+        return torch::from_blob(v.data(), {(long)v.size()}, torch::kInt64).clone();
+    };
+    auto floats = [](std::vector<float> &v) {
+        return torch::from_blob(v.data(), {(long)v.size()}, torch::kFloat32).clone();
+    };
+    t->profiled_rows = ints(rows);
+    t->row_group = ints(row_group);
+    t->group_sample = ints(group_sample);
+    t->group_log_share = floats(log_share);
+    t->group_weight = floats(weight);
+    t->groups = (long)group_sample.size();
+}
 
 PipelineTensors to_tensors(const TrainingPipeline &p, int features, int outputs) {
     PipelineTensors t;
@@ -53,12 +99,13 @@ PipelineTensors to_tensors(const TrainingPipeline &p, int features, int outputs)
     t.row_sample = torch::from_blob(owner.data(), {rows}, torch::kInt64).clone();
     t.log_runtime = torch::from_blob(lr.data(), {(long)lr.size()}, torch::kFloat32).clone();
     t.samples = (long)p.samples.size();
+    profile_tensors(p, &t);
     return t;
 }
 
-// Predicted log runtime of each sample of a pipeline: its stages' analytic estimates (or their
+// Predicted seconds of every stage row of a pipeline's samples: its analytic estimate (or its
 // terms, combined as AnalyticTerms::combine does) corrected by the network.
-torch::Tensor predict_log_runtime(StageMlp &mlp, const PipelineTensors &t) {
+torch::Tensor predict_stage_seconds(StageMlp &mlp, const PipelineTensors &t) {
     const torch::Tensor corr = mlp->forward(t.inputs);
     torch::Tensor stage;
     if (corr.size(1) == 1) {
@@ -69,8 +116,29 @@ torch::Tensor predict_log_runtime(StageMlp &mlp, const PipelineTensors &t) {
         const torch::Tensor compute = v.select(1, 0), memory = v.select(1, 1);
         stage = torch::maximum(compute, memory) + 0.25 * torch::minimum(compute, memory) + v.select(1, 2);
     }
+    return stage;
+}
+
+// Predicted log runtime of each sample from its stages' predicted seconds.
+torch::Tensor sample_log_runtime(const torch::Tensor &stage, const PipelineTensors &t) {
     torch::Tensor total = torch::zeros({t.samples}, torch::kFloat32).index_add(0, t.row_sample, stage);
     return torch::log(total + 1e-12);
+}
+
+torch::Tensor predict_log_runtime(StageMlp &mlp, const PipelineTensors &t) {
+    return sample_log_runtime(predict_stage_seconds(mlp, t), t);
+}
+
+// TrainConfig::profile_weight's loss: per profiled sample, the measured-share-weighted squared
+// error of each Func's predicted log share of the time of the sample's profiled Funcs; the
+// mean over the pipeline's profiled samples.
+torch::Tensor profile_loss(const torch::Tensor &stage, const PipelineTensors &t) {
+    const torch::Tensor func = torch::zeros({t.groups}, torch::kFloat32)
+                                   .index_add(0, t.row_group, stage.index_select(0, t.profiled_rows));
+    const torch::Tensor total = torch::zeros({t.samples}, torch::kFloat32).index_add(0, t.group_sample, func);
+    const torch::Tensor log_share =
+        torch::log(func + 1e-12) - torch::log(total.index_select(0, t.group_sample) + 1e-12);
+    return (t.group_weight * torch::square(log_share - t.group_log_share)).sum() / (double)t.profiled_samples;
 }
 
 torch::Tensor pipeline_loss(const torch::Tensor &y, const PipelineTensors &t, const TrainConfig &cfg) {
@@ -170,7 +238,10 @@ std::vector<ModelWeights> train_member(const std::vector<PipelineTensors> &tr,
             int n = 0;
             for (size_t k = b; k < std::min(order.size(), b + (size_t)cfg.batch_pipelines); k++, n++) {
                 const PipelineTensors &t = tr[order[k]];
-                loss = loss + pipeline_loss(predict_log_runtime(mlp, t), t, cfg);
+                const torch::Tensor stage = predict_stage_seconds(mlp, t);
+                loss = loss + pipeline_loss(sample_log_runtime(stage, t), t, cfg);
+                if (cfg.profile_weight > 0 && t.groups > 0)
+                    loss = loss + cfg.profile_weight * profile_loss(stage, t);
             }
             loss = loss / n;
             loss.backward();
@@ -237,6 +308,7 @@ TrainOutput train_cost_model(const std::vector<TrainingPipeline> &train,
                 "snapshots " << cfg.snapshots << ": at most the epochs, and members x snapshots in [1, 64]");
     HARL_ASSERT(std::fabs(cfg.pessimism) <= 10, "pessimism " << cfg.pessimism << " outside [-10, 10]");
     HARL_ASSERT(cfg.folds >= 0 && cfg.folds <= 64, "folds " << cfg.folds << " outside [0, 64]");
+    HARL_ASSERT(cfg.profile_weight >= 0, "profile_weight " << cfg.profile_weight << " must be >= 0");
     // With folds, the validation pipelines train too: `tr` holds them all, `fold` their folds
     // (-1: train-only, never validates), and each member splits them by its fold.
     const bool cross = cfg.folds > 1;

@@ -25,6 +25,13 @@ struct TrainingSample {
     MachineInfo machine;
     double runtime_s = 0;
     int candidate = -1; // in its dataset, to name it in reports
+    // Where the schedule's time went by Halide's sampling profiler (harl-profile --save), when a
+    // profile is attached: each stage's Func, as an index into func_share (every stage has one),
+    // and each Func's share of the profiled time of these Funcs (runtime entries such as
+    // halide_malloc left out). Empty: not profiled.
+    std::vector<int> stage_func;
+    std::vector<double> func_share;
+    double profiled_ms = 0; // the profile's total per run (profiled code runs a little slower)
 };
 
 struct TrainingPipeline {
@@ -85,6 +92,11 @@ struct TrainConfig {
     // (ModelWeights::outputs; CPU samples only).
     int outputs = 1;
     double pessimism = 0;
+    // Weight of a per-Func loss on profiled samples (TrainingSample::func_share): the squared
+    // error of each Func's predicted log share of its schedule's time, weighted by its measured
+    // share. A schedule's runtime alone says nothing of which stage the time went to; its
+    // profile says it for every stage (0: profiles unused).
+    double profile_weight = 0;
     uint64_t seed = 0;
     // StageFeatures entries the model reads: num_features_of_layout() of the samples' layout.
     int features = kNumFeatures;

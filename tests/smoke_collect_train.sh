@@ -129,8 +129,26 @@ grep -q "profiled .* ms per run .*median wall time" "$W/prof.log" && grep -q "me
 head -1 "$W/prof.csv" | grep -q "^pipeline,candidate,func,stages,measured_ms,predicted_ms,"
 awk -F, 'NR == 1 { cols = NF } NR > 1 && (NF != cols || !($6 > 0)) { print "bad row: " $0; bad = 1 }
   END { exit bad || NR < 2 }' "$W/prof.csv"
+# Profiles saved in the dataset (resumable), then a training that learns from them.
+cp "$W/all.db" "$W/prof.db"
+"$TOOLS/harl-profile" --db "$W/prof.db" --pipelines 1 --model analytic --seconds 0.05 --timing-lock "$W/lock" \
+  --save smoke > "$W/save.log" || { cat "$W/save.log"; exit 1; }
+np=$(sqlite3 "$W/prof.db" "SELECT COUNT(DISTINCT candidate) FROM func_profiles WHERE machine = 'smoke'")
+[ "$np" -ge 2 ] || { echo "harl-profile --save stored $np profiles"; cat "$W/save.log"; exit 1; }
+"$TOOLS/harl-profile" --db "$W/prof.db" --pipelines 1 --seconds 0.05 --timing-lock "$W/lock" --save smoke \
+  > "$W/save2.log" || { cat "$W/save2.log"; exit 1; }
+grep -q "^$np candidates already profiled on machine smoke: skipped" "$W/save2.log" &&
+  ! grep -q "ms per run" "$W/save2.log" || { echo "a second --save run profiled again"; cat "$W/save2.log"; exit 1; }
+"$TOOLS/harl-train" --db "$W/prof.db" --epochs 1 --out "$W/wp.weights" --val-fraction 0 --test-fraction 0 \
+  --profile-weight 1 > "$W/trainp.log" || { cat "$W/trainp.log"; exit 1; }
+grep -q "samples with a per-Func profile (of $np profiles" "$W/trainp.log" || { cat "$W/trainp.log"; exit 1; }
+test -s "$W/wp.weights"
+if "$TOOLS/harl-train" --db "$W/all.db" --epochs 1 --profile-weight 1 2> "$W/err.log"; then
+  echo "--profile-weight without profiles was accepted"; exit 1
+fi
+grep -q "harl-profile --save" "$W/err.log" || { cat "$W/err.log"; exit 1; }
 if "$TOOLS/harl-profile" --db "$W/all.db" --pipeline no-such-pipeline 2> "$W/err.log"; then
   echo "harl-profile accepted a pipeline the dataset lacks"; exit 1
 fi
 grep -q "no replayable measured sample of pipeline no-such-pipeline" "$W/err.log" || { cat "$W/err.log"; exit 1; }
-echo "smoke: collect, resume, merge, remeasure, train, schedule with the new weights, compare with analytic, profile: ok"
+echo "smoke: collect, resume, merge, remeasure, train, schedule with the new weights, compare with analytic, profile, train on profiles: ok"

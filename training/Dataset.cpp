@@ -1,5 +1,8 @@
 #include "Dataset.h"
 #include "Errors.h"
+#include "Hash.h"
+
+#include <sstream>
 
 #include <sqlite3.h>
 
@@ -66,6 +69,9 @@ CREATE TABLE IF NOT EXISTS samples(
   pipeline TEXT, candidate INTEGER, machine TEXT, target TEXT, machine_params TEXT, status TEXT,
   runtime_s REAL, median_s REAL, compile_s REAL, runs INTEGER, layout_version INTEGER,
   features BLOB, message TEXT, PRIMARY KEY(pipeline, candidate, machine));
+CREATE TABLE IF NOT EXISTS func_profiles(
+  pipeline TEXT, candidate INTEGER, machine TEXT, features_hash TEXT, stage INTEGER, func TEXT,
+  func_ms REAL, total_ms REAL, PRIMARY KEY(pipeline, candidate, machine, stage));
 )SQL";
 
 } // namespace
@@ -161,6 +167,72 @@ bool Dataset::has_sample(const std::string &pipeline, int candidate, const std::
     Statement st(db_, "SELECT 1 FROM samples WHERE pipeline=? AND candidate=? AND machine=?");
     st.bind(1, pipeline).bind(2, candidate).bind(3, machine);
     return st.step();
+}
+
+std::string features_hash(const std::vector<uint8_t> &featurization) {
+    std::ostringstream os;
+    os << std::hex << fnv1a(featurization.data(), featurization.size());
+    return os.str();
+}
+
+void Dataset::record_profile(const FuncProfileRecord &p) {
+    HARL_ASSERT(p.stage_func.size() == p.func_ms.size(), "profile of " << p.pipeline << ": "
+                                                                       << p.stage_func.size() << " stages, "
+                                                                       << p.func_ms.size() << " times");
+    exec("BEGIN IMMEDIATE");
+    try {
+        Statement del(db_, "DELETE FROM func_profiles WHERE pipeline=? AND candidate=? AND machine=?");
+        del.bind(1, p.pipeline).bind(2, p.candidate).bind(3, p.machine).step();
+        for (size_t i = 0; i < p.stage_func.size(); i++) {
+            Statement st(db_, "INSERT INTO func_profiles VALUES(?,?,?,?,?,?,?,?)");
+            st.bind(1, p.pipeline)
+                .bind(2, p.candidate)
+                .bind(3, p.machine)
+                .bind(4, p.features_hash)
+                .bind(5, (int)i)
+                .bind(6, p.stage_func[i])
+                .bind(7, p.func_ms[i])
+                .bind(8, p.total_ms)
+                .step();
+        }
+        exec("COMMIT");
+    } catch (...) {
+        exec("ROLLBACK");
+        throw;
+    }
+}
+
+bool Dataset::has_profile(const std::string &pipeline, int candidate, const std::string &machine) {
+    Statement st(db_, "SELECT 1 FROM func_profiles WHERE pipeline=? AND candidate=? AND machine=?");
+    st.bind(1, pipeline).bind(2, candidate).bind(3, machine);
+    return st.step();
+}
+
+std::vector<FuncProfileRecord> Dataset::profiles() {
+    Statement st(db_, "SELECT pipeline, candidate, machine, features_hash, stage, func, func_ms, total_ms "
+                      "FROM func_profiles ORDER BY pipeline, candidate, machine, stage");
+    std::vector<FuncProfileRecord> out;
+    while (st.step()) {
+        const std::string pipeline = st.text(0), machine = st.text(2);
+        const int candidate = (int)st.integer(1);
+        if (out.empty() || out.back().pipeline != pipeline || out.back().candidate != candidate ||
+            out.back().machine != machine) {
+            out.emplace_back();
+            out.back().pipeline = pipeline;
+            out.back().candidate = candidate;
+            out.back().machine = machine;
+            out.back().features_hash = st.text(3);
+            out.back().total_ms = st.real(7);
+        }
+        FuncProfileRecord &p = out.back();
+        if ((long long)p.stage_func.size() != st.integer(4))
+            throw HarlError("dataset '" + path_ + "': the profile of " + pipeline + " candidate " +
+                            std::to_string(candidate) + " lacks stage " +
+                            std::to_string(p.stage_func.size()));
+        p.stage_func.push_back(st.text(5));
+        p.func_ms.push_back(st.real(6));
+    }
+    return out;
 }
 
 void Dataset::record(const ScheduleRecord &s, const SampleRecord *sample) {
@@ -294,7 +366,13 @@ int Dataset::merge_from(const std::string &other_path, bool with_samples) {
     try {
         exec("BEGIN IMMEDIATE");
         exec("INSERT OR IGNORE INTO schedules SELECT * FROM other.schedules");
-        if (with_samples) exec("INSERT OR IGNORE INTO samples SELECT * FROM other.samples");
+        if (with_samples) {
+            exec("INSERT OR IGNORE INTO samples SELECT * FROM other.samples");
+            // Whole profiles only: a schedule profiled in both files keeps this file's.
+            exec("INSERT INTO func_profiles SELECT * FROM other.func_profiles o WHERE NOT EXISTS (SELECT 1 "
+                 "FROM func_profiles m WHERE m.pipeline=o.pipeline AND m.candidate=o.candidate AND "
+                 "m.machine=o.machine)");
+        }
         // A pipeline finished in either file is finished in the merge.
         exec("INSERT OR IGNORE INTO pipelines SELECT * FROM other.pipelines");
         exec("UPDATE pipelines SET status='done' WHERE status!='done' AND key IN "

@@ -11,6 +11,12 @@
 //           median_s, compile_s, runs, layout_version, features, message)
 //       features: the HARLFEAT featurization bytes of the complete schedule; status is
 //       ok / failed / crashed / timeout (runtime only for ok).
+//   func_profiles(pipeline, candidate, machine, features_hash, stage, func, func_ms, total_ms)
+//       harl-profile --save: one row per stage of a profiled schedule, in featurization order,
+//       with its Func's milliseconds per run by Halide's sampling profiler (shared by the Func's
+//       stages) and the profiled total per run; features_hash is fnv1a of the featurization
+//       bytes the stage order belongs to (harl-train attaches the profile to the sample with
+//       those features only).
 #pragma once
 
 #include <cstdint>
@@ -39,6 +45,19 @@ struct SampleRecord {
     std::vector<uint8_t> features;
 };
 
+// FuncProfileRecord::features_hash of a sample's featurization bytes.
+std::string features_hash(const std::vector<uint8_t> &featurization);
+
+// A profiled schedule (func_profiles): per stage, its Func and that Func's milliseconds per run.
+struct FuncProfileRecord {
+    std::string pipeline;
+    int candidate = 0;
+    std::string machine, features_hash;
+    std::vector<std::string> stage_func;
+    std::vector<double> func_ms; // per stage: its Func's time (the same for every stage of a Func)
+    double total_ms = 0;
+};
+
 class Dataset {
   public:
     // Opens (creating if needed) the database; throws HarlError with the path on failure.
@@ -62,6 +81,13 @@ class Dataset {
     // A sample alone, for a schedule already in the file (harl-collect --remeasure).
     void record_sample(const SampleRecord &sample);
     bool has_sample(const std::string &pipeline, int candidate, const std::string &machine);
+
+    // One transaction: a profiled schedule's rows (replacing any earlier profile of it on that
+    // machine).
+    void record_profile(const FuncProfileRecord &p);
+    bool has_profile(const std::string &pipeline, int candidate, const std::string &machine);
+    // Every profile, stages in order.
+    std::vector<FuncProfileRecord> profiles();
 
     // Every sample with status ok (for training and reports), ordered by pipeline.
     std::vector<SampleRecord> ok_samples();

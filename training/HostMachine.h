@@ -10,8 +10,16 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <unistd.h>
 
 namespace harl {
+
+// The machine name the training tools record with measurements by default.
+inline std::string hostname() {
+    char buf[256] = {0};
+    gethostname(buf, sizeof(buf) - 1);
+    return buf;
+}
 
 // Bytes of the largest CPU cache sysfs reports (16 MB when it reports none).
 inline long long detect_llc_bytes() {

@@ -67,12 +67,6 @@ Halide::Target target_of(const CollectConfig &cfg) {
     return harl::target_named(cfg.target);
 }
 
-std::string hostname() {
-    char buf[256] = {0};
-    gethostname(buf, sizeof(buf) - 1);
-    return buf;
-}
-
 // FNV-1a of the schedule body (the header comment differs between candidates).
 std::string schedule_hash(const std::string &source) {
     const std::string body = harl::schedule_body(source);
@@ -211,7 +205,7 @@ int import_samples(harl::Dataset &db, const std::string &path) {
         harl::SampleRecord s;
         s.pipeline = key;
         s.candidate = k;
-        s.machine = hostname();
+        s.machine = harl::hostname();
         s.target = m.target;
         s.machine_params = m.machine_params;
         s.status = m.status;
@@ -323,7 +317,7 @@ void check_device(const CollectConfig &cfg) {
 int main(int argc, char **argv) {
     CollectConfig cfg;
     cfg.machine_params = harl::default_machine_params();
-    cfg.machine = hostname();
+    cfg.machine = harl::hostname();
     std::vector<std::string> merge_inputs, import_inputs;
     std::string refeaturize_input, remeasure_input;
     bool strip_sources = false;

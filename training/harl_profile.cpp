@@ -10,6 +10,10 @@
 // few milliseconds or more give stable shares, shorter ones need more --seconds. With --csv and
 // --pipelines N (instead of --pipeline), it profiles the first N pipelines of the dataset and
 // writes one row per Func and candidate: per-Func labels to study a model's errors by stage.
+// With --save it records each profile in the dataset itself (Dataset.h's func_profiles: every
+// stage's Func and that Func's time), skipping schedules already profiled on that machine, so a
+// long run resumes; harl-train --profile-weight then teaches the model where each schedule's
+// time went, not only its total (FuncProfiles.h).
 // `harl-profile --help` lists every option.
 #include "Autoscheduler.h"
 #include "Dataset.h"
@@ -42,6 +46,7 @@ struct ProfileConfig {
     int pipelines = 0;           // without --pipeline: the first this many of the dataset
     double seconds = 1, timeout = 120;
     bool features = false;
+    std::string save_machine; // --save: record each profile in the dataset as measured on this machine
 };
 
 void print_features(const harl::StageEstimate &e) {
@@ -64,7 +69,7 @@ void write_csv_header(std::ostream &csv) {
 // One candidate: its Funcs' measured and estimated milliseconds per run, printed (and written
 // to `csv` when it is open).
 void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSample &s,
-                       const harl::SeedPipeline &sp, std::ofstream &csv) {
+                       const harl::SeedPipeline &sp, std::ofstream &csv, harl::Dataset &db) {
     const Halide::Target target(s.sample.target);
     if (!(harl::runnable_here(target) == target))
         throw harl::HarlError("its target " + s.sample.target + " has features this CPU cannot run");
@@ -72,12 +77,14 @@ void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSam
     harl::RandomPipeline rp = harl::pipeline_of(sp);
     Halide::Pipeline p(rp.output);
     std::vector<harl::StageEstimate> est;
+    std::vector<uint8_t> featurization; // what the stage order belongs to (--save)
     {
         harl::SharedTimingLock busy(cfg.timing_lock);
         auto model = harl::make_cost_model(
             harl::options_for_cost_model(harl::HarlOptions::from_environment(), cfg.model),
             harl::make_machine_info(target, mp));
         est = harl::estimate_stored_schedule(p, target, mp, s.source, *model);
+        if (!cfg.save_machine.empty()) featurization = harl::refeaturize_schedule(p, target, mp, s.source);
         harl::apply_stored_schedule(p, target, mp, s.source);
     }
     if (!cfg.stmt_dir.empty()) {
@@ -151,6 +158,19 @@ void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSam
         }
     }
     if (csv.is_open()) csv.flush();
+    if (!cfg.save_machine.empty()) {
+        harl::FuncProfileRecord r;
+        r.pipeline = s.sample.pipeline;
+        r.candidate = s.sample.candidate;
+        r.machine = cfg.save_machine;
+        r.features_hash = harl::features_hash(featurization);
+        r.total_ms = prof.total_ms_per_run;
+        for (const auto &e : est) {
+            r.stage_func.push_back(e.func);
+            r.func_ms.push_back(prof.func_ms_per_run.count(e.func) ? prof.func_ms_per_run.at(e.func) : 0.0);
+        }
+        db.record_profile(r);
+    }
     std::fflush(stdout);
 }
 
@@ -182,7 +202,11 @@ int main(int argc, char **argv) {
         "stmt", po::value(&cfg.stmt_dir),
         "also write each candidate's lowered statement (Halide's Stmt text) to this folder")(
         "timing-lock", po::value(&cfg.timing_lock)->default_value(cfg.timing_lock),
-        "lock file shared with harl-collect: profiled runs hold it exclusive");
+        "lock file shared with harl-collect: profiled runs hold it exclusive")(
+        "save", po::value(&cfg.save_machine)->implicit_value(harl::hostname()),
+        "record each profile in the dataset (--db), as measured on this machine name (default: the "
+        "host name), for harl-train --profile-weight; candidates already profiled there are skipped, so "
+        "an interrupted run resumes");
     try {
         po::variables_map vm;
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -204,9 +228,10 @@ int main(int argc, char **argv) {
         std::set<std::pair<std::string, int>> found;
         std::set<std::string> pipelines;
         harl::SkippedSamples skipped;
-        int profiled = 0;
+        int profiled = 0, already = 0;
         bool warmed = false;
-        for (const auto &s : harl::Dataset(cfg.db).sourced_samples()) { // by pipeline
+        harl::Dataset db(cfg.db);
+        for (const auto &s : db.sourced_samples()) { // by pipeline
             if (!cfg.pipeline.empty() && s.sample.pipeline != cfg.pipeline) continue;
             if (!wanted.empty() && !wanted.count(s.sample.candidate)) continue;
             if (s.sample.status != "ok") continue;
@@ -223,8 +248,13 @@ int main(int argc, char **argv) {
                 harl::warm_jit_runtime(Halide::Target(s.sample.target).with_feature(Halide::Target::Profile));
                 warmed = true;
             }
+            if (!cfg.save_machine.empty() &&
+                db.has_profile(s.sample.pipeline, s.sample.candidate, cfg.save_machine)) {
+                already++; // by an earlier run
+                continue;
+            }
             try {
-                profile_candidate(cfg, s, sp, csv);
+                profile_candidate(cfg, s, sp, csv, db);
                 profiled++;
             } catch (const std::exception &e) {
                 std::printf("%s candidate %d: not profiled: %s\n", s.sample.pipeline.c_str(),
@@ -240,7 +270,10 @@ int main(int argc, char **argv) {
         if (found.empty())
             throw harl::HarlError(cfg.db + " has no replayable measured sample" +
                                   (cfg.pipeline.empty() ? "" : " of pipeline " + cfg.pipeline));
-        return profiled > 0 ? 0 : 1;
+        if (already > 0)
+            std::printf("%d candidates already profiled on machine %s: skipped\n", already,
+                        cfg.save_machine.c_str());
+        return profiled + already > 0 ? 0 : 1;
     } catch (const std::exception &e) {
         std::cerr << "harl-profile: error: " << e.what() << "\n";
         return 1;

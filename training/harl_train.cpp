@@ -6,6 +6,7 @@
 #include "Autoscheduler.h"
 #include "Dataset.h"
 #include "Errors.h"
+#include "FuncProfiles.h"
 #include "GpuFeatureLayout.h"
 #include "Hash.h"
 #include "TorchCostModel.h"
@@ -149,6 +150,9 @@ int main(int argc, char **argv) {
         "snapshots", po::value(&cfg.snapshots)->default_value(cfg.snapshots),
         "each member enters the ensemble with its N best validation epochs (members x N networks, "
         "at most 64), which averages out the luck of a single best epoch")(
+        "profile-weight", po::value(&cfg.profile_weight)->default_value(cfg.profile_weight),
+        "weight of a per-Func loss on the samples the datasets hold profiles of (harl-profile --save): "
+        "each Func's predicted share of its schedule's time against the profiler's (0: profiles unused)")(
         "pessimism", po::value(&cfg.pessimism)->default_value(cfg.pessimism),
         "times the members' standard deviation added to a stage's log-correction: "
         "schedules the members disagree on look slower (recorded in the weights file)")(
@@ -223,6 +227,7 @@ int main(int argc, char **argv) {
             throw harl::HarlError("--max-correction must be in (0, 20], --max-discount at most 20");
         if (!(cfg.pair_weight_cap > 0)) throw harl::HarlError("--pair-weight-cap must be positive");
         if (!(cfg.listwise_weight >= 0)) throw harl::HarlError("--listwise-weight must be >= 0");
+        if (!(cfg.profile_weight >= 0)) throw harl::HarlError("--profile-weight must be >= 0");
         if (!stage_features.empty() && evaluate.empty())
             throw harl::HarlError("--stage-features needs --evaluate (it writes the evaluated samples)");
         if (!predictions.empty() && evaluate.empty())
@@ -240,12 +245,15 @@ int main(int argc, char **argv) {
         std::vector<std::string> all_dbs = dbs;
         all_dbs.insert(all_dbs.end(), train_only_dbs.begin(), train_only_dbs.end());
         std::vector<std::vector<harl::SampleRecord>> records;
+        harl::FuncProfiles profiles;
         uint32_t layout = gpu ? harl::kGpuFeatureLayoutVersion : layout_option;
         for (const std::string &path : all_dbs) {
             std::ifstream probe(path);
             if (!probe)
                 throw harl::HarlError("dataset '" + path + "' does not exist (run harl-collect first)");
-            records.push_back(harl::Dataset(path).ok_samples());
+            harl::Dataset db(path);
+            records.push_back(db.ok_samples());
+            if (cfg.profile_weight > 0) profiles.add(db.profiles());
             for (const auto &r : records.back()) {
                 if (!gpu && layout_option == 0 && r.layout_version != harl::kGpuFeatureLayoutVersion)
                     layout = std::max(layout, r.layout_version);
@@ -260,7 +268,7 @@ int main(int argc, char **argv) {
         std::map<std::string, harl::TrainingPipeline> by_key;
         std::map<std::string, std::map<std::vector<uint8_t>, size_t>> features_seen;
         std::set<std::string> machines, train_only_keys;
-        long samples = 0, skipped = 0, merged = 0;
+        long samples = 0, skipped = 0, merged = 0, profiled = 0;
         for (size_t file = 0; file < all_dbs.size(); file++) {
             const std::string &path = all_dbs[file];
             for (const auto &r : records[file]) {
@@ -292,6 +300,7 @@ int main(int argc, char **argv) {
                                                     Halide::MachineParams(r.machine_params));
                 s.runtime_s = r.runtime_s;
                 s.candidate = r.candidate;
+                if (cfg.profile_weight > 0 && profiles.attach(r.pipeline, r.features, &s)) profiled++;
                 auto &p = by_key[key];
                 p.key = key;
                 p.samples.push_back(std::move(s));
@@ -327,6 +336,17 @@ int main(int argc, char **argv) {
             if (!predictions.empty()) write_predictions(predictions, all, predicted);
             if (!stage_features.empty()) write_stage_features(stage_features, all, cfg.features);
             return 0;
+        }
+        if (cfg.profile_weight > 0) {
+            long distorted = 0;
+            for (auto &kv : by_key)
+                distorted += harl::drop_distorted_profiles(&kv.second);
+            std::cout << "harl-train: " << profiled - distorted << " samples with a per-Func profile (of "
+                      << profiles.size() << " profiles; " << distorted
+                      << " dropped as distorted by the profiler)\n";
+            if (profiled - distorted == 0)
+                throw harl::HarlError("--profile-weight: no sample of these datasets has a usable profile "
+                                      "(profile some with harl-profile --save)");
         }
         std::vector<harl::TrainingPipeline> train, val, test;
         for (auto &kv : by_key) {
