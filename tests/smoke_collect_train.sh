@@ -79,10 +79,11 @@ head -1 "$W/pred.csv" | grep -q "^pipeline,machine,candidate,measured_s,predicte
 rows=$(($(wc -l < "$W/pred.csv") - 1))
 [ "$rows" -ge 4 ] && [ "$rows" -le "$n" ] || { echo "predictions: $rows rows for $n samples"; exit 1; }
 awk -F, 'NR > 1 && !($4 > 0 && $5 > 0) { print "bad row: " $0; bad = 1 } END { exit bad }' "$W/pred.csv"
-# Every stage of every sample, with the analytic estimate and a column per feature.
-"$TOOLS/harl-train" --db "$W/all.db" --evaluate --stage-features "$W/stages.csv" > /dev/null
-head -1 "$W/stages.csv" | grep -q "^pipeline,machine,candidate,measured_s,stage,analytic_s,op_fadd,"
-awk -F, 'NR == 1 { cols = NF } NR > 1 && (NF != cols || !($6 > 0)) { print "bad row: " $0; bad = 1 }
+# Every stage of every sample, with the analytic and the evaluated model's estimates and a column
+# per feature.
+"$TOOLS/harl-train" --db "$W/all.db" --evaluate="$W/w.weights" --stage-features "$W/stages.csv" > /dev/null
+head -1 "$W/stages.csv" | grep -q "^pipeline,machine,candidate,measured_s,stage,analytic_s,predicted_s,op_fadd,"
+awk -F, 'NR == 1 { cols = NF } NR > 1 && (NF != cols || !($6 > 0) || !($7 > 0)) { print "bad row: " $0; bad = 1 }
   END { exit bad || NR < 5 }' "$W/stages.csv"
 if "$TOOLS/harl-train" --db "$W/all.db" --predictions "$W/p2.csv" 2> "$W/err.log"; then
   echo "--predictions without --evaluate was accepted"; exit 1

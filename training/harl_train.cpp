@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -64,24 +65,28 @@ void write_predictions(const std::string &path, const std::vector<harl::Training
     std::cout << "harl-train: predictions of every sample in " << path << "\n";
 }
 
+using ModelFactory = std::function<std::unique_ptr<harl::CostModel>(const harl::MachineInfo &)>;
+
 // One row per stage of every sample: where it is in the dataset, its measured runtime, the
-// analytic model's estimate of the stage, and the stage's features, for analysis elsewhere.
+// analytic model's and the evaluated model's estimates of the stage, and the stage's features,
+// for analysis elsewhere.
 void write_stage_features(const std::string &path, const std::vector<harl::TrainingPipeline> &pipelines,
-                          int features) {
+                          int features, const ModelFactory &model) {
     std::ofstream out(path);
     if (!out) throw harl::HarlError("cannot write stage features file '" + path + "'");
-    out << "pipeline,machine,candidate,measured_s,stage,analytic_s";
+    out << "pipeline,machine,candidate,measured_s,stage,analytic_s,predicted_s";
     for (int i = 0; i < features; i++)
         out << "," << harl::feature_name(i);
     out << "\n";
     for (const auto &p : pipelines) {
         const size_t at = p.key.rfind('@');
         for (const auto &s : p.samples) {
-            std::vector<double> analytic;
+            std::vector<double> analytic, predicted;
             harl::make_base_cost_model(s.machine)->predict(s.stages, &analytic);
+            model(s.machine)->predict(s.stages, &predicted);
             for (size_t k = 0; k < s.stages.size(); k++) {
                 out << p.key.substr(0, at) << "," << p.key.substr(at + 1) << "," << s.candidate << ","
-                    << s.runtime_s << "," << k << "," << analytic[k];
+                    << s.runtime_s << "," << k << "," << analytic[k] << "," << predicted[k];
                 for (int i = 0; i < features; i++)
                     out << "," << s.stages[k][i];
                 out << "\n";
@@ -184,7 +189,8 @@ int main(int argc, char **argv) {
         "same data, e.g. from different --seed values) to --out and exit")(
         "stage-features", po::value(&stage_features),
         "with --evaluate: also write every stage of every sample to this CSV (its measured runtime, the "
-        "analytic model's estimate of the stage and the stage's features), to study the data elsewhere");
+        "analytic model's and the evaluated model's estimates of the stage, and the stage's features), to "
+        "study the data elsewhere");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -315,11 +321,8 @@ int main(int argc, char **argv) {
                 all.push_back(kv.second);
             harl::RankingMetrics m;
             std::vector<std::vector<double>> predicted;
-            if (evaluate == "analytic") {
-                m = harl::evaluate_cost_model(
-                    all, [&](const harl::MachineInfo &mi) { return harl::make_base_cost_model(mi); },
-                    &predicted);
-            } else {
+            ModelFactory model = [](const harl::MachineInfo &mi) { return harl::make_base_cost_model(mi); };
+            if (evaluate != "analytic") {
                 harl::ModelWeights w = harl::load_weights(evaluate);
                 if (harl::num_features_of_layout(w.layout_version) > cfg.features) {
                     throw harl::HarlError(evaluate + " reads feature layout " +
@@ -327,14 +330,13 @@ int main(int argc, char **argv) {
                                           std::to_string(layout) +
                                           ": refeaturize them (harl-collect --refeaturize)");
                 }
-                m = harl::evaluate_cost_model(
-                    all, [&](const harl::MachineInfo &mi) { return harl::make_learned_cost_model(mi, w); },
-                    &predicted);
+                model = [w](const harl::MachineInfo &mi) { return harl::make_learned_cost_model(mi, w); };
             }
+            m = harl::evaluate_cost_model(all, model, &predicted);
             std::cout << evaluate << " on all " << samples << " samples (feature layout " << layout << ")"
                       << merged_text(merged) << ": " << metrics_text(m) << "\n";
             if (!predictions.empty()) write_predictions(predictions, all, predicted);
-            if (!stage_features.empty()) write_stage_features(stage_features, all, cfg.features);
+            if (!stage_features.empty()) write_stage_features(stage_features, all, cfg.features, model);
             return 0;
         }
         if (cfg.profile_weight > 0) {
