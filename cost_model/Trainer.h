@@ -4,9 +4,9 @@
 // Loss, per pipeline of a mini-batch: a pairwise logistic ranking loss over every pair of its
 // schedules whose measured times differ by more than 2% (weighted by how much they differ),
 // plus a small squared error on log runtime so predictions keep their scale across pipelines
-// (beam search adds stage costs of partial schedules). Inputs are normalised with the
-// training set's statistics, stored in the weights. The epoch with the best validation
-// ranking is kept.
+// (beam search adds stage costs of partial schedules), and optional terms named in
+// TrainConfig (listwise, per-Func profile shares). Inputs are normalised with the training
+// set's statistics, stored in the weights. The epoch with the best validation ranking is kept.
 #pragma once
 
 #include "CostModel.h"
