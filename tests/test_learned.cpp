@@ -991,8 +991,9 @@ TEST(Trainer, ProfilesTeachWhereTheTimeGoes) {
     const double with_tr = share_error(profiled, train, 0), without_tr = share_error(plain, train, 0);
     std::cout << "stages' log-share error with profiles / without: held out " << with << " / " << without
               << ", trained on " << with_tr << " / " << without_tr << "\n";
-    // Seed 0: 0.33 against 0.55 on the schedules trained on, 0.48 against 0.57 held out.
-    EXPECT_LT(with_tr, 0.75 * without_tr);
+    // Seeds 0-3: 0.31-0.38 against 0.50-0.55 on the schedules trained on (ratios 0.58-0.73),
+    // 0.45-0.51 against 0.52-0.57 held out. A profile loss that taught nothing would give about 1.
+    EXPECT_LT(with_tr, 0.85 * without_tr);
     EXPECT_LT(with, without);
 }
 
