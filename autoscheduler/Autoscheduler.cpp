@@ -310,11 +310,13 @@ std::vector<uint8_t> refeaturize_schedule(const Halide::Pipeline &p, const Halid
 
 std::vector<StageEstimate> estimate_stored_schedule(const Halide::Pipeline &p, const Halide::Target &t,
                                                     const Halide::MachineParams &mp,
-                                                    const std::string &schedule_source, CostModel &model) {
+                                                    const std::string &schedule_source, CostModel &model,
+                                                    std::vector<uint8_t> *featurization) {
     std::unique_ptr<PipelineGraph> g;
     std::vector<int> nodes, stages;
     const std::vector<StageFeatures> feats =
         replayed_features(p, t, mp, schedule_source, &g, &nodes, &stages);
+    if (featurization) *featurization = encode_featurization(nodes, stages, feats);
     std::vector<double> seconds;
     model.predict(feats, &seconds);
     HARL_ASSERT(seconds.size() == feats.size(), "cost model " << model.name() << " returned "

@@ -123,7 +123,9 @@ std::vector<uint8_t> refeaturize_schedule(const Halide::Pipeline &p, const Halid
 
 // Each stage of a schedule HARL wrote earlier (replayed like refeaturize_schedule's), in
 // decision order: its Func and stage names, its features and `model`'s estimate of it. What
-// harl-profile sets beside the measured time of each Func. CPU targets only.
+// harl-profile sets beside the measured time of each Func. CPU targets only. With
+// `featurization`, also the schedule's featurization bytes (refeaturize_schedule's), from the
+// same replay.
 struct StageEstimate {
     std::string func;  // the Func's name, as Halide's profiler reports it
     std::string stage; // "f" or "f.update(0)"
@@ -132,7 +134,8 @@ struct StageEstimate {
 };
 std::vector<StageEstimate> estimate_stored_schedule(const Halide::Pipeline &p, const Halide::Target &t,
                                                     const Halide::MachineParams &mp,
-                                                    const std::string &schedule_source, CostModel &model);
+                                                    const std::string &schedule_source, CostModel &model,
+                                                    std::vector<uint8_t> *featurization = nullptr);
 
 // A schedule HARL wrote earlier, replayed from its "// Decisions:" header on a fresh copy of
 // this pipeline and applied to its Funcs, ready to compile (harl-compare --dataset, harl-collect

@@ -41,16 +41,17 @@ bool FuncProfiles::attach(const std::string &pipeline, const std::vector<uint8_t
 }
 
 int drop_distorted_profiles(TrainingPipeline *p) {
+    // How much slower than its sample's runtime a profile ran.
+    auto ratio = [](const TrainingSample &s) { return s.profiled_ms / (s.runtime_s * 1e3); };
     std::vector<double> ratios;
     for (const TrainingSample &s : p->samples)
-        if (!s.func_share.empty()) ratios.push_back(s.profiled_ms / (s.runtime_s * 1e3));
+        if (!s.func_share.empty()) ratios.push_back(ratio(s));
     if (ratios.empty()) return 0;
     std::nth_element(ratios.begin(), ratios.begin() + ratios.size() / 2, ratios.end());
     const double median = ratios[ratios.size() / 2];
     int dropped = 0;
     for (TrainingSample &s : p->samples) {
-        if (s.func_share.empty() || s.profiled_ms / (s.runtime_s * 1e3) <= kMaxProfileDistortion * median)
-            continue;
+        if (s.func_share.empty() || ratio(s) <= kMaxProfileDistortion * median) continue;
         s.stage_func.clear();
         s.func_share.clear();
         s.profiled_ms = 0;

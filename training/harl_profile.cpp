@@ -83,8 +83,8 @@ void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSam
         auto model = harl::make_cost_model(
             harl::options_for_cost_model(harl::HarlOptions::from_environment(), cfg.model),
             harl::make_machine_info(target, mp));
-        est = harl::estimate_stored_schedule(p, target, mp, s.source, *model);
-        if (!cfg.save_machine.empty()) featurization = harl::refeaturize_schedule(p, target, mp, s.source);
+        est = harl::estimate_stored_schedule(p, target, mp, s.source, *model,
+                                             cfg.save_machine.empty() ? nullptr : &featurization);
         harl::apply_stored_schedule(p, target, mp, s.source);
     }
     if (!cfg.stmt_dir.empty()) {
@@ -244,14 +244,14 @@ int main(int argc, char **argv) {
                 pipelines.insert(s.sample.pipeline);
             }
             found.insert(key);
-            if (!warmed) {
-                harl::warm_jit_runtime(Halide::Target(s.sample.target).with_feature(Halide::Target::Profile));
-                warmed = true;
-            }
             if (!cfg.save_machine.empty() &&
                 db.has_profile(s.sample.pipeline, s.sample.candidate, cfg.save_machine)) {
                 already++; // by an earlier run
                 continue;
+            }
+            if (!warmed) {
+                harl::warm_jit_runtime(Halide::Target(s.sample.target).with_feature(Halide::Target::Profile));
+                warmed = true;
             }
             try {
                 profile_candidate(cfg, s, sp, csv, db);
