@@ -827,7 +827,11 @@ StageFeatures Featurizer::stage_features(int node, int si) {
     }
     f[F_reduction_chain_steps] = (float)chain;
     // Register residency of an update's accumulators: the realization is one constant tile
-    // (no outer loops, no tails) fully unrolled around the vector, under a compute_at.
+    // (no outer loops, no tails) fully unrolled around the vector, under a compute_at. A
+    // dimension split into that tile must have an extent Halide knows when it compiles
+    // (Realization::fixed): where it is sized at run time (moving with a clamp or a division),
+    // Halide guards each unrolled point and the vector of an update with an if (GuardWithIf),
+    // and the accumulators live in memory behind those branches.
     bool resident = si > 0 && sc.scheduled && c.placement == Placement::At && sc.vector_var >= 0;
     for (size_t i = 0; resident && i < nest.loops.size(); i++) {
         const LoopInfo &l = nest.loops[i];
@@ -835,7 +839,10 @@ StageFeatures Featurizer::stage_features(int node, int si) {
         if (l.kind == LoopInfo::Inner && !l.unrolled) resident = false;
     }
     for (size_t k = 0; resident && k < st.loops.size(); k++) {
-        if (!st.loops[k].rvar && sc.tile[k] != std::max<int64_t>(1, box[k].extent())) resident = false;
+        if (st.loops[k].rvar) continue;
+        if (sc.tile[k] != std::max<int64_t>(1, box[k].extent())) resident = false;
+        const int d = st.loops[k].pure_dim;
+        if (sc.tile[k] > 1 && (d < 0 || d >= (int)r.fixed.size() || !r.fixed[d])) resident = false;
     }
     f[F_accumulator_memory_ops] = (si > 0 && !resident) ? 2.0f : 0.0f;
     // Store instructions into lines a neighbouring parallel task writes too (layout 7): one per
