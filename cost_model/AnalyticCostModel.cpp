@@ -69,7 +69,7 @@ class AnalyticCostModel : public CostModel {
         // Accumulator tiles beyond the register file spill every iteration.
         double regs = m_.vector_registers - 3;
         double acc = f[F_accumulator_registers];
-        if (acc > regs) instr *= 1.0 + 3.0 * (acc - regs) / acc;
+        if (acc > regs && f[F_accumulator_memory_ops] == 0) instr *= 1.0 + 3.0 * (acc - regs) / acc;
         double cores = std::min<double>(m_.parallelism, std::max(1.0f, f[F_parallel_tasks]));
         double par = std::max(1.0 / m_.parallelism, (double)f[F_parallel_efficiency]) * m_.parallelism;
         par = std::min(par, cores);

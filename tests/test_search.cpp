@@ -860,6 +860,37 @@ TEST(Featurizer, UnrolledBlocksOfRunTimeExtentKeepAccumulatorsInMemory) {
     }
 }
 
+// A block of accumulators larger than the register file spills on every step, but only where it
+// would otherwise stay in registers: accumulators that live in memory anyway (an update that is
+// not one unrolled constant tile) pay for their loads and stores once, not again as spills.
+// (dl2-s111096, Zen 4: a 1x1 convolution at root with 4x16 scalar accumulators per block ran
+// 0.27 ms; charged both ways, the analytic model put it at 0.89 ms.)
+TEST(AnalyticModel, AccumulatorsInMemoryDoNotSpillAgain) {
+    const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma");
+    auto model = harl::make_analytic_cost_model(harl::make_machine_info(t, kParams));
+    auto seconds = [&](double accumulators, double memory_ops) {
+        harl::StageFeatures f{};
+        f[harl::F_is_update] = 1;
+        f[harl::F_points_total] = 1 << 20;
+        f[harl::F_vector_width] = 8;
+        f[harl::F_vector_utilization] = 1;
+        f[harl::F_ops_per_point] = 2;
+        f[harl::F_fused_multiply_adds] = 1;
+        f[harl::F_dense_vector_loads] = 1;
+        f[harl::F_broadcast_loads] = 1;
+        f[harl::F_parallel_tasks] = 64;
+        f[harl::F_parallel_efficiency] = 1;
+        f[harl::F_accumulator_registers] = (float)accumulators;
+        f[harl::F_accumulator_memory_ops] = (float)memory_ops;
+        std::vector<double> s;
+        model->predict({f}, &s);
+        return s.at(0);
+    };
+    EXPECT_GT(seconds(64, 0), 1.5 * seconds(8, 0)) << "a register block beyond the register file spills";
+    EXPECT_EQ(seconds(64, 2), seconds(8, 2)) << "accumulators in memory do not spill";
+    EXPECT_GT(seconds(8, 2), seconds(8, 0)) << "accumulators in memory cost their loads and stores";
+}
+
 // A stage's output that fits in half the LLC on its own, but whose values come from a large
 // input streamed through a producer computed per tile: while the stage runs, the input passes
 // through the cache too, so the output's stores end up in DRAM whatever the tile size. Until
