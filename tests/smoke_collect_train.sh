@@ -72,6 +72,17 @@ if "$TOOLS/harl-train" --db "$W/all.db" --listwise-weight -1 2> "$W/err.log"; th
   echo "a negative --listwise-weight was accepted"; exit 1
 fi
 grep -q "listwise-weight" "$W/err.log" || { cat "$W/err.log"; exit 1; }
+# --max-run-spread: a sample whose median run took 10x its fastest leaves training; 0.5 is refused.
+cp "$W/all.db" "$W/spread.db"
+sqlite3 "$W/spread.db" "UPDATE samples SET median_s = runtime_s;
+  UPDATE samples SET median_s = 10 * runtime_s WHERE rowid = (SELECT MIN(rowid) FROM samples WHERE status = 'ok')"
+"$TOOLS/harl-train" --db "$W/spread.db" --epochs 1 --out "$W/ws.weights" --val-fraction 0 --test-fraction 0 \
+  --max-run-spread 2 > "$W/spread.log"
+grep -q "^harl-train: 1 training and validation samples left out" "$W/spread.log" || { cat "$W/spread.log"; exit 1; }
+if "$TOOLS/harl-train" --db "$W/spread.db" --max-run-spread 0.5 2> "$W/err.log"; then
+  echo "--max-run-spread 0.5 was accepted"; exit 1
+fi
+grep -q "max-run-spread" "$W/err.log" || { cat "$W/err.log"; exit 1; }
 # Evaluating the weights lists one prediction per distinct sample, for every sample measured.
 "$TOOLS/harl-train" --db "$W/all.db" --evaluate="$W/w.weights" --predictions "$W/pred.csv" | tee "$W/eval.log"
 grep -q "pairwise" "$W/eval.log"

@@ -97,13 +97,26 @@ void write_stage_features(const std::string &path, const std::vector<harl::Train
     std::cout << "harl-train: every stage's features in " << path << "\n";
 }
 
+// Removes the samples of `p` whose median run took more than `max_spread` times their fastest
+// (`spread[i]` belongs to p->samples[i]); returns how many.
+long drop_spread_samples(harl::TrainingPipeline *p, const std::vector<double> &spread, double max_spread) {
+    HARL_ASSERT(spread.size() == p->samples.size(),
+                p->key << ": " << spread.size() << " run spreads for " << p->samples.size() << " samples");
+    std::vector<harl::TrainingSample> kept;
+    for (size_t i = 0; i < spread.size(); i++)
+        if (spread[i] <= max_spread) kept.push_back(std::move(p->samples[i]));
+    const long dropped = (long)(p->samples.size() - kept.size());
+    p->samples = std::move(kept);
+    return dropped;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
     std::vector<std::string> dbs, train_only_dbs, merge;
     std::string out = "harl_cpu.weights", curves, csv, machine, evaluate, predictions, stage_features,
                 plot_script = HARL_PLOT_SCRIPT;
-    double val_fraction = 0.15, test_fraction = 0.15;
+    double val_fraction = 0.15, test_fraction = 0.15, max_run_spread = 0;
     bool gpu = false, terms = false;
     unsigned layout_option = 0;
     harl::TrainConfig cfg;
@@ -167,6 +180,10 @@ int main(int argc, char **argv) {
         "fraction of pipelines for validation (picks the epoch)")(
         "test-fraction", po::value(&test_fraction)->default_value(test_fraction),
         "fraction of pipelines held out for the final report")(
+        "max-run-spread", po::value(&max_run_spread)->default_value(0),
+        "leave out of training and validation the samples whose median run took more than this many times "
+        "their fastest (the label): some runs of those schedules were much faster than the others, so the "
+        "minimum may not be what the schedule usually takes (0: keep all; test pipelines always keep all)")(
         "machine", po::value(&machine), "use only samples measured on this machine name")(
         "layout", po::value(&layout_option)->default_value(0),
         "CPU feature layout to train on, with the samples of that layout or a later one (layouts "
@@ -239,6 +256,10 @@ int main(int argc, char **argv) {
         if (!predictions.empty() && evaluate.empty())
             throw harl::HarlError(
                 "--predictions needs --evaluate (it lists the evaluated model's predictions)");
+        if (max_run_spread != 0 && !(max_run_spread >= 1)) {
+            throw harl::HarlError("--max-run-spread " + std::to_string(max_run_spread) +
+                                  ": a median run is never faster than the fastest; give 1 or more (0: off)");
+        }
         if (val_fraction < 0 || test_fraction < 0 || val_fraction + test_fraction >= 1) {
             throw harl::HarlError("--val-fraction and --test-fraction must be >= 0 and sum to less than 1");
         }
@@ -273,6 +294,7 @@ int main(int argc, char **argv) {
         // is kept, as if its runs had been one measurement.
         std::map<std::string, harl::TrainingPipeline> by_key;
         std::map<std::string, std::map<std::vector<uint8_t>, size_t>> features_seen;
+        std::map<std::string, std::vector<double>> run_spread; // per pipeline and sample: median / min
         std::set<std::string> machines, train_only_keys;
         long samples = 0, skipped = 0, merged = 0, profiled = 0;
         for (size_t file = 0; file < all_dbs.size(); file++) {
@@ -310,6 +332,7 @@ int main(int argc, char **argv) {
                 auto &p = by_key[key];
                 p.key = key;
                 p.samples.push_back(std::move(s));
+                run_spread[key].push_back(r.median_s > 0 ? r.median_s / r.runtime_s : 1.0);
                 if (file >= dbs.size()) train_only_keys.insert(p.key);
                 machines.insert(r.machine);
                 samples++;
@@ -351,11 +374,20 @@ int main(int argc, char **argv) {
                                       "(profile some with harl-profile --save)");
         }
         std::vector<harl::TrainingPipeline> train, val, test;
+        long spread_dropped = 0;
         for (auto &kv : by_key) {
-            if (kv.second.samples.size() < 2) continue; // nothing to rank
             kv.second.train_only = train_only_keys.count(kv.first) > 0;
             double u = kv.second.train_only ? 1.0 : split_point(kv.first);
+            if (max_run_spread > 0 && u >= test_fraction) {
+                spread_dropped += drop_spread_samples(&kv.second, run_spread[kv.first], max_run_spread);
+            }
+            if (kv.second.samples.size() < 2) continue; // nothing to rank
             (u < test_fraction ? test : u < test_fraction + val_fraction ? val : train).push_back(kv.second);
+        }
+        if (max_run_spread > 0) {
+            std::cout << "harl-train: " << spread_dropped
+                      << " training and validation samples left out: their median run took more than "
+                      << max_run_spread << "x their fastest (--max-run-spread)\n";
         }
         std::cout << "harl-train: " << samples << " samples (feature layout " << layout << ") of "
                   << by_key.size() << " pipelines from " << machines.size() << " machine(s)";
