@@ -23,8 +23,9 @@ namespace harl {
 struct TrainingSample {
     std::vector<StageFeatures> stages;
     MachineInfo machine;
-    double runtime_s = 0;
-    int candidate = -1; // in its dataset, to name it in reports
+    double runtime_s = 0; // the fastest timed run: the label
+    double median_s = 0;  // the median timed run (0: not recorded)
+    int candidate = -1;   // in its dataset, to name it in reports
     // Where the schedule's time went by Halide's sampling profiler (harl-profile --save), when a
     // profile is attached: each stage's Func, as an index into func_share (every stage has one),
     // and each Func's share of the profiled time of these Funcs (runtime entries such as

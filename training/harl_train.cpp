@@ -12,6 +12,7 @@
 #include "TorchCostModel.h"
 #include "Trainer.h"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
@@ -97,16 +98,15 @@ void write_stage_features(const std::string &path, const std::vector<harl::Train
     std::cout << "harl-train: every stage's features in " << path << "\n";
 }
 
-// Removes the samples of `p` whose median run took more than `max_spread` times their fastest
-// (`spread[i]` belongs to p->samples[i]); returns how many.
-long drop_spread_samples(harl::TrainingPipeline *p, const std::vector<double> &spread, double max_spread) {
-    HARL_ASSERT(spread.size() == p->samples.size(),
-                p->key << ": " << spread.size() << " run spreads for " << p->samples.size() << " samples");
-    std::vector<harl::TrainingSample> kept;
-    for (size_t i = 0; i < spread.size(); i++)
-        if (spread[i] <= max_spread) kept.push_back(std::move(p->samples[i]));
-    const long dropped = (long)(p->samples.size() - kept.size());
-    p->samples = std::move(kept);
+// Removes the samples of `p` whose median run took more than `max_spread` times their fastest;
+// returns how many.
+long drop_spread_samples(harl::TrainingPipeline *p, double max_spread) {
+    auto &v = p->samples;
+    const auto end = std::remove_if(v.begin(), v.end(), [&](const harl::TrainingSample &s) {
+        return s.median_s > max_spread * s.runtime_s;
+    });
+    const long dropped = (long)(v.end() - end);
+    v.erase(end, v.end());
     return dropped;
 }
 
@@ -294,7 +294,6 @@ int main(int argc, char **argv) {
         // is kept, as if its runs had been one measurement.
         std::map<std::string, harl::TrainingPipeline> by_key;
         std::map<std::string, std::map<std::vector<uint8_t>, size_t>> features_seen;
-        std::map<std::string, std::vector<double>> run_spread; // per pipeline and sample: median / min
         std::set<std::string> machines, train_only_keys;
         long samples = 0, skipped = 0, merged = 0, profiled = 0;
         for (size_t file = 0; file < all_dbs.size(); file++) {
@@ -312,8 +311,11 @@ int main(int argc, char **argv) {
                 const std::string key = r.pipeline + "@" + r.machine;
                 auto seen = features_seen[key].emplace(r.features, by_key[key].samples.size());
                 if (!seen.second) {
-                    double &kept = by_key[key].samples[seen.first->second].runtime_s;
-                    kept = std::min(kept, r.runtime_s);
+                    harl::TrainingSample &kept = by_key[key].samples[seen.first->second];
+                    if (r.runtime_s < kept.runtime_s) { // the faster measurement, with its median
+                        kept.runtime_s = r.runtime_s;
+                        kept.median_s = r.median_s;
+                    }
                     merged++;
                     continue;
                 }
@@ -327,12 +329,12 @@ int main(int argc, char **argv) {
                 s.machine = harl::make_machine_info(Halide::Target(r.target),
                                                     Halide::MachineParams(r.machine_params));
                 s.runtime_s = r.runtime_s;
+                s.median_s = r.median_s;
                 s.candidate = r.candidate;
                 if (cfg.profile_weight > 0 && profiles.attach(r.pipeline, r.features, &s)) profiled++;
                 auto &p = by_key[key];
                 p.key = key;
                 p.samples.push_back(std::move(s));
-                run_spread[key].push_back(r.median_s > 0 ? r.median_s / r.runtime_s : 1.0);
                 if (file >= dbs.size()) train_only_keys.insert(p.key);
                 machines.insert(r.machine);
                 samples++;
@@ -379,7 +381,7 @@ int main(int argc, char **argv) {
             kv.second.train_only = train_only_keys.count(kv.first) > 0;
             double u = kv.second.train_only ? 1.0 : split_point(kv.first);
             if (max_run_spread > 0 && u >= test_fraction) {
-                spread_dropped += drop_spread_samples(&kv.second, run_spread[kv.first], max_run_spread);
+                spread_dropped += drop_spread_samples(&kv.second, max_run_spread);
             }
             if (kv.second.samples.size() < 2) continue; // nothing to rank
             (u < test_fraction ? test : u < test_fraction + val_fraction ? val : train).push_back(kv.second);
