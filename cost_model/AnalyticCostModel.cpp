@@ -13,13 +13,16 @@
 //  overheads: loop iterations that are neither vectorised nor unrolled, parallel launches
 //           and tasks, heap allocations, stores into lines that neighbouring parallel tasks
 //           share.
-// The constants describe a generic modern core (3 GHz, two vector ALU ports); nothing in here
-// is fitted to any pipeline.
+// The constants describe a generic modern core (3 GHz, two vector ALU ports). Four of them
+// (AnalyticConstants in CostModel.h, with the LLC bandwidth, which stayed) were calibrated on the
+// random training pipelines of the Zen 4 dataset; none on the apps or any single pipeline.
 #include "../autoscheduler/Errors.h"
 #include "CostModel.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 namespace harl {
 namespace {
@@ -50,26 +53,28 @@ class AnalyticCostModel : public CostModel {
         // partitioning leaves the clamp in place (layout 6's border_gather_loads): a hardware
         // gather of a clamped ramp, about one slot per lane.
         double load_instr = f[F_dense_vector_loads] + (short_strided + 2.0 * gathers) * lanes +
-                            0.5 * f[F_broadcast_loads] + f[F_scalar_loads] +
+                            m_.analytic.broadcast_load_slots * f[F_broadcast_loads] + f[F_scalar_loads] +
                             f[F_border_gather_loads] * (lanes - 1.0);
         double div_extra = 10.0 * f[F_inlined_div_ops] + 20.0 * f[F_inlined_math_ops];
         // Stores: one per point for pure stages; updates pay for reading and writing their
         // accumulator unless it stays in registers. Vectors stored across the storage's innermost
         // dimension (store_stride > 1) are scattered: per lane an extract, an address and a
-        // store to a line of its own, about four instruction slots. An update's accumulator
+        // store to a line of its own, about four to six instruction slots. An update's accumulator
         // vectors are then gathered and scattered on every step, even in an unrolled block:
         // LLVM keeps only dense vector accumulators in registers. (Per-Func profiles of Zen 4
         // samples, harl-profile: such stages ran 10-60x slower than charged one slot per vector.)
         const bool scattered = f[F_vector_width] > 1 && f[F_store_stride] > 1;
         double store = f[F_is_update] > 0 ? f[F_accumulator_memory_ops] : 1.0;
-        if (scattered) store = (f[F_is_update] > 0 ? 2.0 : 1.0) * 4.0 * lanes;
-        // Multiply-adds fuse into one instruction.
-        double fused = f[F_fused_multiply_adds];
+        if (scattered) store = (f[F_is_update] > 0 ? 2.0 : 1.0) * m_.analytic.scattered_store_slots * lanes;
+        // Multiply-adds fuse into one instruction where LLVM contracts them: about half of those
+        // the featurizer finds.
+        double fused = m_.analytic.fused_share * f[F_fused_multiply_adds];
         double instr = vectors * (f[F_ops_per_point] - fused + div_extra + load_instr + store);
         // Accumulator tiles beyond the register file spill every iteration.
         double regs = m_.vector_registers - 3;
         double acc = f[F_accumulator_registers];
-        if (acc > regs && f[F_accumulator_memory_ops] == 0) instr *= 1.0 + 3.0 * (acc - regs) / acc;
+        if (acc > regs && f[F_accumulator_memory_ops] == 0)
+            instr *= 1.0 + m_.analytic.spill_factor * (acc - regs) / acc;
         double cores = std::min<double>(m_.parallelism, std::max(1.0f, f[F_parallel_tasks]));
         double par = std::max(1.0 / m_.parallelism, (double)f[F_parallel_efficiency]) * m_.parallelism;
         par = std::min(par, cores);
@@ -110,7 +115,7 @@ class AnalyticCostModel : public CostModel {
         llvm_vectorised(f[F_inner_reduction_extent], f[F_inner_reduction_gather_loads],
                         per_point - f[F_accumulator_memory_ops]);
 
-        const double l2_bw = 100e9, llc_bw = 50e9;
+        const double l2_bw = 100e9, llc_bw = m_.analytic.llc_bandwidth;
         const double dram_bw = 16e9 * (40.0 / std::max(1.0, m_.balance));
         // Traffic in whole lines (layout 3); samples of older layouts have only the element counts.
         const bool lines = f[F_line_bytes_from_l2_total] > 0 || f[F_line_bytes_from_llc_total] > 0 ||
@@ -159,6 +164,58 @@ class AnalyticCostModel : public CostModel {
 };
 
 } // namespace
+
+namespace {
+struct NamedConstant {
+    const char *name;
+    double AnalyticConstants::*member;
+};
+constexpr NamedConstant kConstants[] = {
+    {"broadcast_load_slots", &AnalyticConstants::broadcast_load_slots},
+    {"scattered_store_slots", &AnalyticConstants::scattered_store_slots},
+    {"fused_share", &AnalyticConstants::fused_share},
+    {"spill_factor", &AnalyticConstants::spill_factor},
+    {"llc_bandwidth", &AnalyticConstants::llc_bandwidth},
+};
+} // namespace
+
+bool parse_analytic_constants(const std::string &spec, AnalyticConstants *c, std::string *error) {
+    size_t pos = 0;
+    while (pos < spec.size()) {
+        size_t end = spec.find(',', pos);
+        if (end == std::string::npos) end = spec.size();
+        const std::string item = spec.substr(pos, end - pos);
+        pos = end + 1;
+        const size_t eq = item.find('=');
+        const std::string name = item.substr(0, eq);
+        const NamedConstant *k = nullptr;
+        for (const NamedConstant &n : kConstants)
+            if (name == n.name) k = &n;
+        if (!k || eq == std::string::npos) {
+            *error = "\"" + item + "\" is not NAME=VALUE with NAME one of " + format_analytic_constants({});
+            return false;
+        }
+        char *stop = nullptr;
+        const std::string text = item.substr(eq + 1);
+        const double v = std::strtod(text.c_str(), &stop);
+        if (text.empty() || *stop != '\0' || !std::isfinite(v) || v < 0) {
+            *error = "the value of " + name + " must be a number >= 0, not \"" + text + "\"";
+            return false;
+        }
+        c->*(k->member) = v;
+    }
+    return true;
+}
+
+std::string format_analytic_constants(const AnalyticConstants &c) {
+    std::string out;
+    for (const NamedConstant &n : kConstants) {
+        char buf[64];
+        std::snprintf(buf, sizeof(buf), "%s%s=%g", out.empty() ? "" : ",", n.name, c.*(n.member));
+        out += buf;
+    }
+    return out;
+}
 
 AnalyticTerms analytic_terms(const MachineInfo &m, const StageFeatures &f) {
     HARL_ASSERT(!m.gpu, "analytic_terms() is the CPU model's; GPU targets have their own");

@@ -100,6 +100,26 @@ if "$TOOLS/harl-train" --db "$W/all.db" --predictions "$W/p2.csv" 2> "$W/err.log
   echo "--predictions without --evaluate was accepted"; exit 1
 fi
 grep -q "needs --evaluate" "$W/err.log" || { cat "$W/err.log"; exit 1; }
+# --analytic-constants: other values of the calibrated constants change the analytic estimates;
+# unknown names, and training against other values than HARL schedules with, are refused. The
+# calibration script runs its coordinate descent through them (a gain of 1 keeps no step).
+"$TOOLS/harl-train" --db "$W/all.db" --evaluate --predictions "$W/pa.csv" > /dev/null
+"$TOOLS/harl-train" --db "$W/all.db" --evaluate --predictions "$W/pb.csv" \
+  --analytic-constants llc_bandwidth=1e8,broadcast_load_slots=5,fused_share=0 > /dev/null
+if cmp -s "$W/pa.csv" "$W/pb.csv"; then echo "--analytic-constants changed no estimate"; exit 1; fi
+if "$TOOLS/harl-train" --db "$W/all.db" --evaluate --analytic-constants l2_bandwidth=1 2> "$W/err.log"; then
+  echo "an unknown analytic constant was accepted"; exit 1
+fi
+grep -q "l2_bandwidth.*llc_bandwidth=" "$W/err.log" || { cat "$W/err.log"; exit 1; }
+if "$TOOLS/harl-train" --db "$W/all.db" --epochs 1 --analytic-constants spill_factor=2 2> "$W/err.log"; then
+  echo "training with --analytic-constants was accepted"; exit 1
+fi
+grep -q "analytic-constants needs --evaluate" "$W/err.log" || { cat "$W/err.log"; exit 1; }
+python3 "$(dirname "$0")/../training/calibrate_analytic.py" --harl-train "$TOOLS/harl-train" --test-fraction 0 \
+  --steps 2 --min-gain 1 "$W/all.db" > "$W/calibrate.log"
+grep -q "^start: fitted on [0-9]* pipelines 0\.[0-9]*" "$W/calibrate.log" || { cat "$W/calibrate.log"; exit 1; }
+grep -q "^calibrated: broadcast_load_slots=0.5,scattered_store_slots=4,fused_share=1,spill_factor=3,\
+llc_bandwidth=5e+10$" "$W/calibrate.log" || { cat "$W/calibrate.log"; exit 1; }
 
 gen() {
   "$GEN" -g random_pipeline -f rp -o "$W/gen" -e static_library,h,schedule seed=11 max_stages=6 \

@@ -865,21 +865,27 @@ TEST(Featurizer, UnrolledBlocksOfRunTimeExtentKeepAccumulatorsInMemory) {
 // not one unrolled constant tile) pay for their loads and stores once, not again as spills.
 // (dl2-s111096, Zen 4: a 1x1 convolution at root with 4x16 scalar accumulators per block ran
 // 0.27 ms; charged both ways, the analytic model put it at 0.89 ms.)
+// A multiply-add over a million points in 8-lane vectors, a broadcast operand, 64 parallel tasks.
+static harl::StageFeatures vector_multiply_add_stage() {
+    harl::StageFeatures f{};
+    f[harl::F_points_total] = 1 << 20;
+    f[harl::F_vector_width] = 8;
+    f[harl::F_vector_utilization] = 1;
+    f[harl::F_ops_per_point] = 2;
+    f[harl::F_fused_multiply_adds] = 1;
+    f[harl::F_broadcast_loads] = 1;
+    f[harl::F_parallel_tasks] = 64;
+    f[harl::F_parallel_efficiency] = 1;
+    return f;
+}
+
 TEST(AnalyticModel, AccumulatorsInMemoryDoNotSpillAgain) {
     const Halide::Target t = harl::target_named("x86-64-linux-avx2-fma");
     auto model = harl::make_analytic_cost_model(harl::make_machine_info(t, kParams));
     auto seconds = [&](double accumulators, double memory_ops) {
-        harl::StageFeatures f{};
+        harl::StageFeatures f = vector_multiply_add_stage();
         f[harl::F_is_update] = 1;
-        f[harl::F_points_total] = 1 << 20;
-        f[harl::F_vector_width] = 8;
-        f[harl::F_vector_utilization] = 1;
-        f[harl::F_ops_per_point] = 2;
-        f[harl::F_fused_multiply_adds] = 1;
         f[harl::F_dense_vector_loads] = 1;
-        f[harl::F_broadcast_loads] = 1;
-        f[harl::F_parallel_tasks] = 64;
-        f[harl::F_parallel_efficiency] = 1;
         f[harl::F_accumulator_registers] = (float)accumulators;
         f[harl::F_accumulator_memory_ops] = (float)memory_ops;
         std::vector<double> s;
@@ -889,6 +895,43 @@ TEST(AnalyticModel, AccumulatorsInMemoryDoNotSpillAgain) {
     EXPECT_GT(seconds(64, 0), 1.5 * seconds(8, 0)) << "a register block beyond the register file spills";
     EXPECT_EQ(seconds(64, 2), seconds(8, 2)) << "accumulators in memory do not spill";
     EXPECT_GT(seconds(8, 2), seconds(8, 0)) << "accumulators in memory cost their loads and stores";
+}
+
+// The calibrated constants (AnalyticConstants) read back from the text harl-train
+// --analytic-constants takes, refuse what is not one of them, and each moves its own term.
+TEST(AnalyticModel, CalibratedConstantsParseAndMoveTheirTerms) {
+    harl::AnalyticConstants c;
+    std::string error;
+    ASSERT_TRUE(harl::parse_analytic_constants("llc_bandwidth=1e11,spill_factor=2", &c, &error)) << error;
+    EXPECT_EQ(c.llc_bandwidth, 1e11);
+    EXPECT_EQ(c.spill_factor, 2);
+    EXPECT_EQ(c.fused_share, harl::AnalyticConstants{}.fused_share) << "unnamed constants keep their values";
+    harl::AnalyticConstants back;
+    ASSERT_TRUE(harl::parse_analytic_constants(harl::format_analytic_constants(c), &back, &error)) << error;
+    EXPECT_EQ(harl::format_analytic_constants(back), harl::format_analytic_constants(c));
+    for (const char *bad : {"l2_bandwidth=1", "spill_factor", "spill_factor=two", "spill_factor=-1", "=3"}) {
+        harl::AnalyticConstants unchanged;
+        EXPECT_FALSE(harl::parse_analytic_constants(bad, &unchanged, &error)) << bad;
+        EXPECT_FALSE(error.empty()) << bad;
+    }
+    EXPECT_NE(error.find("spill_factor"), std::string::npos) << "the error names the constants: " << error;
+
+    harl::MachineInfo m = harl::make_machine_info(harl::target_named("x86-64-linux-avx2-fma"), kParams);
+    harl::StageFeatures f = vector_multiply_add_stage();
+    f[harl::F_line_bytes_from_llc_total] = 64 << 20;
+    const harl::AnalyticTerms base = harl::analytic_terms(m, f);
+    harl::MachineInfo more = m;
+    more.analytic.broadcast_load_slots *= 2;
+    EXPECT_GT(harl::analytic_terms(more, f).compute, base.compute) << "broadcasts cost more";
+    EXPECT_EQ(harl::analytic_terms(more, f).memory, base.memory);
+    more = m;
+    more.analytic.fused_share = 1;
+    EXPECT_LT(harl::analytic_terms(more, f).compute, base.compute) << "every multiply-add fuses";
+    more = m;
+    more.analytic.llc_bandwidth *= 2;
+    EXPECT_NEAR(harl::analytic_terms(more, f).memory, base.memory / 2, 1e-9 * base.memory)
+        << "LLC traffic at twice the bandwidth";
+    EXPECT_EQ(harl::analytic_terms(more, f).compute, base.compute);
 }
 
 // A stage's output that fits in half the LLC on its own, but whose values come from a large

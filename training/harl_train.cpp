@@ -115,7 +115,7 @@ long drop_spread_samples(harl::TrainingPipeline *p, double max_spread) {
 int main(int argc, char **argv) {
     std::vector<std::string> dbs, train_only_dbs, merge;
     std::string out = "harl_cpu.weights", curves, csv, machine, evaluate, predictions, stage_features,
-                plot_script = HARL_PLOT_SCRIPT;
+                analytic_constants, plot_script = HARL_PLOT_SCRIPT;
     double val_fraction = 0.15, test_fraction = 0.15, max_run_spread = 0;
     bool gpu = false, terms = false;
     unsigned layout_option = 0;
@@ -198,6 +198,13 @@ int main(int argc, char **argv) {
         "evaluate", po::value(&evaluate)->implicit_value("analytic"),
         "no training: print the ranking metrics on every pipeline of the datasets of the analytic model "
         "(or of the weights file given as the value) and exit")(
+        "analytic-constants", po::value(&analytic_constants),
+        ("with --evaluate: NAME=VALUE,... replaces calibrated constants of the CPU analytic model (and so "
+         "the "
+         "estimates a learned model corrects) to measure other values (training/calibrate_analytic.py); "
+         "built in: " +
+         harl::format_analytic_constants({}))
+            .c_str())(
         "predictions", po::value(&predictions),
         "with --evaluate: also write every sample's measured and predicted runtime to this CSV "
         "(pipeline, candidate, measured_s, predicted_s) to find the schedules the model misjudges")(
@@ -256,6 +263,17 @@ int main(int argc, char **argv) {
         if (!predictions.empty() && evaluate.empty())
             throw harl::HarlError(
                 "--predictions needs --evaluate (it lists the evaluated model's predictions)");
+        harl::AnalyticConstants constants;
+        if (!analytic_constants.empty()) {
+            if (evaluate.empty())
+                throw harl::HarlError(
+                    "--analytic-constants needs --evaluate: HARL schedules with its built-in "
+                    "constants, so weights trained against others would correct the wrong "
+                    "estimates");
+            std::string error;
+            if (!harl::parse_analytic_constants(analytic_constants, &constants, &error))
+                throw harl::HarlError("--analytic-constants: " + error);
+        }
         if (max_run_spread != 0 && !(max_run_spread >= 1)) {
             throw harl::HarlError("--max-run-spread " + std::to_string(max_run_spread) +
                                   ": a median run is never faster than the fastest; give 1 or more (0: off)");
@@ -328,6 +346,7 @@ int main(int argc, char **argv) {
                 }
                 s.machine = harl::make_machine_info(Halide::Target(r.target),
                                                     Halide::MachineParams(r.machine_params));
+                s.machine.analytic = constants;
                 s.runtime_s = r.runtime_s;
                 s.median_s = r.median_s;
                 s.candidate = r.candidate;
