@@ -119,7 +119,7 @@ python3 "$(dirname "$0")/../training/calibrate_analytic.py" --harl-train "$TOOLS
   --steps 2 --min-gain 1 "$W/all.db" > "$W/calibrate.log"
 grep -q "^start: fitted on [0-9]* pipelines 0\.[0-9]*" "$W/calibrate.log" || { cat "$W/calibrate.log"; exit 1; }
 grep -q "^calibrated: broadcast_load_slots=0.5,scattered_store_slots=4,fused_share=1,spill_factor=3,\
-llc_bandwidth=5e+10$" "$W/calibrate.log" || { cat "$W/calibrate.log"; exit 1; }
+llc_bandwidth=5e+10,l1_block_bytes=32768$" "$W/calibrate.log" || { cat "$W/calibrate.log"; exit 1; }
 
 gen() {
   "$GEN" -g random_pipeline -f rp -o "$W/gen" -e static_library,h,schedule seed=11 max_stages=6 \

@@ -35,6 +35,7 @@ FIRST_GUESSES = collections.OrderedDict([
     ("fused_share", 1.0),
     ("spill_factor", 3.0),
     ("llc_bandwidth", 50e9),
+    ("l1_block_bytes", 32768.0),
 ])
 
 
