@@ -20,10 +20,10 @@ namespace harl {
 struct AnalyticConstants {
     double broadcast_load_slots = 0.7;  // issue slots per broadcast load (first guess 0.5)
     double scattered_store_slots = 5.6; // per lane of a vector stored across lines (first guess 4)
-    double fused_share = 0.5;           // share of the featurizer's multiply-adds that fuse (was 1)
+    double fused_share = 0.5;           // share of the featurizer's multiply-adds that fuse (first guess 1)
     double spill_factor = 4.2;          // slowdown of a register block all spilled (first guess 3)
     double llc_bandwidth = 50e9;        // bytes per second per core (fitted: stays at its first guess)
-    double l1_block_bytes = 32768;      // an in-memory accumulator block larger reloads from L2
+    double l1_block_bytes = 32768; // an in-memory accumulator block larger reloads from L2 (fitted: stays)
 };
 // Parses "name=value,name=value" (the member names above) into *c; false with *error naming the
 // unknown name or bad value.

@@ -199,9 +199,8 @@ int main(int argc, char **argv) {
         "no training: print the ranking metrics on every pipeline of the datasets of the analytic model "
         "(or of the weights file given as the value) and exit")(
         "analytic-constants", po::value(&analytic_constants),
-        ("with --evaluate: NAME=VALUE,... replaces calibrated constants of the CPU analytic model (and so "
-         "the "
-         "estimates a learned model corrects) to measure other values (training/calibrate_analytic.py); "
+        ("with --evaluate: NAME=VALUE,... replaces calibrated constants of the CPU analytic model, and so "
+         "the estimates a learned model corrects, to measure other values (training/calibrate_analytic.py); "
          "built in: " +
          harl::format_analytic_constants({}))
             .c_str())(
