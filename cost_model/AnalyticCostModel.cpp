@@ -215,6 +215,12 @@ bool parse_analytic_constants(const std::string &spec, AnalyticConstants *c, std
     return true;
 }
 
+bool operator==(const AnalyticConstants &a, const AnalyticConstants &b) {
+    for (const NamedConstant &n : kConstants)
+        if (a.*(n.member) != b.*(n.member)) return false;
+    return true;
+}
+
 std::string format_analytic_constants(const AnalyticConstants &c) {
     std::string out;
     for (const NamedConstant &n : kConstants) {

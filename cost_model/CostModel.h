@@ -30,6 +30,7 @@ struct AnalyticConstants {
 bool parse_analytic_constants(const std::string &spec, AnalyticConstants *c, std::string *error);
 // "name=value,..." of every constant (what parse_analytic_constants reads back).
 std::string format_analytic_constants(const AnalyticConstants &c);
+bool operator==(const AnalyticConstants &a, const AnalyticConstants &b);
 
 // Facts about the machine a cost model may use (from Halide's MachineParams and the target).
 struct MachineInfo {

@@ -348,7 +348,8 @@ RankingMetrics evaluate_cost_model(const std::vector<TrainingPipeline> &pipeline
     MachineInfo made_for;
     auto same = [](const MachineInfo &a, const MachineInfo &b) {
         return a.parallelism == b.parallelism && a.llc_bytes == b.llc_bytes && a.balance == b.balance &&
-               a.vector_registers == b.vector_registers && a.avx512 == b.avx512 && a.gpu == b.gpu;
+               a.vector_registers == b.vector_registers && a.avx512 == b.avx512 && a.gpu == b.gpu &&
+               a.analytic == b.analytic;
     };
     for (const auto &p : pipelines) {
         pred.emplace_back();
