@@ -117,7 +117,7 @@ fi
 grep -q "analytic-constants needs --evaluate" "$W/err.log" || { cat "$W/err.log"; exit 1; }
 python3 "$(dirname "$0")/../training/calibrate_analytic.py" --harl-train "$TOOLS/harl-train" --test-fraction 0 \
   --steps 2 --min-gain 1 "$W/all.db" > "$W/calibrate.log"
-grep -q "^start: fitted on [0-9]* pipelines 0\.[0-9]*" "$W/calibrate.log" || { cat "$W/calibrate.log"; exit 1; }
+grep -q "^start: fitted on [0-9]* pipelines [01]\.[0-9]*" "$W/calibrate.log" || { cat "$W/calibrate.log"; exit 1; }
 grep -q "^calibrated: broadcast_load_slots=0.5,scattered_store_slots=4,fused_share=1,spill_factor=3,\
 llc_bandwidth=5e+10,l1_block_bytes=32768$" "$W/calibrate.log" || { cat "$W/calibrate.log"; exit 1; }
 
@@ -161,6 +161,17 @@ grep -q "profiled .* ms per run .*median wall time" "$W/prof.log" && grep -q "me
 head -1 "$W/prof.csv" | grep -q "^pipeline,candidate,func,stages,measured_ms,predicted_ms,"
 awk -F, 'NR == 1 { cols = NF } NR > 1 && (NF != cols || !($6 > 0)) { print "bad row: " $0; bad = 1 }
   END { exit bad || NR < 2 }' "$W/prof.csv"
+# Without running: the estimates beside the lowered statement and the assembly of each candidate.
+"$TOOLS/harl-profile" --db "$W/all.db" --pipelines 1 --model analytic --no-run --features --stmt "$W/code" \
+  --asm "$W/code" --timing-lock "$W/lock" > "$W/code.log" || { cat "$W/code.log"; exit 1; }
+grep -q "not run (--no-run); analytic predicts" "$W/code.log" && grep -q " ms): " "$W/code.log" &&
+  ! grep -q "ms per run" "$W/code.log" || { cat "$W/code.log"; exit 1; }
+ls "$W"/code/*.stmt > /dev/null && grep -q "^harl_profiled:" "$(ls "$W"/code/*.s | head -1)" ||
+  { ls "$W/code"; exit 1; }
+if "$TOOLS/harl-profile" --db "$W/all.db" --pipelines 1 --no-run --csv "$W/x.csv" 2> "$W/err.log"; then
+  echo "harl-profile --no-run accepted --csv"; exit 1
+fi
+grep -q -e "--no-run profiles nothing" "$W/err.log" || { cat "$W/err.log"; exit 1; }
 # Profiles saved in the dataset (resumable), then a training that learns from them.
 cp "$W/all.db" "$W/prof.db"
 "$TOOLS/harl-profile" --db "$W/prof.db" --pipelines 1 --model analytic --seconds 0.05 --timing-lock "$W/lock" \

@@ -13,7 +13,10 @@
 // With --save it records each profile in the dataset itself (Dataset.h's func_profiles: every
 // stage's Func and that Func's time), skipping schedules already profiled on that machine, so a
 // long run resumes; harl-train --profile-weight then teaches the model where each schedule's
-// time went, not only its total (FuncProfiles.h).
+// time went, not only its total (FuncProfiles.h). --stmt and --asm write what Halide lowered and
+// what LLVM made of each schedule (whether an update's accumulators stayed in registers, where
+// it spilled); with --no-run nothing is profiled: the model's estimates (and --features) are
+// printed beside those files, a second or two per candidate.
 // `harl-profile --help` lists every option.
 #include "Autoscheduler.h"
 #include "Dataset.h"
@@ -42,6 +45,8 @@ namespace {
 struct ProfileConfig {
     std::string db, pipeline, model = "shipped", timing_lock = "/tmp/harl-collect-timing.lock", csv;
     std::string stmt_dir;        // also write each candidate's lowered statement here
+    std::string asm_dir;         // and its assembly here
+    bool no_run = false;         // write those and print the estimates, without profiling
     std::vector<int> candidates; // empty: every replayable one
     int pipelines = 0;           // without --pipeline: the first this many of the dataset
     double seconds = 1, timeout = 120;
@@ -50,7 +55,7 @@ struct ProfileConfig {
 };
 
 void print_features(const harl::StageEstimate &e) {
-    std::printf("      %s:", e.stage.c_str());
+    std::printf("      %s (%.4g ms):", e.stage.c_str(), e.seconds * 1e3);
     for (int i = harl::kNumPipelineFeatures; i < harl::kNumFeatures; i++)
         if (e.features[i] != 0) std::printf(" %s=%g", harl::feature_name(i), e.features[i]);
     std::printf("\n");
@@ -87,23 +92,48 @@ void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSam
                                              cfg.save_machine.empty() ? nullptr : &featurization);
         harl::apply_stored_schedule(p, target, mp, s.source);
     }
+    const std::string name = s.sample.pipeline + "-c" + std::to_string(s.sample.candidate);
+    const std::vector<Halide::Argument> args(rp.inputs.begin(), rp.inputs.end());
     if (!cfg.stmt_dir.empty()) {
         // Halide writes nothing, and says nothing, into a folder that does not exist.
         std::filesystem::create_directories(cfg.stmt_dir);
         // Halide's own lowering of the schedule: which buffers go on the heap, what the loops
         // and vectors became.
-        std::vector<Halide::Argument> args(rp.inputs.begin(), rp.inputs.end());
-        const std::string file =
-            cfg.stmt_dir + "/" + s.sample.pipeline + "-c" + std::to_string(s.sample.candidate) + ".stmt";
+        const std::string file = cfg.stmt_dir + "/" + name + ".stmt";
         p.compile_to_lowered_stmt(file, args, Halide::StmtOutputFormat::Text, target);
         std::printf("%s candidate %d: lowered statement in %s\n", s.sample.pipeline.c_str(),
                     s.sample.candidate, file.c_str());
+    }
+    if (!cfg.asm_dir.empty()) {
+        // What LLVM made of it: whether an update's accumulators stayed in registers, where it
+        // spilled (its comments name the Halide loop each machine loop came from).
+        std::filesystem::create_directories(cfg.asm_dir);
+        const std::string file = cfg.asm_dir + "/" + name + ".s";
+        p.compile_to_assembly(file, args, "harl_profiled", target);
+        std::printf("%s candidate %d: assembly in %s\n", s.sample.pipeline.c_str(), s.sample.candidate,
+                    file.c_str());
     }
     std::map<std::string, double> est_ms;
     double est_total = 0;
     for (const auto &e : est) {
         est_ms[e.func] += e.seconds * 1e3;
         est_total += e.seconds * 1e3;
+    }
+    if (cfg.no_run) {
+        std::printf("%s candidate %d: measured %.3f ms when collected (%s); not run (--no-run); %s predicts "
+                    "%.3f ms\n",
+                    s.sample.pipeline.c_str(), s.sample.candidate, s.sample.runtime_s * 1e3,
+                    s.sample.machine.c_str(), cfg.model.c_str(), est_total);
+        std::printf("  %-28s %12s %6s\n", "func", "predicted", "share");
+        for (const auto &kv : est_ms) {
+            std::printf("  %-28s %12.3f %5.0f%%\n", kv.first.c_str(), kv.second,
+                        100 * kv.second / std::max(1e-12, est_total));
+            if (cfg.features)
+                for (const auto &st : est)
+                    if (st.func == kv.first) print_features(st);
+        }
+        std::fflush(stdout);
+        return;
     }
     harl::MeasureOptions mo;
     mo.min_runs = 3;
@@ -201,6 +231,11 @@ int main(int argc, char **argv) {
         "features", po::bool_switch(&cfg.features), "also print every stage's nonzero schedule features")(
         "stmt", po::value(&cfg.stmt_dir),
         "also write each candidate's lowered statement (Halide's Stmt text) to this folder")(
+        "asm", po::value(&cfg.asm_dir),
+        "also write each candidate's assembly (Halide's compile_to_assembly, the code LLVM made) to this "
+        "folder")("no-run", po::bool_switch(&cfg.no_run),
+                  "do not profile: print the model's estimate of each Func (and with --features of each "
+                  "stage) and write --stmt and --asm only")(
         "timing-lock", po::value(&cfg.timing_lock)->default_value(cfg.timing_lock),
         "lock file shared with harl-collect: profiled runs hold it exclusive")(
         "save", po::value(&cfg.save_machine)->implicit_value(harl::hostname()),
@@ -217,6 +252,8 @@ int main(int argc, char **argv) {
         }
         if (cfg.db.empty() || cfg.pipeline.empty() == (cfg.pipelines <= 0))
             throw harl::HarlError("--db and one of --pipeline or --pipelines are required (see --help)");
+        if (cfg.no_run && (!cfg.csv.empty() || !cfg.save_machine.empty()))
+            throw harl::HarlError("--no-run profiles nothing: --csv and --save need the profiled runs");
         std::ofstream csv;
         if (!cfg.csv.empty()) {
             csv.open(cfg.csv);
@@ -249,7 +286,7 @@ int main(int argc, char **argv) {
                 already++; // by an earlier run
                 continue;
             }
-            if (!warmed) {
+            if (!warmed && !cfg.no_run) {
                 harl::warm_jit_runtime(Halide::Target(s.sample.target).with_feature(Halide::Target::Profile));
                 warmed = true;
             }
