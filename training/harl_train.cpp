@@ -359,6 +359,11 @@ int main(int argc, char **argv) {
                 samples++;
             }
         }
+        // Where a pipeline falls in the test / validation / training split: --train-db pipelines
+        // always train (1), the others by the hash of their key.
+        auto split_of = [&](const std::string &key) {
+            return train_only_keys.count(key) ? 1.0 : split_point(key);
+        };
         if (!evaluate.empty()) {
             std::vector<harl::TrainingPipeline> all;
             for (auto &kv : by_key)
@@ -384,8 +389,7 @@ int main(int argc, char **argv) {
                 // digits: training/calibrate_analytic.py fits the analytic constants on the others).
                 std::vector<std::vector<double>> pred[2], meas[2];
                 for (size_t p = 0; p < all.size(); p++) {
-                    const bool held =
-                        !train_only_keys.count(all[p].key) && split_point(all[p].key) < test_fraction;
+                    const bool held = split_of(all[p].key) < test_fraction;
                     pred[held].push_back(predicted[p]);
                     meas[held].emplace_back();
                     for (const auto &s : all[p].samples)
@@ -415,7 +419,7 @@ int main(int argc, char **argv) {
         long spread_dropped = 0;
         for (auto &kv : by_key) {
             kv.second.train_only = train_only_keys.count(kv.first) > 0;
-            double u = kv.second.train_only ? 1.0 : split_point(kv.first);
+            const double u = split_of(kv.first);
             if (max_run_spread > 0 && u >= test_fraction) {
                 spread_dropped += drop_spread_samples(&kv.second, max_run_spread);
             }
