@@ -8,6 +8,7 @@
 #include "RfactorPass.h"
 #include "ScheduleEmitter.h"
 #include "ScheduleReplay.h"
+#include "StorageBounds.h"
 #include "TargetModel.h"
 #include "gpu/GpuBeamSearch.h"
 #include "gpu/GpuEmitter.h"
@@ -337,9 +338,9 @@ std::string apply_stored_schedule(const Halide::Pipeline &p, const Halide::Targe
                                   const Halide::MachineParams &mp, const std::string &schedule_source) {
     std::string rfactor_source;
     const std::unique_ptr<PipelineGraph> g = analyse_pipeline(p, t, mp, &rfactor_source);
-    const std::vector<Directive> ds =
-        make_directives(replay_decisions(*g, std::max(1, mp.parallelism), schedule_source));
-    apply_directives(*g, ds);
+    const ScheduleState s = replay_decisions(*g, std::max(1, mp.parallelism), schedule_source);
+    std::vector<Directive> ds = make_directives(s);
+    apply_directives_and_storage_bounds(*g, p, t, s, &ds);
     return emit_schedule_source(*g, ds, "");
 }
 
@@ -414,8 +415,8 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     const LoweringCheck checked = opts.check_lowering
                                       ? check_lowering(g, p, t, res.best, opts.measure_timeout_s)
                                       : LoweringCheck{make_directives(res.best), ""};
-    const std::vector<Directive> &ds = checked.directives;
-    apply_directives(g, ds);
+    std::vector<Directive> ds = checked.directives;
+    apply_directives_and_storage_bounds(g, p, t, res.best, &ds, opts.measure_timeout_s);
 
     AutoscheduleOutput out;
     out.predicted_seconds = res.cost;

@@ -30,6 +30,10 @@
 //      is refitted to the measurements, and the fastest measured schedule is returned.
 //   5. ScheduleEmitter turns the best schedule into directives, applies them, and prints them
 //      as `.schedule.h` (`-e schedule`); `-e featurization` gets the chosen schedule's features.
+//      On CPU targets StorageBounds first lowers the schedule in a child process and adds
+//      `bound_storage` for the Funcs computed inside loops whose buffer Halide would size at
+//      run time (a guarded tail tile) but which fit the stack under a proven constant bound,
+//      so that they are not a heap allocation per iteration.
 //   GPU targets (cuda, opencl, ...) take steps 3-4 in autoscheduler/gpu/: GpuBeamSearch over
 //   GpuSchedule (root kernels over blocks/threads, producers in shared memory or registers),
 //   candidates from GpuSearchSpace checked by GpuValidity against TargetModel's launch limits

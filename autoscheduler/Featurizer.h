@@ -21,6 +21,8 @@ struct Realization {
     // constant extent), so that a buffer with every dimension fixed and at most 16 KB lives on
     // the stack. A region spanning a runtime extent (an output's, an unsplit loop's) or moving
     // with a division or a clamp is sized at run time, and its buffer is a heap allocation.
+    // (Where a guarded tail makes Halide size a fixed region at run time too, StorageBounds.h
+    // gives the buffer a proven constant bound, so that it does live on the stack.)
     std::vector<char> fixed;
     double heap_allocations = 0;          // per run of the pipeline
     std::vector<LoopNest> nests;          // per stage

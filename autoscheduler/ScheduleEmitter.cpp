@@ -242,6 +242,9 @@ void apply_directives(const PipelineGraph &g, const std::vector<Directive> &ds) 
         case Directive::Unscheduled:
             st.unscheduled();
             break;
+        case Directive::BoundStorage:
+            f.bound_storage(Var(d.vars.at(0)), Expr((int)d.factor));
+            break;
         case Directive::GpuBlocks:
         case Directive::GpuThreads: {
             HARL_ASSERT(!d.vars.empty() && d.vars.size() <= 3,
@@ -347,6 +350,9 @@ std::string emit_schedule_source(const PipelineGraph &g, const std::vector<Direc
             break;
         case Directive::Unscheduled:
             calls << "    " << st << ".unscheduled();\n";
+            break;
+        case Directive::BoundStorage:
+            calls << "    " << f << ".bound_storage(" << v[0] << ", " << d.factor << ");\n";
             break;
         case Directive::GpuBlocks:
         case Directive::GpuThreads:

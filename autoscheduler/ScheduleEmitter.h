@@ -23,7 +23,8 @@ struct Directive {
         Unroll,
         GpuBlocks,
         GpuThreads,
-        Unscheduled // an update left as Halide's default on purpose (Stage::unscheduled())
+        Unscheduled, // an update left as Halide's default on purpose (Stage::unscheduled())
+        BoundStorage // Func::bound_storage(vars[0], factor): a constant-sized buffer (StorageBounds.h)
     };
     Directive(Op o, std::vector<std::string> v = {}, int64_t f = 0, bool guard = false)
         : op(o), vars(std::move(v)), rvar(vars.size(), false), factor(f), guard_tail(guard) {}

@@ -2,6 +2,7 @@
 #include "../Errors.h"
 #include "../HostTarget.h"
 #include "../ScheduleEmitter.h"
+#include "../StorageBounds.h"
 
 #include <cmath>
 #include <cstdio>
@@ -220,7 +221,7 @@ MeasureResult CandidateMeasurer::measure(const ScheduleState &s) {
     std::unique_ptr<Halide::Realization> out;
     return measure_in_child(
         [&] {
-            apply_directives(g_, ds);
+            apply_directives_and_storage_bounds(g_, p_, target_, s, &ds);
             bind_inputs_from_estimates(g_);
             out = std::make_unique<Halide::Realization>(make_output_buffers(g_, p_));
             p_.compile_jit(target_);
