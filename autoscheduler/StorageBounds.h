@@ -14,11 +14,15 @@
 //
 // This pass lowers the scheduled pipeline (no LLVM code generation), finds each allocation of a
 // Func computed inside a loop whose size is not a constant, and bounds each of its extents by a
-// constant that Halide's own interval analysis proves (find_constant_bound over the enclosing
-// lets and loops): `bound_storage(dim, bound)` then gives the Func a constant-sized buffer.
-// Halide checks at run time that the region fits the bound; as the bound is proven from the
-// same extent expression, the check cannot fail. Funcs whose extents cannot all be bounded, or
-// whose bounded buffer would exceed the stack limit, are left as they were.
+// constant it proves over the enclosing lets and loops: the Featurizer's extent (or that rounded
+// up to whole vectors) where Halide's simplifier proves it, else Halide's find_constant_bound on
+// the extent, also with sums and constant factors distributed into its mins and maxes (so that a
+// tile's base cancels). `bound_storage(dim, bound)` then gives the Func a constant-sized buffer.
+// Halide checks at run time that each region fits its bound: the pass lowers the bounded schedule
+// again and proves every such check the same way, and a Func with a check it cannot prove (a
+// constant-sized allocation in another loop partition can be larger) keeps its heap buffer, so
+// no check can fail. Funcs whose extents cannot all be bounded, or whose bounded buffer would
+// exceed the stack limit, are left as they were.
 
 #include "PipelineGraph.h"
 #include "ScheduleEmitter.h"
@@ -38,7 +42,8 @@ using StorageHints = std::map<int, std::vector<int64_t>>;
 StorageHints storage_hints(const ScheduleState &s);
 
 // The BoundStorage directives for the Funcs of `g`, scheduled by `applied` (already applied to
-// the Funcs of `p`), that the pass above puts on the stack. Lowers `p` for `t` in this process.
+// the Funcs of `p`), that the pass above puts on the stack, before their checks are proven (only
+// storage_bound_directives_in_child proves them). Lowers `p` for `t` in this process.
 std::vector<Directive> storage_bound_directives(const PipelineGraph &g, const Halide::Pipeline &p,
                                                 const Halide::Target &t,
                                                 const std::vector<Directive> &applied,
@@ -46,8 +51,8 @@ std::vector<Directive> storage_bound_directives(const PipelineGraph &g, const Ha
 
 // The same, computed in a forked child (ChildProcessRunner.h) from `ds` applied to the child's
 // copy of the Funcs, so that the caller's Funcs stay as they are and a Halide crash while
-// lowering cannot take the caller down. No bounds when the child fails or takes longer than
-// `timeout_s`.
+// lowering cannot take the caller down, and kept only for the Funcs whose checks in the bounded
+// schedule are proven. No bounds when the child fails or takes longer than `timeout_s`.
 std::vector<Directive> storage_bound_directives_in_child(const PipelineGraph &g, const Halide::Pipeline &p,
                                                          const Halide::Target &t,
                                                          const std::vector<Directive> &ds,
