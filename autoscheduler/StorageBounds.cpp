@@ -19,8 +19,8 @@ namespace {
 using namespace Halide::Internal;
 using Halide::Expr;
 
-// Per Func name: the proven constant bound of each extent of its allocations (the largest over
-// all of them; empty where some extent has none).
+// Per Func name: the proven constant bound of each extent of its varying-sized allocations (the
+// largest over all of them); `bounded` false where some extent has none.
 struct Bounds {
     std::vector<int64_t> extents;
     bool bounded = true;
@@ -162,41 +162,42 @@ class ProofScope : public IRVisitor {
         op->body.accept(this);
     }
 
-    // `e` with every let substituted; undefined when its tree is too large to simplify.
-    Expr substituted(const Expr &e) const {
-        Expr out = substitute_in_all_lets(substitute(lets_, e));
-        return tree_smaller_than(out, kMaxProofNodes) ? out : Expr();
-    }
-    // The least constant upper bound of `e` that Halide's interval analysis finds, on `e` as it
-    // is and on `e` with every let substituted and min and max distributed (MinMaxDistributor).
-    std::optional<int64_t> upper_bound(const Expr &e) const {
-        std::optional<int64_t> best;
+    // What is known of an expression here, worked out once: `full`, the expression with every
+    // let substituted (undefined when its tree is too large to simplify), and `upper`, the least
+    // constant upper bound Halide's interval analysis finds, on the expression as it is and on
+    // `full` with min and max distributed (MinMaxDistributor).
+    struct Facts {
+        Expr full;
+        std::optional<int64_t> upper;
+        // Whether the expression is <= `c` for every value of the variables in it.
+        bool at_most(int64_t c) const {
+            // (Halide's can_prove fails where simplify succeeds: it first lifts common
+            // subexpressions into lets, which hides the min() the proof needs.)
+            if (full.defined() && is_const_one(simplify(full <= Halide::cast(full.type(), Expr(c)))))
+                return true;
+            return upper && *upper <= c;
+        }
+    };
+    Facts facts(const Expr &e) const {
+        Facts f;
         auto consider = [&](const Expr &x) {
             Expr b = find_constant_bound(x, Direction::Upper, scope_);
             const int64_t *v = b.defined() ? as_const_int(b) : nullptr;
-            if (v && (!best || *v < *best)) best = *v;
+            if (v && (!f.upper || *v < *f.upper)) f.upper = *v;
         };
         consider(e);
-        Expr full = substituted(e);
-        if (!full.defined()) return best;
+        Expr full = substitute_in_all_lets(substitute(lets_, e));
+        if (!tree_smaller_than(full, kMaxProofNodes)) return f;
+        f.full = full;
         MinMaxDistributor distribute;
         Expr pushed = distribute(full);
         if (!distribute.failed()) consider(pushed);
-        return best;
-    }
-    // Whether `e` <= `c` for every value of the variables in it.
-    bool proven_at_most(const Expr &e, int64_t c) const {
-        Expr full = substituted(e);
-        // (Halide's can_prove fails where simplify succeeds: it first lifts common
-        // subexpressions into lets, which hides the min() the proof needs.)
-        if (full.defined() && is_const_one(simplify(full <= Halide::cast(full.type(), Expr(c))))) return true;
-        std::optional<int64_t> b = upper_bound(e);
-        return b && *b <= c;
+        return f;
     }
 };
 
-// Bounds the extents of the allocations of the Funcs in `hints` (by name: the extents the
-// Featurizer assumed, or none).
+// Bounds the extents of the varying-sized allocations of the Funcs in `hints` (by name: the
+// extents the Featurizer assumed, or none).
 class AllocationBounder : public ProofScope {
   public:
     AllocationBounder(const std::map<std::string, std::vector<int64_t>> &hints) : hints_(hints) {}
@@ -219,15 +220,16 @@ class AllocationBounder : public ProofScope {
                 // extent rounded up to whole vectors (a guarded tail computes its last vector
                 // whole), if proven an upper bound; else the least constant bound found.
                 const int64_t h = i < hint->second.size() ? hint->second[i] : 0;
+                const Facts extent = facts(op->extents[i]);
                 int64_t bound = 0;
                 for (int64_t candidate :
                      {h, round_up(h, 8), round_up(h, 16), round_up(h, 32), round_up(h, 64)}) {
-                    if (candidate > 0 && proven_at_most(op->extents[i], candidate)) {
+                    if (candidate > 0 && extent.at_most(candidate)) {
                         bound = candidate;
                         break;
                     }
                 }
-                if (bound == 0) bound = upper_bound(op->extents[i]).value_or(0);
+                if (bound == 0) bound = extent.upper.value_or(0);
                 if (bound < 1) {
                     b.bounded = false;
                 } else {
@@ -257,26 +259,11 @@ class StorageCheckVerifier : public ProofScope {
     }
     bool holds(const Expr &cond) const {
         if (is_const_one(cond)) return true;
-        if (const LE *op = cond.as<LE>()) return proven_at_most(op->a - op->b, 0);
-        if (const LT *op = cond.as<LT>()) return proven_at_most(op->a - op->b, -1);
-        if (const GE *op = cond.as<GE>()) return proven_at_most(op->b - op->a, 0);
-        if (const GT *op = cond.as<GT>()) return proven_at_most(op->b - op->a, -1);
+        if (const LE *op = cond.as<LE>()) return facts(op->a - op->b).at_most(0);
+        if (const LT *op = cond.as<LT>()) return facts(op->a - op->b).at_most(-1);
+        if (const GE *op = cond.as<GE>()) return facts(op->b - op->a).at_most(0);
+        if (const GT *op = cond.as<GT>()) return facts(op->b - op->a).at_most(-1);
         return false;
-    }
-};
-
-// Names of the Funcs of `funcs` that have some allocation whose size is not a constant.
-class VaryingAllocations : public IRVisitor {
-  public:
-    explicit VaryingAllocations(const std::set<std::string> &funcs) : funcs_(funcs) {}
-    std::set<std::string> names;
-
-  private:
-    using IRVisitor::visit;
-    const std::set<std::string> &funcs_;
-    void visit(const Allocate *op) override {
-        if (funcs_.count(op->name) && !has_constant_extents(op)) names.insert(op->name);
-        IRVisitor::visit(op);
     }
 };
 
@@ -311,31 +298,23 @@ std::vector<Directive> storage_bound_directives(const PipelineGraph &g, const Ha
         if (d.op == Directive::ComputeAt) node_of[g.node(d.node).name] = d.node;
         if (d.op == Directive::StoreAt || d.op == Directive::BoundStorage) excluded.insert(d.node);
     }
-    std::set<std::string> funcs;
     std::map<std::string, std::vector<int64_t>> hint_of; // by Func name, for every candidate
     for (const auto &[name, node] : node_of) {
         if (excluded.count(node)) continue;
-        funcs.insert(name);
         auto h = hints.find(node);
         hint_of[name] = h == hints.end() ? std::vector<int64_t>() : h->second;
     }
-    if (funcs.empty()) return {};
+    if (hint_of.empty()) return {};
 
     Halide::Pipeline pipeline = p;
     const Halide::Module m = pipeline.compile_to_module(pipeline.infer_arguments(), "harl_storage_bounds", t);
-    VaryingAllocations varying(funcs);
     AllocationBounder bounder(hint_of);
-    for (const LoweredFunc &f : m.functions()) {
-        f.body.accept(&varying);
+    for (const LoweredFunc &f : m.functions())
         f.body.accept(&bounder);
-    }
     std::vector<Directive> out;
-    for (const std::string &name : varying.names) {
+    for (const auto &[name, b] : bounder.bounds) { // the candidates with a varying-sized allocation
         const int node = node_of.at(name);
         const Node &n = g.node(node);
-        auto it = bounder.bounds.find(name);
-        HARL_ASSERT(it != bounder.bounds.end(), "allocation of " << name << " seen once but not twice");
-        const Bounds &b = it->second;
         if (!b.bounded || b.extents.size() != n.args.size()) continue;
         double bytes = n.func.output_types().at(0).bytes();
         for (int64_t e : b.extents)
