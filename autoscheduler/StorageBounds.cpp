@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <unistd.h>
@@ -125,25 +127,141 @@ class MinMaxDistributor {
     }
 };
 
-// Walks a lowered function keeping, for every let and loop variable in scope, its constant
+// The expression under casts and reinterprets: Halide wraps the handles of a parallel loop's
+// call (its closure function, its closure struct) and of the struct's members in them.
+Expr unwrapped(Expr e) {
+    while (true) {
+        if (const Cast *c = e.as<Cast>()) {
+            e = c->value;
+        } else if (const Call *c = e.as<Call>();
+                   c && c->is_intrinsic(Call::reinterpret) && c->args.size() == 1) {
+            e = c->args[0];
+        } else {
+            return e;
+        }
+    }
+}
+
+// The name of the variable under casts and reinterprets, without Halide's "::" for global
+// symbols; empty where it is not a variable.
+std::string variable_name(const Expr &e) {
+    const Variable *v = unwrapped(e).as<Variable>();
+    if (!v) return "";
+    return v->name.rfind("::", 0) == 0 ? v->name.substr(2) : v->name;
+}
+
+// Walks lowered functions keeping, for every let and loop variable in scope, its constant
 // bounds (as Halide's BoundSmallAllocations does) and its value with the lets around it
 // substituted, to bound expressions inside it by constants.
+//
+// Halide lowers the body of a parallel loop into a function of its own (a closure), which
+// receives the loop's index and loads every value it uses from the caller out of a struct. So
+// that proofs see through those loads, the caller's call (halide_do_par_for) records what is
+// known there (a ClosureSeed): the struct's members with the caller's lets substituted, the
+// constant bounds of every name in the caller's scope, and the bounds of the loop's index. The
+// closure is then visited with them (visit_module: callers before closures). The names a
+// member's value refers to are the caller's loop variables and loaded values, which Halide
+// names uniquely across the functions of a module.
 class ProofScope : public IRVisitor {
+  public:
+    // Visits `f`'s body, with what its caller knew if `f` is a parallel loop's closure whose call
+    // has been visited.
+    void visit_function(const LoweredFunc &f) {
+        auto seed = seeds_.find(f.name);
+        seed_ = seed == seeds_.end() ? nullptr : &seed->second;
+        std::vector<std::unique_ptr<ScopedBinding<Interval>>> bindings;
+        if (seed_) {
+            for (const auto &[name, interval] : seed_->scope)
+                bindings.push_back(std::make_unique<ScopedBinding<Interval>>(scope_, name, interval));
+            // (__user_context, the loop's index, the closure struct)
+            if (f.args.size() == 3)
+                bindings.push_back(
+                    std::make_unique<ScopedBinding<Interval>>(scope_, f.args[1].name, seed_->task));
+        }
+        structs_.clear();
+        f.body.accept(this);
+        lets_.clear();
+        seed_ = nullptr;
+    }
+    // The closure functions called by halide_do_par_for in `f`'s body.
+    static std::vector<std::string> closures_called(const LoweredFunc &f) {
+        class Finder : public IRVisitor {
+          public:
+            std::vector<std::string> names;
+
+          private:
+            using IRVisitor::visit;
+            void visit(const Call *op) override {
+                if (op->name == "halide_do_par_for" && !op->args.empty())
+                    names.push_back(variable_name(op->args[0]));
+                IRVisitor::visit(op);
+            }
+        } finder;
+        f.body.accept(&finder);
+        return finder.names;
+    }
+
   protected:
     using IRVisitor::visit;
     Scope<Interval> scope_;
     std::map<std::string, Expr> lets_;
 
+  private:
+    struct ClosureSeed {
+        std::vector<Expr> members; // none: nothing known
+        std::vector<std::pair<std::string, Interval>> scope;
+        Interval task = Interval::everything();
+    };
+    std::map<std::string, ClosureSeed> seeds_;         // by closure function
+    std::map<std::string, std::vector<Expr>> structs_; // lets of this function bound to make_struct
+    const ClosureSeed *seed_ = nullptr;                // of the function being visited
+
+    // The caller's value of a closure's member (`value` loads it), or undefined.
+    Expr member_value(const Expr &value) const {
+        const Call *c = unwrapped(value).as<Call>();
+        if (!seed_ || !c || !c->is_intrinsic(Call::load_typed_struct_member) || c->args.size() != 3)
+            return Expr();
+        const int64_t *k = as_const_int(c->args[2]);
+        if (!k || *k < 0 || *k >= (int64_t)seed_->members.size()) return Expr();
+        const Expr &m = seed_->members[*k];
+        return m.defined() && m.type() == value.type() ? m : Expr();
+    }
+
+  protected:
+    void visit(const Call *op) override {
+        IRVisitor::visit(op);
+        if (op->name != "halide_do_par_for" || op->args.size() != 4) return;
+        auto members = structs_.find(variable_name(op->args[3]));
+        if (members == structs_.end()) return;
+        ClosureSeed seed;
+        seed.members = members->second;
+        for (auto it = scope_.cbegin(); it != scope_.cend(); ++it)
+            if (!it.stack().empty()) seed.scope.emplace_back(it.name(), it.value());
+        seed.task = Interval::make_union(find_constant_bounds(op->args[1], scope_),
+                                         find_constant_bounds(op->args[1] + op->args[2] - 1, scope_));
+        // A closure called from two places (Halide makes one per loop) gets what neither knew.
+        const std::string closure = variable_name(op->args[0]);
+        if (!seeds_.emplace(closure, std::move(seed)).second) seeds_[closure] = ClosureSeed{};
+    }
+
     template <typename LetOrLetStmt> void visit_let(const LetOrLetStmt *op) {
         op->value.accept(this);
-        ScopedBinding<Interval> bind(scope_, op->name, find_constant_bounds(op->value, scope_));
+        const Expr member = member_value(op->value);
+        const Expr &value = member.defined() ? member : op->value;
+        if (const Call *c = unwrapped(value).as<Call>(); c && c->is_intrinsic(Call::make_struct)) {
+            std::vector<Expr> &args = structs_[op->name];
+            args.clear();
+            for (const Expr &a : c->args)
+                args.push_back(is_pure(a) ? substitute(lets_, a) : Expr());
+        }
+        ScopedBinding<Interval> bind(scope_, op->name, find_constant_bounds(value, scope_));
         auto old = lets_.find(op->name);
         std::optional<Expr> shadowed;
         if (old != lets_.end()) shadowed = old->second;
-        // A value that loads (a closure's member, a buffer's element) stays a name: the simplifier
-        // proves nothing through impure calls.
+        // A value that loads (a buffer's element, a member of a closure not seen from its caller)
+        // stays a name: the simplifier proves nothing through impure calls.
         lets_[op->name] =
-            is_pure(op->value) ? substitute(lets_, op->value) : Variable::make(op->value.type(), op->name);
+            is_pure(value) ? substitute(lets_, value) : Variable::make(op->value.type(), op->name);
         op->body.accept(this);
         if (shadowed) {
             lets_[op->name] = *shadowed;
@@ -195,6 +313,32 @@ class ProofScope : public IRVisitor {
         return f;
     }
 };
+
+// Visits the functions of `m` with `v`, each parallel loop's closure after the function that
+// calls it (so that the closure sees what its caller knew).
+void visit_module(const Halide::Module &m, ProofScope &v) {
+    std::map<std::string, const LoweredFunc *> by_name;
+    std::map<std::string, std::vector<std::string>> calls;
+    std::set<std::string> called;
+    for (const LoweredFunc &f : m.functions()) {
+        by_name[f.name] = &f;
+        calls[f.name] = ProofScope::closures_called(f);
+        called.insert(calls[f.name].begin(), calls[f.name].end());
+    }
+    std::set<std::string> visited;
+    std::function<void(const LoweredFunc &)> visit = [&](const LoweredFunc &f) {
+        if (!visited.insert(f.name).second) return;
+        v.visit_function(f);
+        for (const std::string &c : calls[f.name]) {
+            auto callee = by_name.find(c);
+            if (callee != by_name.end()) visit(*callee->second);
+        }
+    };
+    for (const LoweredFunc &f : m.functions())
+        if (!called.count(f.name)) visit(f);
+    for (const LoweredFunc &f : m.functions()) // closures whose caller was not found
+        visit(f);
+}
 
 // Bounds the extents of the varying-sized allocations of the Funcs in `hints` (by name: the
 // extents the Featurizer assumed, or none).
@@ -259,6 +403,13 @@ class StorageCheckVerifier : public ProofScope {
     }
     bool holds(const Expr &cond) const {
         if (is_const_one(cond)) return true;
+        if (const Variable *v = cond.as<Variable>()) { // a let Halide lifted the condition into
+            auto value = lets_.find(v->name);
+            if (value == lets_.end()) return false;
+            const Variable *same = value->second.as<Variable>(); // an impure value, kept as its name
+            return !(same && same->name == v->name) && holds(value->second);
+        }
+        if (const And *op = cond.as<And>()) return holds(op->a) && holds(op->b);
         if (const LE *op = cond.as<LE>()) return facts(op->a - op->b).at_most(0);
         if (const LT *op = cond.as<LT>()) return facts(op->a - op->b).at_most(-1);
         if (const GE *op = cond.as<GE>()) return facts(op->b - op->a).at_most(0);
@@ -309,8 +460,7 @@ std::vector<Directive> storage_bound_directives(const PipelineGraph &g, const Ha
     Halide::Pipeline pipeline = p;
     const Halide::Module m = pipeline.compile_to_module(pipeline.infer_arguments(), "harl_storage_bounds", t);
     AllocationBounder bounder(hint_of);
-    for (const LoweredFunc &f : m.functions())
-        f.body.accept(&bounder);
+    visit_module(m, bounder);
     std::vector<Directive> out;
     for (const auto &[name, b] : bounder.bounds) { // the candidates with a varying-sized allocation
         const int node = node_of.at(name);
@@ -359,8 +509,7 @@ std::vector<Directive> storage_bound_directives_in_child(const PipelineGraph &g,
             const Halide::Module m =
                 pipeline.compile_to_module(pipeline.infer_arguments(), "harl_storage_bounds_check", t);
             StorageCheckVerifier verify;
-            for (const LoweredFunc &f : m.functions())
-                f.body.accept(&verify);
+            visit_module(m, verify);
             std::ofstream out(path);
             for (const Directive &d : bounds)
                 if (!verify.unproven.count(g.node(d.node).name) && !verify.unproven.count("?"))

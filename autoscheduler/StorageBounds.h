@@ -17,9 +17,13 @@
 // constant it proves over the enclosing lets and loops: the Featurizer's extent (or that rounded
 // up to whole vectors) where Halide's simplifier proves it, else Halide's find_constant_bound on
 // the extent, also with sums and constant factors distributed into its mins and maxes (so that a
-// tile's base cancels). `bound_storage(dim, bound)` then gives the Func a constant-sized buffer.
+// tile's base cancels). Halide lowers the body of a parallel loop into a closure, a function that
+// loads the values it uses from a struct its caller fills: the proofs inside it use the caller's
+// lets and bounds for those values (a tail's width such as `channels % 16` is worked out once, in
+// the caller). `bound_storage(dim, bound)` then gives the Func a constant-sized buffer.
 // Halide checks at run time that each region fits its bound: the pass lowers the bounded schedule
-// again and proves every such check the same way, and a Func with a check it cannot prove (a
+// again and proves every such check the same way (through the lets Halide lifts conditions into),
+// and a Func with a check it cannot prove (a
 // constant-sized allocation in another loop partition can be larger) keeps its heap buffer, so
 // no check can fail. Funcs whose extents cannot all be bounded, or whose bounded buffer would
 // exceed the stack limit, are left as they were.
