@@ -274,6 +274,11 @@ def main():
     if peak:
         print(f"\nmeasured peak of this machine ({MACHINE_PARAMS.split(',')[0]} threads, best of before/after): "
               f"{peak:.1f} GFLOP/s")
+        over = [r for r in rows if r.get("pct_peak", 0) > 110]
+        if over:
+            print(f"warning: {', '.join(sorted({r['app'] for r in over}))} ran more than 10% above the measured "
+                  "peak: apps/drivers/peak_flops.cpp does not use this machine's widest FMA vectors, or the "
+                  "clock ran faster during the apps; the % peak column understates nothing but is not trustworthy")
     # Geometric means over the apps every system completed.
     done = {}
     for r in rows:
