@@ -31,6 +31,15 @@ grep -q "Measured tuning (rl): 3 candidates" "$W/gen/rp.schedule.h"
 grep -q "imported .*: 3 new samples" "$W/import.log"
 "$TOOLS/harl-collect" --db "$W/d.db" --import "$W/samples.bin" | grep -q ": 0 new samples"
 [ "$(sqlite3 "$W/d.db" "SELECT COUNT(*) FROM samples WHERE status='ok'")" -eq 3 ]
+# Their labels carry the machine parameters ("2,16777216,40"): harl-train's CSVs quote them.
+"$TOOLS/harl-train" --db "$W/d.db" --evaluate --val-fraction 0 --test-fraction 0 --predictions "$W/imported.csv" \
+  > /dev/null
+python3 - "$W/imported.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+assert len(rows) == 4 and all(len(r) == 5 for r in rows), rows
+assert "," in rows[1][0] and float(rows[1][3]) > 0, rows[1]
+PY
 
 head -c 100 "$W/p.weights" > "$W/bad.weights"
 if HARL_POLICY="$W/bad.weights" HARL_RL_BUDGET=5 gen 2> "$W/err.log"; then

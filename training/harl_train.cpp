@@ -48,6 +48,16 @@ std::string merged_text(long merged) {
                   : "";
 }
 
+// A CSV field: quoted where it holds a comma, a quote or a line break (RFC 4180). The labels of
+// measured tuning's samples carry the machine parameters, "2,33554432,40".
+std::string csv_field(const std::string &s) {
+    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+    std::string q = "\"";
+    for (char c : s)
+        q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+}
+
 // One row per sample: where it is in the dataset, its measured and its predicted runtime.
 void write_predictions(const std::string &path, const std::vector<harl::TrainingPipeline> &pipelines,
                        const std::vector<std::vector<double>> &predicted) {
@@ -58,8 +68,9 @@ void write_predictions(const std::string &path, const std::vector<harl::Training
         const std::string &key = pipelines[p].key; // pipeline@machine
         const size_t at = key.rfind('@');
         for (size_t s = 0; s < pipelines[p].samples.size(); s++) {
-            out << key.substr(0, at) << "," << key.substr(at + 1) << "," << pipelines[p].samples[s].candidate
-                << "," << pipelines[p].samples[s].runtime_s << "," << predicted[p][s] << "\n";
+            out << csv_field(key.substr(0, at)) << "," << csv_field(key.substr(at + 1)) << ","
+                << pipelines[p].samples[s].candidate << "," << pipelines[p].samples[s].runtime_s << ","
+                << predicted[p][s] << "\n";
         }
     }
     if (!out) throw harl::HarlError("writing predictions file '" + path + "' failed");
@@ -86,8 +97,9 @@ void write_stage_features(const std::string &path, const std::vector<harl::Train
             harl::make_base_cost_model(s.machine)->predict(s.stages, &analytic);
             model(s.machine)->predict(s.stages, &predicted);
             for (size_t k = 0; k < s.stages.size(); k++) {
-                out << p.key.substr(0, at) << "," << p.key.substr(at + 1) << "," << s.candidate << ","
-                    << s.runtime_s << "," << k << "," << analytic[k] << "," << predicted[k];
+                out << csv_field(p.key.substr(0, at)) << "," << csv_field(p.key.substr(at + 1)) << ","
+                    << s.candidate << "," << s.runtime_s << "," << k << "," << analytic[k] << ","
+                    << predicted[k];
                 for (int i = 0; i < features; i++)
                     out << "," << s.stages[k][i];
                 out << "\n";
