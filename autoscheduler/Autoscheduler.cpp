@@ -412,11 +412,24 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     SearchResult res = search(g, opts, m, *model);
     RefineOutcome refined = refine(g, p, t, mp, opts, m, *model, res);
 
-    const LoweringCheck checked = opts.check_lowering
-                                      ? check_lowering(g, p, t, res.best, opts.measure_timeout_s)
-                                      : LoweringCheck{make_directives(res.best), ""};
-    std::vector<Directive> ds = checked.directives;
-    apply_directives_and_storage_bounds(g, p, t, res.best, &ds, opts.measure_timeout_s);
+    // StorageBounds lowers the schedule in a child first; where that lowering went through, it
+    // was the lowering check (a lowering of a large pipeline takes seconds). Otherwise (a crash,
+    // or no Func for the pass to bound) LoweringCheck runs, and the bounds are worked out again
+    // for the schedule it falls back to.
+    std::vector<Directive> ds = make_directives(res.best);
+    const StorageHints hints = storage_hints(res.best);
+    StorageBoundsResult bounded =
+        storage_bound_directives_in_child(g, p, t, ds, hints, opts.measure_timeout_s);
+    LoweringCheck checked{ds, ""};
+    if (opts.check_lowering && !bounded.lowered) {
+        checked = check_lowering(g, p, t, res.best, opts.measure_timeout_s);
+        if (!checked.note.empty()) { // emitted without fused loops
+            ds = checked.directives;
+            bounded = storage_bound_directives_in_child(g, p, t, ds, hints, opts.measure_timeout_s);
+        }
+    }
+    ds.insert(ds.end(), bounded.bounds.begin(), bounded.bounds.end());
+    apply_directives(g, ds);
 
     AutoscheduleOutput out;
     out.predicted_seconds = res.cost;

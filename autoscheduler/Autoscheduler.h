@@ -33,7 +33,10 @@
 //      On CPU targets StorageBounds first lowers the schedule in a child process and adds
 //      `bound_storage` for the Funcs computed inside loops whose buffer Halide would size at
 //      run time (a guarded tail tile) but which fit the stack under a proven constant bound,
-//      so that they are not a heap allocation per iteration.
+//      so that they are not a heap allocation per iteration. Where that child lowered the
+//      schedule, it was also the lowering check; else LoweringCheck lowers it in a child of its
+//      own (HARL_CHECK_LOWERING) and falls back to the schedule without fused loops if Halide
+//      crashes.
 //   GPU targets (cuda, opencl, ...) take steps 3-4 in autoscheduler/gpu/: GpuBeamSearch over
 //   GpuSchedule (root kernels over blocks/threads, producers in shared memory or registers),
 //   candidates from GpuSearchSpace checked by GpuValidity against TargetModel's launch limits

@@ -8,7 +8,9 @@
 // loops). A crash there would take the user's generator down after HARL returned. The chosen
 // schedule is applied and lowered (Pipeline::compile_to_module: no LLVM code generation) in a
 // child; if the child dies of a signal, the schedule is emitted again with no fused loops and
-// checked again. HARL_CHECK_LOWERING=0 skips the check.
+// checked again. HARL_CHECK_LOWERING=0 skips the check. On CPU targets harl::autoschedule runs
+// it only where StorageBounds' own lowering of the schedule in a child did not go through (a
+// crash, or no Func for that pass to bound): a lowering that did is the same check.
 
 #include "PipelineGraph.h"
 #include "ScheduleEmitter.h"

@@ -439,7 +439,8 @@ StorageHints storage_hints(const ScheduleState &s) {
 std::vector<Directive> storage_bound_directives(const PipelineGraph &g, const Halide::Pipeline &p,
                                                 const Halide::Target &t,
                                                 const std::vector<Directive> &applied,
-                                                const StorageHints &hints) {
+                                                const StorageHints &hints, bool *lowered) {
+    if (lowered) *lowered = false;
     // Candidates: Funcs computed inside a loop whose storage is not hoisted out of it (store_at
     // slides a window: its buffer is folded or spans the outer loop), and that have no bounds of
     // their own yet.
@@ -459,6 +460,7 @@ std::vector<Directive> storage_bound_directives(const PipelineGraph &g, const Ha
 
     Halide::Pipeline pipeline = p;
     const Halide::Module m = pipeline.compile_to_module(pipeline.infer_arguments(), "harl_storage_bounds", t);
+    if (lowered) *lowered = true;
     AllocationBounder bounder(hint_of);
     visit_module(m, bounder);
     std::vector<Directive> out;
@@ -479,10 +481,10 @@ std::vector<Directive> storage_bound_directives(const PipelineGraph &g, const Ha
     return out;
 }
 
-std::vector<Directive> storage_bound_directives_in_child(const PipelineGraph &g, const Halide::Pipeline &p,
-                                                         const Halide::Target &t,
-                                                         const std::vector<Directive> &ds,
-                                                         const StorageHints &hints, double timeout_s) {
+StorageBoundsResult storage_bound_directives_in_child(const PipelineGraph &g, const Halide::Pipeline &p,
+                                                      const Halide::Target &t,
+                                                      const std::vector<Directive> &ds,
+                                                      const StorageHints &hints, double timeout_s) {
     char path[] = "/tmp/harl-storage-bounds-XXXXXX";
     const int fd = mkstemp(path);
     if (fd < 0) return {}; // no temporary file: the schedule stays as emitted
@@ -498,7 +500,10 @@ std::vector<Directive> storage_bound_directives_in_child(const PipelineGraph &g,
             // loads from a struct), but the regions Halide computes can differ: in random
             // pipeline 184 a Func needed 15 points per tile where the serial lowering had 8.
             apply_directives(g, ds);
-            const std::vector<Directive> bounds = storage_bound_directives(g, p, t, ds, hints);
+            bool lowered = false;
+            const std::vector<Directive> bounds = storage_bound_directives(g, p, t, ds, hints, &lowered);
+            std::ofstream out(path);
+            out << "lowered " << lowered << "\n" << std::flush; // before the bounded schedule's lowering
             if (bounds.empty()) return;
             // Lowered again with the bounds: every check Halide adds for them must be proven
             // to hold, or the Func keeps its heap buffer. (A bound proven for one allocation of
@@ -510,22 +515,26 @@ std::vector<Directive> storage_bound_directives_in_child(const PipelineGraph &g,
                 pipeline.compile_to_module(pipeline.infer_arguments(), "harl_storage_bounds_check", t);
             StorageCheckVerifier verify;
             visit_module(m, verify);
-            std::ofstream out(path);
             for (const Directive &d : bounds)
                 if (!verify.unproven.count(g.node(d.node).name) && !verify.unproven.count("?"))
                     out << d.node << " " << d.vars.at(0) << " " << d.factor << "\n";
         },
         [] {}, mo);
-    std::vector<Directive> out;
+    StorageBoundsResult out;
     std::ifstream in(path);
-    int node;
-    std::string var;
-    int64_t bound;
-    while (r.ok() && in >> node >> var >> bound) {
-        HARL_ASSERT(node >= 0 && node < g.num_nodes(), "storage bound for node " << node);
-        Directive d(Directive::BoundStorage, {var}, bound);
-        d.node = node;
-        out.push_back(d);
+    std::string word;
+    int lowered = 0;
+    if (r.ok() && in >> word >> lowered && word == "lowered") {
+        out.lowered = lowered != 0;
+        int node;
+        std::string var;
+        int64_t bound;
+        while (in >> node >> var >> bound) {
+            HARL_ASSERT(node >= 0 && node < g.num_nodes(), "storage bound for node " << node);
+            Directive d(Directive::BoundStorage, {var}, bound);
+            d.node = node;
+            out.bounds.push_back(d);
+        }
     }
     std::remove(path);
     return out;
@@ -535,7 +544,7 @@ void apply_directives_and_storage_bounds(const PipelineGraph &g, const Halide::P
                                          const Halide::Target &t, const ScheduleState &s,
                                          std::vector<Directive> *ds, double timeout_s) {
     const std::vector<Directive> bounds =
-        storage_bound_directives_in_child(g, p, t, *ds, storage_hints(s), timeout_s);
+        storage_bound_directives_in_child(g, p, t, *ds, storage_hints(s), timeout_s).bounds;
     ds->insert(ds->end(), bounds.begin(), bounds.end());
     apply_directives(g, *ds);
 }

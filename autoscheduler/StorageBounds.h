@@ -47,20 +47,28 @@ StorageHints storage_hints(const ScheduleState &s);
 
 // The BoundStorage directives for the Funcs of `g`, scheduled by `applied` (already applied to
 // the Funcs of `p`), that the pass above puts on the stack, before their checks are proven (only
-// storage_bound_directives_in_child proves them). Lowers `p` for `t` in this process.
+// storage_bound_directives_in_child proves them). Lowers `p` for `t` in this process, unless no
+// Func is a candidate; `*lowered` (if given) says whether it did.
 std::vector<Directive> storage_bound_directives(const PipelineGraph &g, const Halide::Pipeline &p,
                                                 const Halide::Target &t,
                                                 const std::vector<Directive> &applied,
-                                                const StorageHints &hints);
+                                                const StorageHints &hints, bool *lowered = nullptr);
+
+struct StorageBoundsResult {
+    std::vector<Directive> bounds;
+    // Whether the child lowered the schedule as given (without the bounds) and finished: that
+    // schedule does not crash Halide's lowering, so the plugin needs no separate LoweringCheck.
+    bool lowered = false;
+};
 
 // The same, computed in a forked child (ChildProcessRunner.h) from `ds` applied to the child's
 // copy of the Funcs, so that the caller's Funcs stay as they are and a Halide crash while
 // lowering cannot take the caller down, and kept only for the Funcs whose checks in the bounded
 // schedule are proven. No bounds when the child fails or takes longer than `timeout_s`.
-std::vector<Directive> storage_bound_directives_in_child(const PipelineGraph &g, const Halide::Pipeline &p,
-                                                         const Halide::Target &t,
-                                                         const std::vector<Directive> &ds,
-                                                         const StorageHints &hints, double timeout_s);
+StorageBoundsResult storage_bound_directives_in_child(const PipelineGraph &g, const Halide::Pipeline &p,
+                                                      const Halide::Target &t,
+                                                      const std::vector<Directive> &ds,
+                                                      const StorageHints &hints, double timeout_s);
 
 // Appends those bounds to `*ds` (so that the emitted schedule source carries them), then applies
 // `*ds` to the Funcs of `g`.

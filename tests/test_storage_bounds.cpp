@@ -236,6 +236,32 @@ TEST(StorageBounds, ChannelTailsInParallelLoopsAreBoundedByTheCallersValues) {
     EXPECT_EQ(harl_test::compare_buffers(got, expected), "");
 }
 
+// The plugin skips its separate lowering check where the pass's child lowered the schedule:
+// the child must say so only where it did.
+TEST(StorageBounds, TheChildSaysWhetherItLoweredTheSchedule) {
+    Scheduled x;
+    const harl::StorageBoundsResult r =
+        harl::storage_bound_directives_in_child(*x.g, x.p, x.t, x.ds, harl::storage_hints(x.s), 60);
+    EXPECT_TRUE(r.lowered);
+    EXPECT_EQ(r.bounds.size(), 1u);
+
+    // Nothing computed inside a loop: nothing for the pass to bound, so no lowering either.
+    Chain c;
+    Halide::Pipeline p(c.out);
+    std::string rfactor;
+    auto g = harl::analyse_pipeline(p, x.t, kParams, &rfactor);
+    const harl::ScheduleState s = harl::replay_decisions(*g, 2,
+                                                         "// Decisions:\n"
+                                                         "//   out: root | tiles 64 vec 0x16\n"
+                                                         "//   h: root | tiles 40 vec 0x8\n"
+                                                         "//   f: root | tiles 48 vec 0x8\n"
+                                                         "//   in_im: inline\n\n");
+    const harl::StorageBoundsResult none = harl::storage_bound_directives_in_child(
+        *g, p, x.t, harl::make_directives(s), harl::storage_hints(s), 60);
+    EXPECT_FALSE(none.lowered);
+    EXPECT_TRUE(none.bounds.empty());
+}
+
 TEST(StorageBounds, AHintTooSmallIsNeverUsed) {
     Scheduled x;
     harl::apply_directives(*x.g, x.ds);
