@@ -420,11 +420,12 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     const StorageHints hints = storage_hints(res.best);
     StorageBoundsResult bounded =
         storage_bound_directives_in_child(g, p, t, ds, hints, opts.measure_timeout_s);
-    LoweringCheck checked{ds, ""};
+    std::string lowering_note; // LoweringCheck's, where it fell back to a schedule without fused loops
     if (opts.check_lowering && !bounded.lowered) {
-        checked = check_lowering(g, p, t, res.best, opts.measure_timeout_s);
-        if (!checked.note.empty()) { // emitted without fused loops
-            ds = checked.directives;
+        LoweringCheck checked = check_lowering(g, p, t, res.best, opts.measure_timeout_s);
+        if (!checked.note.empty()) {
+            ds = std::move(checked.directives);
+            lowering_note = checked.note;
             bounded = storage_bound_directives_in_child(g, p, t, ds, hints, opts.measure_timeout_s);
         }
     }
@@ -441,7 +442,7 @@ AutoscheduleOutput autoschedule(const Halide::Pipeline &p, const Halide::Target 
     out.schedule_source =
         emit_schedule_source(g, ds,
                              header_comment(t, mp, opts, *model, res.cost, out.summary, rfactor_source) +
-                                 refined.note + checked.note);
+                                 refined.note + lowering_note);
 
     std::vector<int> nodes, stages;
     std::vector<StageFeatures> feats = featurize_all(res.best, m, &nodes, &stages);

@@ -58,6 +58,12 @@ std::string csv_field(const std::string &s) {
     return q + "\"";
 }
 
+// The first two columns of a row: a dataset key "pipeline@machine" as pipeline,machine.
+std::string csv_pipeline_and_machine(const std::string &key) {
+    const size_t at = key.rfind('@');
+    return csv_field(key.substr(0, at)) + "," + csv_field(key.substr(at + 1));
+}
+
 // One row per sample: where it is in the dataset, its measured and its predicted runtime.
 void write_predictions(const std::string &path, const std::vector<harl::TrainingPipeline> &pipelines,
                        const std::vector<std::vector<double>> &predicted) {
@@ -65,12 +71,10 @@ void write_predictions(const std::string &path, const std::vector<harl::Training
     if (!out) throw harl::HarlError("cannot write predictions file '" + path + "'");
     out << "pipeline,machine,candidate,measured_s,predicted_s\n";
     for (size_t p = 0; p < pipelines.size(); p++) {
-        const std::string &key = pipelines[p].key; // pipeline@machine
-        const size_t at = key.rfind('@');
+        const std::string where = csv_pipeline_and_machine(pipelines[p].key);
         for (size_t s = 0; s < pipelines[p].samples.size(); s++) {
-            out << csv_field(key.substr(0, at)) << "," << csv_field(key.substr(at + 1)) << ","
-                << pipelines[p].samples[s].candidate << "," << pipelines[p].samples[s].runtime_s << ","
-                << predicted[p][s] << "\n";
+            out << where << "," << pipelines[p].samples[s].candidate << ","
+                << pipelines[p].samples[s].runtime_s << "," << predicted[p][s] << "\n";
         }
     }
     if (!out) throw harl::HarlError("writing predictions file '" + path + "' failed");
@@ -91,15 +95,14 @@ void write_stage_features(const std::string &path, const std::vector<harl::Train
         out << "," << harl::feature_name(i);
     out << "\n";
     for (const auto &p : pipelines) {
-        const size_t at = p.key.rfind('@');
+        const std::string where = csv_pipeline_and_machine(p.key);
         for (const auto &s : p.samples) {
             std::vector<double> analytic, predicted;
             harl::make_base_cost_model(s.machine)->predict(s.stages, &analytic);
             model(s.machine)->predict(s.stages, &predicted);
             for (size_t k = 0; k < s.stages.size(); k++) {
-                out << csv_field(p.key.substr(0, at)) << "," << csv_field(p.key.substr(at + 1)) << ","
-                    << s.candidate << "," << s.runtime_s << "," << k << "," << analytic[k] << ","
-                    << predicted[k];
+                out << where << "," << s.candidate << "," << s.runtime_s << "," << k << "," << analytic[k]
+                    << "," << predicted[k];
                 for (int i = 0; i < features; i++)
                     out << "," << s.stages[k][i];
                 out << "\n";

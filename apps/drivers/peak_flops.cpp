@@ -14,43 +14,37 @@
 #include <immintrin.h>
 #endif
 
+#if (defined(__AVX2__) && defined(__FMA__)) || defined(__AVX512F__)
+// Twelve independent FMA chains of vectors V in named registers: enough to cover FMA latency on
+// two ports. `set1`, `fma`, `add` and `lane0` are the vector width's intrinsics.
+template <typename V, typename Set1, typename Fma, typename Add, typename Lane0>
+static double fma_chains(long iters, int lanes, Set1 set1, Fma fma, Add add, Lane0 lane0) {
+    const V b = set1(0.999999f), c = set1(1e-7f);
+    V a0 = set1(0), a1 = set1(1), a2 = set1(2), a3 = set1(3), a4 = set1(4), a5 = set1(5);
+    V a6 = set1(6), a7 = set1(7), a8 = set1(8), a9 = set1(9), a10 = set1(10), a11 = set1(11);
+    for (long it = 0; it < iters; it++) {
+        a0 = fma(a0, b, c), a1 = fma(a1, b, c), a2 = fma(a2, b, c), a3 = fma(a3, b, c);
+        a4 = fma(a4, b, c), a5 = fma(a5, b, c), a6 = fma(a6, b, c), a7 = fma(a7, b, c);
+        a8 = fma(a8, b, c), a9 = fma(a9, b, c), a10 = fma(a10, b, c), a11 = fma(a11, b, c);
+    }
+    V s = add(add(add(a0, a1), add(a2, a3)), add(add(a4, a5), add(a6, a7)));
+    s = add(s, add(add(a8, a9), add(a10, a11)));
+    if (lane0(s) == 12345.f) std::puts("");
+    return (double)iters * 12 * lanes * 2;
+}
+#endif
+
 static double kernel(long iters) {
 #if defined(__AVX512F__)
-    // Twelve independent chains of 16 lanes, as below.
-    const __m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-    __m512 a0 = _mm512_set1_ps(0), a1 = _mm512_set1_ps(1), a2 = _mm512_set1_ps(2), a3 = _mm512_set1_ps(3);
-    __m512 a4 = _mm512_set1_ps(4), a5 = _mm512_set1_ps(5), a6 = _mm512_set1_ps(6), a7 = _mm512_set1_ps(7);
-    __m512 a8 = _mm512_set1_ps(8), a9 = _mm512_set1_ps(9), a10 = _mm512_set1_ps(10), a11 = _mm512_set1_ps(11);
-    for (long it = 0; it < iters; it++) {
-        a0 = _mm512_fmadd_ps(a0, b, c), a1 = _mm512_fmadd_ps(a1, b, c), a2 = _mm512_fmadd_ps(a2, b, c);
-        a3 = _mm512_fmadd_ps(a3, b, c), a4 = _mm512_fmadd_ps(a4, b, c), a5 = _mm512_fmadd_ps(a5, b, c);
-        a6 = _mm512_fmadd_ps(a6, b, c), a7 = _mm512_fmadd_ps(a7, b, c), a8 = _mm512_fmadd_ps(a8, b, c);
-        a9 = _mm512_fmadd_ps(a9, b, c), a10 = _mm512_fmadd_ps(a10, b, c), a11 = _mm512_fmadd_ps(a11, b, c);
-    }
-    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
-    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
-    if (_mm512_reduce_add_ps(s) == 12345.f) std::puts("");
-    return (double)iters * 12 * 16 * 2;
+    return fma_chains<__m512>(
+        iters, 16, [](float x) { return _mm512_set1_ps(x); },
+        [](__m512 a, __m512 b, __m512 c) { return _mm512_fmadd_ps(a, b, c); },
+        [](__m512 a, __m512 b) { return _mm512_add_ps(a, b); }, [](__m512 v) { return _mm512_cvtss_f32(v); });
 #elif defined(__AVX2__) && defined(__FMA__)
-    // Twelve independent chains in named registers: enough to cover FMA latency on two ports.
-    const __m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-    __m256 a0 = _mm256_set1_ps(0), a1 = _mm256_set1_ps(1), a2 = _mm256_set1_ps(2), a3 = _mm256_set1_ps(3);
-    __m256 a4 = _mm256_set1_ps(4), a5 = _mm256_set1_ps(5), a6 = _mm256_set1_ps(6), a7 = _mm256_set1_ps(7);
-    __m256 a8 = _mm256_set1_ps(8), a9 = _mm256_set1_ps(9), a10 = _mm256_set1_ps(10), a11 = _mm256_set1_ps(11);
-    for (long it = 0; it < iters; it++) {
-        a0 = _mm256_fmadd_ps(a0, b, c), a1 = _mm256_fmadd_ps(a1, b, c), a2 = _mm256_fmadd_ps(a2, b, c);
-        a3 = _mm256_fmadd_ps(a3, b, c), a4 = _mm256_fmadd_ps(a4, b, c), a5 = _mm256_fmadd_ps(a5, b, c);
-        a6 = _mm256_fmadd_ps(a6, b, c), a7 = _mm256_fmadd_ps(a7, b, c), a8 = _mm256_fmadd_ps(a8, b, c);
-        a9 = _mm256_fmadd_ps(a9, b, c), a10 = _mm256_fmadd_ps(a10, b, c), a11 = _mm256_fmadd_ps(a11, b, c);
-    }
-    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                             _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
-    s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
-    float out[8];
-    _mm256_storeu_ps(out, s);
-    if (out[0] == 12345.f) std::puts("");
-    return (double)iters * 12 * 8 * 2;
+    return fma_chains<__m256>(
+        iters, 8, [](float x) { return _mm256_set1_ps(x); },
+        [](__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); },
+        [](__m256 a, __m256 b) { return _mm256_add_ps(a, b); }, [](__m256 v) { return _mm256_cvtss_f32(v); });
 #else
     float a[32], b = 0.999999f, c = 1e-7f;
     for (int i = 0; i < 32; i++)
