@@ -45,6 +45,21 @@ if "$TOOLS/harl-collect" --db "$W/x.db" --remeasure "$W/missing.db" 2> "$W/err.l
   echo "--remeasure of a missing file was accepted"; exit 1
 fi
 grep -q "missing.db" "$W/err.log" || { cat "$W/err.log"; exit 1; }
+# The median of the collection's and the remeasure's labels (two sets: their geometric mean), on
+# which harl-train evaluates; one set alone is refused.
+MEDIAN=("$(dirname "$0")/../training/median_labels.py")
+python3 "${MEDIAN[@]}" --out "$W/med.db" "$W/strip.db" "$W/again.db" > "$W/med.log" || { cat "$W/med.log"; exit 1; }
+[ "$(sqlite3 "$W/med.db" "ATTACH '$W/strip.db' AS o; ATTACH '$W/again.db' AS g; SELECT COUNT(*) FROM samples m \
+  JOIN o.samples a USING (pipeline, candidate) JOIN g.samples b USING (pipeline, candidate) WHERE m.machine = \
+  'median' AND a.status = 'ok' AND b.status = 'ok' AND m.features = a.features AND \
+  ABS(m.runtime_s * m.runtime_s - a.runtime_s * b.runtime_s) <= 1e-6 * a.runtime_s * b.runtime_s")" \
+  -eq "$(sqlite3 "$W/med.db" "SELECT COUNT(*) FROM samples")" ] && [ "$(sqlite3 "$W/med.db" \
+  "SELECT COUNT(*) FROM samples")" -ge 2 ] || { echo "median labels wrong"; cat "$W/med.log"; exit 1; }
+"$TOOLS/harl-train" --db "$W/med.db" --evaluate | grep -q "analytic on all" || { echo "median labels: no evaluation"; exit 1; }
+if python3 "${MEDIAN[@]}" --out "$W/med1.db" "$W/strip.db" 2> "$W/err.log"; then
+  echo "median_labels.py accepted one set of labels"; exit 1
+fi
+grep -q "one set of labels" "$W/err.log" || { cat "$W/err.log"; exit 1; }
 # Both cost models steer searches (candidate 1 is the learned model's own pick).
 nl=$(sqlite3 "$W/all.db" "SELECT COUNT(*) FROM schedules WHERE options LIKE '%model=learned%'")
 [ "$nl" -ge 1 ] || { echo "no schedule was searched with the learned model"; exit 1; }
@@ -163,11 +178,14 @@ awk -F, 'NR == 1 { cols = NF } NR > 1 && (NF != cols || !($6 > 0)) { print "bad 
   END { exit bad || NR < 2 }' "$W/prof.csv"
 # Without running: the estimates beside the lowered statement and the assembly of each candidate.
 "$TOOLS/harl-profile" --db "$W/all.db" --pipelines 1 --model analytic --no-run --features --stmt "$W/code" \
-  --asm "$W/code" --timing-lock "$W/lock" > "$W/code.log" || { cat "$W/code.log"; exit 1; }
+  --asm "$W/code" --source "$W/code" --timing-lock "$W/lock" > "$W/code.log" || { cat "$W/code.log"; exit 1; }
 grep -q "not run (--no-run); analytic predicts" "$W/code.log" && grep -q " ms): " "$W/code.log" &&
   ! grep -q "ms per run" "$W/code.log" || { cat "$W/code.log"; exit 1; }
 ls "$W"/code/*.stmt > /dev/null && grep -q "^harl_profiled:" "$(ls "$W"/code/*.s | head -1)" ||
   { ls "$W/code"; exit 1; }
+# The schedule as applied: one .schedule.h per candidate, each with its directives.
+[ "$(ls "$W"/code/*.schedule.h | wc -l)" -eq "$(ls "$W"/code/*.stmt | wc -l)" ] || { ls "$W/code"; exit 1; }
+for f in "$W"/code/*.schedule.h; do grep -q "pipeline.get_func(" "$f" || { cat "$f"; exit 1; }; done
 if "$TOOLS/harl-profile" --db "$W/all.db" --pipelines 1 --no-run --csv "$W/x.csv" 2> "$W/err.log"; then
   echo "harl-profile --no-run accepted --csv"; exit 1
 fi

@@ -15,7 +15,8 @@
 // long run resumes; harl-train --profile-weight then teaches the model where each schedule's
 // time went, not only its total (FuncProfiles.h). --stmt and --asm write what Halide lowered and
 // what LLVM made of each schedule (whether an update's accumulators stayed in registers, where
-// it spilled); with --no-run nothing is profiled: the model's estimates (and --features) are
+// it spilled), and --source the schedule as applied (with the storage bounds StorageBounds.h
+// proves); with --no-run nothing is profiled: the model's estimates (and --features) are
 // printed beside those files, a second or two per candidate.
 // `harl-profile --help` lists every option.
 #include "Autoscheduler.h"
@@ -46,6 +47,7 @@ struct ProfileConfig {
     std::string db, pipeline, model = "shipped", timing_lock = "/tmp/harl-collect-timing.lock", csv;
     std::string stmt_dir;        // also write each candidate's lowered statement here
     std::string asm_dir;         // and its assembly here
+    std::string source_dir;      // and the schedule as applied (with StorageBounds' bounds) here
     bool no_run = false;         // write those and print the estimates, without profiling
     std::vector<int> candidates; // empty: every replayable one
     int pipelines = 0;           // without --pipeline: the first this many of the dataset
@@ -83,6 +85,7 @@ void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSam
     Halide::Pipeline p(rp.output);
     std::vector<harl::StageEstimate> est;
     std::vector<uint8_t> featurization; // what the stage order belongs to (--save)
+    std::string applied_source;         // the schedule as applied (--source)
     {
         harl::SharedTimingLock busy(cfg.timing_lock);
         auto model = harl::make_cost_model(
@@ -90,9 +93,20 @@ void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSam
             harl::make_machine_info(target, mp));
         est = harl::estimate_stored_schedule(p, target, mp, s.source, *model,
                                              cfg.save_machine.empty() ? nullptr : &featurization);
-        harl::apply_stored_schedule(p, target, mp, s.source);
+        applied_source = harl::apply_stored_schedule(p, target, mp, s.source);
     }
     const std::string name = s.sample.pipeline + "-c" + std::to_string(s.sample.candidate);
+    if (!cfg.source_dir.empty()) {
+        // The directives as applied: the stored decisions plus the storage bounds this build
+        // proves (StorageBounds.h), which say which buffers left the heap.
+        std::filesystem::create_directories(cfg.source_dir);
+        const std::string file = cfg.source_dir + "/" + name + ".schedule.h";
+        std::ofstream out(file);
+        out << applied_source;
+        if (!out) throw harl::HarlError("cannot write " + file);
+        std::printf("%s candidate %d: schedule as applied in %s\n", s.sample.pipeline.c_str(),
+                    s.sample.candidate, file.c_str());
+    }
     const std::vector<Halide::Argument> args(rp.inputs.begin(), rp.inputs.end());
     if (!cfg.stmt_dir.empty()) {
         // Halide writes nothing, and says nothing, into a folder that does not exist.
@@ -233,9 +247,12 @@ int main(int argc, char **argv) {
         "also write each candidate's lowered statement (Halide's Stmt text) to this folder")(
         "asm", po::value(&cfg.asm_dir),
         "also write each candidate's assembly (Halide's compile_to_assembly, the code LLVM made) to this "
-        "folder")("no-run", po::bool_switch(&cfg.no_run),
-                  "do not profile: print the model's estimate of each Func (and with --features of each "
-                  "stage) and write --stmt and --asm only")(
+        "folder")("source", po::value(&cfg.source_dir),
+                  "also write each candidate's schedule as applied (its .schedule.h: the stored "
+                  "decisions and the storage bounds this build proves) to this folder")(
+        "no-run", po::bool_switch(&cfg.no_run),
+        "do not profile: print the model's estimate of each Func (and with --features of each "
+        "stage) and write --stmt, --asm and --source only")(
         "timing-lock", po::value(&cfg.timing_lock)->default_value(cfg.timing_lock),
         "lock file shared with harl-collect: profiled runs hold it exclusive")(
         "save", po::value(&cfg.save_machine)->implicit_value(harl::hostname()),
