@@ -17,6 +17,11 @@ import math
 import os
 import sqlite3
 import sys
+import urllib.parse
+
+
+def read_only(path):
+    return sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro", uri=True)
 
 
 def label_sets(paths):
@@ -25,7 +30,7 @@ def label_sets(paths):
     for path in paths:
         if not os.path.isfile(path):
             sys.exit(f"median_labels.py: {path}: no such file")
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        db = read_only(path)
         try:
             machines = [m for (m,) in db.execute("SELECT DISTINCT machine FROM samples ORDER BY machine")]
         except sqlite3.DatabaseError as e:
@@ -61,7 +66,7 @@ def main():
             missing += 1
             continue
         kept[key] = median(values)
-    src = sqlite3.connect(f"file:{a.inputs[0]}?mode=ro", uri=True)
+    src = read_only(a.inputs[0])
     out = sqlite3.connect(a.out)
     for (sql,) in src.execute("SELECT sql FROM sqlite_master WHERE type = 'table'"):
         out.execute(sql)
