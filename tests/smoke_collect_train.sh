@@ -47,8 +47,8 @@ fi
 grep -q "missing.db" "$W/err.log" || { cat "$W/err.log"; exit 1; }
 # The median of the collection's and the remeasure's labels (two sets: their geometric mean), on
 # which harl-train evaluates; one set alone is refused.
-MEDIAN=("$(dirname "$0")/../training/median_labels.py")
-python3 "${MEDIAN[@]}" --out "$W/med.db" "$W/strip.db" "$W/again.db" > "$W/med.log" || { cat "$W/med.log"; exit 1; }
+MEDIAN="$(dirname "$0")/../training/median_labels.py"
+python3 "$MEDIAN" --out "$W/med.db" "$W/strip.db" "$W/again.db" > "$W/med.log" || { cat "$W/med.log"; exit 1; }
 [ "$(sqlite3 "$W/med.db" "ATTACH '$W/strip.db' AS o; ATTACH '$W/again.db' AS g; SELECT COUNT(*) FROM samples m \
   JOIN o.samples a USING (pipeline, candidate) JOIN g.samples b USING (pipeline, candidate) WHERE m.machine = \
   'median' AND a.status = 'ok' AND b.status = 'ok' AND m.features = a.features AND \
@@ -56,7 +56,7 @@ python3 "${MEDIAN[@]}" --out "$W/med.db" "$W/strip.db" "$W/again.db" > "$W/med.l
   -eq "$(sqlite3 "$W/med.db" "SELECT COUNT(*) FROM samples")" ] && [ "$(sqlite3 "$W/med.db" \
   "SELECT COUNT(*) FROM samples")" -ge 2 ] || { echo "median labels wrong"; cat "$W/med.log"; exit 1; }
 "$TOOLS/harl-train" --db "$W/med.db" --evaluate | grep -q "analytic on all" || { echo "median labels: no evaluation"; exit 1; }
-if python3 "${MEDIAN[@]}" --out "$W/med1.db" "$W/strip.db" 2> "$W/err.log"; then
+if python3 "$MEDIAN" --out "$W/med1.db" "$W/strip.db" 2> "$W/err.log"; then
   echo "median_labels.py accepted one set of labels"; exit 1
 fi
 grep -q "one set of labels" "$W/err.log" || { cat "$W/err.log"; exit 1; }

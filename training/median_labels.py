@@ -66,18 +66,16 @@ def main():
             missing += 1
             continue
         kept[key] = median(values)
-    src = read_only(a.inputs[0])
     out = sqlite3.connect(a.out)
-    for (sql,) in src.execute("SELECT sql FROM sqlite_master WHERE type = 'table'"):
-        out.execute(sql)
     out.execute("ATTACH DATABASE ? AS src", (a.inputs[0],))
+    for (sql,) in out.execute("SELECT sql FROM src.sqlite_master WHERE type = 'table'").fetchall():
+        out.execute(sql)
     out.execute("INSERT INTO pipelines SELECT * FROM src.pipelines")
     out.execute("INSERT INTO schedules SELECT * FROM src.schedules")
     out.commit()
     cols = [r[1] for r in out.execute("PRAGMA table_info(samples)")]
     rows = out.execute("SELECT * FROM src.samples WHERE machine = ?", (first_machine,)).fetchall()
     ip, ic, im, ir = (cols.index(c) for c in ("pipeline", "candidate", "machine", "runtime_s"))
-    written = 0
     for row in rows:
         key = (row[ip], row[ic])
         if key not in kept:
@@ -85,10 +83,9 @@ def main():
         row = list(row)
         row[im], row[ir] = a.machine, kept[key]
         out.execute(f"INSERT INTO samples VALUES ({','.join('?' * len(row))})", row)
-        written += 1
     out.commit()
     out.execute("DETACH DATABASE src")
-    print(f"median_labels.py: {written} schedules with the median of {len(sets)} label sets in {a.out} "
+    print(f"median_labels.py: {len(kept)} schedules with the median of {len(sets)} label sets in {a.out} "
           f"(machine {a.machine}); left out {missing} that some set lacks or did not time successfully")
     for path, machine, _ in sets:
         print(f"  labels: {path}, machine {machine}")
