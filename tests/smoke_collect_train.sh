@@ -190,6 +190,18 @@ if "$TOOLS/harl-profile" --db "$W/all.db" --pipelines 1 --no-run --csv "$W/x.csv
   echo "harl-profile --no-run accepted --csv"; exit 1
 fi
 grep -q -e "--no-run profiles nothing" "$W/err.log" || { cat "$W/err.log"; exit 1; }
+# Every Func's stores traced and counted beside the featurizer's points: each realized Func stores
+# something, and the featurizer counts some Funcs exactly.
+"$TOOLS/harl-profile" --db "$W/all.db" --pipelines 1 --model analytic --count-stores "$W/stores.csv" \
+  --timing-lock "$W/lock" > "$W/stores.log" || { cat "$W/stores.log"; exit 1; }
+head -1 "$W/stores.csv" | grep -q "^pipeline,candidate,func,stages,featurized_points,padded_points,stored_lanes,"
+awk -F, 'NR > 1 && !($7 > 0) { print "nothing stored: " $0; bad = 1 }
+  NR > 1 && $5 > 0 && ($7 - $5) ^ 2 < 1e-6 * $5 ^ 2 { exact++ }
+  END { exit bad || NR < 3 || !exact }' "$W/stores.csv" || { cat "$W/stores.csv"; exit 1; }
+if "$TOOLS/harl-profile" --db "$W/all.db" --pipelines 1 --count-stores "$W/x.csv" --no-run 2> "$W/err.log"; then
+  echo "harl-profile accepted --count-stores with --no-run"; exit 1
+fi
+grep -q -e "--count-stores writes its own CSV" "$W/err.log" || { cat "$W/err.log"; exit 1; }
 # Profiles saved in the dataset (resumable), then a training that learns from them.
 cp "$W/all.db" "$W/prof.db"
 "$TOOLS/harl-profile" --db "$W/prof.db" --pipelines 1 --model analytic --seconds 0.05 --timing-lock "$W/lock" \

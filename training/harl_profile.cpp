@@ -17,9 +17,13 @@
 // what LLVM made of each schedule (whether an update's accumulators stayed in registers, where
 // it spilled), and --source the schedule as applied (with the storage bounds StorageBounds.h
 // proves); with --no-run nothing is profiled: the model's estimates (and --features) are
-// printed beside those files, a second or two per candidate.
+// printed beside those files, a second or two per candidate. --count-stores CSV checks the
+// featurizer's arithmetic instead: each candidate is realized once, in a child process, with
+// every Func's stores traced, and the lanes stored per Func are written beside the points the
+// featurizer counts for it.
 // `harl-profile --help` lists every option.
 #include "Autoscheduler.h"
+#include "ChildProcessRunner.h"
 #include "Dataset.h"
 #include "Errors.h"
 #include "FeatureLayout.h"
@@ -32,11 +36,14 @@
 
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <set>
+#include <unistd.h>
 #include <vector>
 
 namespace po = boost::program_options;
@@ -54,7 +61,80 @@ struct ProfileConfig {
     double seconds = 1, timeout = 120;
     bool features = false;
     std::string save_machine; // --save: record each profile in the dataset as measured on this machine
+    std::string count_stores; // --count-stores: traced store lanes per Func against the featurizer's points
 };
+
+// --count-stores: every store of every Func of one realization, counted in lanes (a vector store
+// is one trace event of several lanes). The handler runs on the thread pool's threads, in the
+// child process that realizes the pipeline.
+std::mutex g_store_mutex;
+std::map<std::string, double> *g_store_lanes = nullptr;
+
+int count_store(Halide::JITUserContext *, const halide_trace_event_t *e) {
+    if (e->event == halide_trace_store && g_store_lanes) {
+        std::lock_guard<std::mutex> lock(g_store_mutex);
+        (*g_store_lanes)[e->func] += e->type.lanes;
+    }
+    return 0;
+}
+
+// Realizes `p` once with every Func's stores traced and writes, per Func, the lanes stored beside
+// the featurizer's points (its stages' points_total summed): where the two disagree the features
+// describe another computation than Halide's. The realization runs in a child process, like the
+// profiled ones, so a candidate that crashes or hangs is reported, not fatal; the child writes
+// its counts to a temporary file.
+void count_stores(Halide::Pipeline &p, const harl::RandomPipeline &rp, const Halide::Target &target,
+                  const std::vector<harl::StageEstimate> &est, const harl::Dataset::SourcedSample &s,
+                  double timeout, std::ofstream &csv) {
+    for (auto &kv : Halide::Internal::find_transitive_calls(rp.output.function()))
+        Halide::Func(kv.second).trace_stores();
+    p.jit_handlers().custom_trace = count_store;
+    char path[] = "/tmp/harl-stores-XXXXXX";
+    const int fd = mkstemp(path);
+    if (fd < 0) throw harl::HarlError("harl-profile: cannot create a temporary file in /tmp");
+    close(fd);
+    struct Cleanup {
+        const char *path;
+        ~Cleanup() { std::remove(path); }
+    } cleanup{path};
+    Halide::Buffer<float> output(rp.output_size);
+    harl::MeasureOptions mo;
+    mo.min_runs = mo.max_runs = 1;
+    mo.timeout_seconds = timeout;
+    const harl::MeasureResult m = harl::measure_in_child([&] { p.compile_jit(target); },
+                                                         [&] {
+                                                             std::map<std::string, double> counted;
+                                                             g_store_lanes = &counted;
+                                                             p.realize(output);
+                                                             g_store_lanes = nullptr;
+                                                             std::ofstream out(path);
+                                                             for (const auto &kv : counted)
+                                                                 out << kv.second << " " << kv.first << "\n";
+                                                         },
+                                                         mo);
+    if (!m.ok())
+        throw harl::HarlError(std::string("the traced realization ") + m.status_name() +
+                              (m.message.empty() ? "" : ": " + m.message));
+    std::map<std::string, double> lanes;
+    std::ifstream in(path);
+    double n;
+    std::string func;
+    while (in >> n >> func)
+        lanes[func] = n;
+    std::map<std::string, double> points, padded, ms;
+    std::map<std::string, int> stages;
+    for (const auto &e : est) {
+        points[e.func] += e.features[harl::F_points_total];
+        padded[e.func] += e.features[harl::F_points_total] * e.features[harl::F_tile_padding];
+        ms[e.func] += e.seconds * 1e3;
+        stages[e.func]++;
+    }
+    for (const auto &kv : points)
+        csv << s.sample.pipeline << "," << s.sample.candidate << ",\"" << kv.first << "\","
+            << stages[kv.first] << "," << kv.second << "," << padded[kv.first] << ","
+            << (lanes.count(kv.first) ? lanes.at(kv.first) : 0.0) << "," << ms[kv.first] << "\n";
+    csv.flush();
+}
 
 void print_features(const harl::StageEstimate &e) {
     std::printf("      %s (%.4g ms):", e.stage.c_str(), e.seconds * 1e3);
@@ -126,6 +206,11 @@ void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSam
         p.compile_to_assembly(file, args, "harl_profiled", target);
         std::printf("%s candidate %d: assembly in %s\n", s.sample.pipeline.c_str(), s.sample.candidate,
                     file.c_str());
+    }
+    if (!cfg.count_stores.empty()) {
+        count_stores(p, rp, target, est, s, cfg.timeout, csv);
+        std::printf("%s candidate %d: stores counted\n", s.sample.pipeline.c_str(), s.sample.candidate);
+        return;
     }
     std::map<std::string, double> est_ms;
     double est_total = 0;
@@ -258,7 +343,12 @@ int main(int argc, char **argv) {
         "save", po::value(&cfg.save_machine)->implicit_value(harl::hostname()),
         "record each profile in the dataset (--db), as measured on this machine name (default: the "
         "host name), for harl-train --profile-weight; candidates already profiled there are skipped, so "
-        "an interrupted run resumes");
+        "an interrupted run resumes")(
+        "count-stores", po::value(&cfg.count_stores),
+        "instead of profiling: realize each candidate once with every Func's stores traced and write one "
+        "row per Func to this CSV (pipeline, candidate, func, stages, the featurizer's points_total "
+        "summed over the Func's stages, the same times each stage's tile_padding, the lanes Halide stored, "
+        "the model's estimate of the Func in ms)");
     try {
         po::variables_map vm;
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -272,7 +362,15 @@ int main(int argc, char **argv) {
         if (cfg.no_run && (!cfg.csv.empty() || !cfg.save_machine.empty()))
             throw harl::HarlError("--no-run profiles nothing: --csv and --save need the profiled runs");
         std::ofstream csv;
-        if (!cfg.csv.empty()) {
+        if (!cfg.count_stores.empty()) {
+            if (!cfg.csv.empty() || cfg.no_run || !cfg.save_machine.empty())
+                throw harl::HarlError(
+                    "--count-stores writes its own CSV: not with --csv, --no-run or --save");
+            csv.open(cfg.count_stores);
+            if (!csv) throw harl::HarlError("--count-stores " + cfg.count_stores + ": cannot write it");
+            csv << "pipeline,candidate,func,stages,featurized_points,padded_points,stored_lanes,predicted_"
+                   "ms\n";
+        } else if (!cfg.csv.empty()) {
             csv.open(cfg.csv);
             if (!csv) throw harl::HarlError("--csv " + cfg.csv + ": cannot write it");
             write_csv_header(csv);
