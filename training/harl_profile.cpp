@@ -108,6 +108,7 @@ void count_stores(Halide::Pipeline &p, const harl::RandomPipeline &rp, const Hal
                                                              p.realize(output);
                                                              g_store_lanes = nullptr;
                                                              std::ofstream out(path);
+                                                             out.precision(17);
                                                              for (const auto &kv : counted)
                                                                  out << kv.second << " " << kv.first << "\n";
                                                          },
@@ -368,6 +369,7 @@ int main(int argc, char **argv) {
                     "--count-stores writes its own CSV: not with --csv, --no-run or --save");
             csv.open(cfg.count_stores);
             if (!csv) throw harl::HarlError("--count-stores " + cfg.count_stores + ": cannot write it");
+            csv.precision(12); // counts of points run to billions
             csv << "pipeline,candidate,func,stages,featurized_points,padded_points,stored_lanes,predicted_"
                    "ms\n";
         } else if (!cfg.csv.empty()) {
