@@ -85,7 +85,7 @@ int count_store(Halide::JITUserContext *, const halide_trace_event_t *e) {
 // its counts to a temporary file.
 void count_stores(Halide::Pipeline &p, const harl::RandomPipeline &rp, const Halide::Target &target,
                   const std::vector<harl::StageEstimate> &est, const harl::Dataset::SourcedSample &s,
-                  double timeout, std::ofstream &csv) {
+                  double timeout, const std::string &timing_lock, std::ofstream &csv) {
     for (auto &kv : Halide::Internal::find_transitive_calls(rp.output.function()))
         Halide::Func(kv.second).trace_stores();
     p.jit_handlers().custom_trace = count_store;
@@ -101,6 +101,10 @@ void count_stores(Halide::Pipeline &p, const harl::RandomPipeline &rp, const Hal
     harl::MeasureOptions mo;
     mo.min_runs = mo.max_runs = 1;
     mo.timeout_seconds = timeout;
+    // Nothing is timed here, but compiling and realizing keep a core busy: held shared, as
+    // profile_candidate holds it for the replay, so that no timed run of a collector or a
+    // profiler overlaps them.
+    harl::SharedTimingLock busy(timing_lock);
     const harl::MeasureResult m = harl::measure_in_child([&] { p.compile_jit(target); },
                                                          [&] {
                                                              std::map<std::string, double> counted;
@@ -209,7 +213,7 @@ void profile_candidate(const ProfileConfig &cfg, const harl::Dataset::SourcedSam
                     file.c_str());
     }
     if (!cfg.count_stores.empty()) {
-        count_stores(p, rp, target, est, s, cfg.timeout, csv);
+        count_stores(p, rp, target, est, s, cfg.timeout, cfg.timing_lock, csv);
         std::printf("%s candidate %d: stores counted\n", s.sample.pipeline.c_str(), s.sample.candidate);
         return;
     }
