@@ -5,10 +5,11 @@ outputs against a naive reference, and times all systems alternately in one proc
 For each (app, system) it runs the app's generator once, measuring the autoschedule time
 (wall clock of the generator) and its peak memory (max RSS). Then one driver per app links all
 systems' libraries, checks each against the reference and runs them round-robin for --runs
-rounds, reporting the minimum and median. Prints a table, the geometric means and writes a CSV.
+rounds (in each, every system called back to back for --round-ms and its mean per call taken),
+reporting the minimum and median over the rounds. Prints a table, the geometric means and writes a CSV.
 
   python3 apps/bench.py --build build [--apps conv3x3,gemm] [--systems harl,adams2019]
-                        [--runs 7] [--csv out.csv] [--target arm-64-linux --check-only]
+                        [--runs 7] [--round-ms 20] [--csv out.csv] [--target arm-64-linux --check-only]
 """
 import argparse
 import csv
@@ -166,6 +167,9 @@ def main():
     ap.add_argument("--apps", default=",".join(APPS))
     ap.add_argument("--systems", default=",".join(SYSTEMS))
     ap.add_argument("--runs", type=int, default=7, help="timing rounds (min and median reported)")
+    ap.add_argument("--round-ms", type=float, default=20,
+                    help="milliseconds each system is called back to back in a round (at least once); a round's "
+                         "time is the mean per call (0: one call per round)")
     ap.add_argument("--csv", default=None)
     ap.add_argument("--out", default=None, help="work directory (default BUILD/bench)")
     ap.add_argument("--target", default="host")
@@ -241,7 +245,8 @@ def main():
                   "(tests/check_cuda_ptx.py checks its kernels with ptxas)", flush=True)
             continue
         rounds = 1 if args.check_only else args.runs
-        cmd = (args.runner.split() if args.runner else []) + [exe, str(rounds)]
+        round_ms = 0 if args.check_only else args.round_ms
+        cmd = (args.runner.split() if args.runner else []) + [exe, str(rounds), str(round_ms)]
         env = dict(os.environ, HL_NUM_THREADS=MACHINE_PARAMS.split(",")[0])
         r = subprocess.run(cmd, capture_output=True, text=True, env=env)
         sys.stderr.write(r.stderr)
