@@ -2,6 +2,7 @@
 #include "ChildProcessRunner.h"
 #include "Errors.h"
 #include "Featurizer.h"
+#include "TempFile.h"
 
 #include "../cost_model/FeatureLayout.h"
 
@@ -13,7 +14,6 @@
 #include <memory>
 #include <optional>
 #include <set>
-#include <unistd.h>
 
 namespace harl {
 namespace {
@@ -485,10 +485,9 @@ StorageBoundsResult storage_bound_directives_in_child(const PipelineGraph &g, co
                                                       const Halide::Target &t,
                                                       const std::vector<Directive> &ds,
                                                       const StorageHints &hints, double timeout_s) {
-    char path[] = "/tmp/harl-storage-bounds-XXXXXX";
-    const int fd = mkstemp(path);
-    if (fd < 0) return {}; // no temporary file: the schedule stays as emitted
-    close(fd);
+    const TempFile file("harl-storage-bounds");
+    if (!file.ok()) return {}; // no temporary file: the schedule stays as emitted
+    const std::string &path = file.path();
     MeasureOptions mo;
     mo.min_runs = mo.max_runs = 1;
     mo.target_seconds = 0;
@@ -536,7 +535,6 @@ StorageBoundsResult storage_bound_directives_in_child(const PipelineGraph &g, co
             out.bounds.push_back(d);
         }
     }
-    std::remove(path);
     return out;
 }
 

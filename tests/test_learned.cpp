@@ -14,6 +14,7 @@
 #include "RandomPipeline.h"
 #include "ScheduleReplay.h"
 #include "StageProfile.h"
+#include "TempFile.h"
 #include "TorchCostModel.h"
 #include "Trainer.h"
 
@@ -832,6 +833,40 @@ TEST(ChildProcessRunner, MeasuresAndSurvivesCrashesHangsAndErrors) {
     auto error = harl::measure_in_child([] { throw std::runtime_error("no such kernel"); }, [] {}, o);
     EXPECT_EQ(error.status, harl::MeasureResult::Status::Failed);
     EXPECT_EQ(error.message, "no such kernel");
+}
+
+// TempFile: what a child writes into it the parent reads back; the file is gone when the
+// TempFile goes out of scope, also when an exception leaves that scope.
+TEST(TempFile, CarriesAChildsResultAndIsRemovedHoweverTheScopeEnds) {
+    std::string kept;
+    {
+        const harl::TempFile f("harl-test");
+        ASSERT_TRUE(f.ok());
+        kept = f.path();
+        EXPECT_EQ(kept.rfind("/tmp/harl-test-", 0), 0u) << kept;
+        harl::MeasureOptions o;
+        o.min_runs = o.max_runs = 1;
+        o.timeout_seconds = 10;
+        auto r = harl::measure_in_child([&] { std::ofstream(f.path()) << "from the child 42"; }, [] {}, o);
+        ASSERT_TRUE(r.ok()) << r.message;
+        std::ifstream in(f.path());
+        std::string words[3];
+        int n = 0;
+        in >> words[0] >> words[1] >> words[2] >> n;
+        EXPECT_EQ(words[2], "child");
+        EXPECT_EQ(n, 42);
+    }
+    EXPECT_FALSE(std::ifstream(kept).good()) << kept << " was left behind";
+    try {
+        harl::TempFile f("harl-test");
+        kept = f.path();
+        throw std::runtime_error("leaving early");
+    } catch (const std::runtime_error &) {
+    }
+    EXPECT_FALSE(std::ifstream(kept).good()) << kept << " was left behind";
+    harl::TempFile bad("no-such-dir/x");
+    EXPECT_FALSE(bad.ok());
+    EXPECT_EQ(bad.take_descriptor(), -1);
 }
 
 // harl-profile's measurement: Halide's profiler reports, printed after each realization in a

@@ -1,11 +1,13 @@
 #include "StageProfile.h"
 #include "Errors.h"
+#include "TempFile.h"
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <unistd.h>
 
 namespace harl {
 
@@ -52,23 +54,25 @@ ProfilerTotals parse_profiler_reports(const std::string &text) {
 StageProfile profile_realize(Halide::Pipeline &p, const Halide::Target &target, Halide::Buffer<float> &output,
                              const MeasureOptions &mo) {
     HARL_ASSERT(!g_report_file, "profile_realize is not reentrant");
-    char path[] = "/tmp/harl-profile-XXXXXX";
-    const int fd = mkstemp(path);
-    if (fd < 0) throw HarlError("harl-profile: cannot create a temporary file in /tmp");
+    TempFile file("harl-profile");
+    if (!file.ok()) throw HarlError("harl-profile: cannot create a temporary file in /tmp");
+    const int fd = file.take_descriptor();
     g_report_file = fdopen(fd, "w");
+    if (!g_report_file) {
+        close(fd);
+        throw HarlError("harl-profile: cannot write the temporary file " + file.path());
+    }
     p.jit_handlers().custom_print = write_report;
-    // Undone however this returns, so a failed measurement leaves neither the handler, the
-    // global nor the file behind for the next call.
+    // Undone however this returns, so a failed measurement leaves neither the handler nor the
+    // global behind for the next call (the file goes with `file`).
     struct Cleanup {
         Halide::Pipeline &p;
-        const char *path;
         ~Cleanup() {
             if (g_report_file) std::fclose(g_report_file);
             g_report_file = nullptr;
             p.jit_handlers().custom_print = nullptr;
-            std::remove(path);
         }
-    } cleanup{p, path};
+    } cleanup{p};
     const Halide::Target profiled = target.with_feature(Halide::Target::Profile);
     StageProfile out;
     out.measurement = measure_in_child(
@@ -84,7 +88,7 @@ StageProfile profile_realize(Halide::Pipeline &p, const Halide::Target &target, 
         mo);
     std::fclose(g_report_file); // the child wrote through its own copy; nothing left to flush
     g_report_file = nullptr;
-    std::ifstream in(path);
+    std::ifstream in(file.path());
     std::stringstream text;
     text << in.rdbuf();
     const std::string all = text.str();

@@ -33,6 +33,7 @@
 #include "RandomPipeline.h"
 #include "ReplayableSample.h"
 #include "StageProfile.h"
+#include "TempFile.h"
 
 #include <boost/program_options.hpp>
 #include <cstdio>
@@ -43,7 +44,6 @@
 #include <map>
 #include <mutex>
 #include <set>
-#include <unistd.h>
 #include <vector>
 
 namespace po = boost::program_options;
@@ -89,14 +89,9 @@ void count_stores(Halide::Pipeline &p, const harl::RandomPipeline &rp, const Hal
     for (auto &kv : Halide::Internal::find_transitive_calls(rp.output.function()))
         Halide::Func(kv.second).trace_stores();
     p.jit_handlers().custom_trace = count_store;
-    char path[] = "/tmp/harl-stores-XXXXXX";
-    const int fd = mkstemp(path);
-    if (fd < 0) throw harl::HarlError("harl-profile: cannot create a temporary file in /tmp");
-    close(fd);
-    struct Cleanup {
-        const char *path;
-        ~Cleanup() { std::remove(path); }
-    } cleanup{path};
+    const harl::TempFile file("harl-stores");
+    if (!file.ok()) throw harl::HarlError("harl-profile: cannot create a temporary file in /tmp");
+    const std::string &path = file.path();
     Halide::Buffer<float> output(rp.output_size);
     harl::MeasureOptions mo;
     mo.min_runs = mo.max_runs = 1;

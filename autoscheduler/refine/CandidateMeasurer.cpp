@@ -10,7 +10,6 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <unistd.h>
 
 namespace harl {
 namespace {
@@ -203,15 +202,8 @@ std::string compare_outputs(const Halide::Realization &r, const std::string &got
 CandidateMeasurer::CandidateMeasurer(const PipelineGraph &g, const Halide::Pipeline &p,
                                      const Halide::Target &t, const MeasureOptions &opts)
     : g_(g), p_(p), target_(runnable_here(t)), opts_(opts) {
-    char tmpl[] = "/tmp/harl-reference-XXXXXX";
-    int fd = mkstemp(tmpl);
-    if (fd < 0) throw HarlError("HARL_MEASURE: cannot create a temporary file in /tmp for reference outputs");
-    close(fd);
-    reference_path_ = tmpl;
-}
-
-CandidateMeasurer::~CandidateMeasurer() {
-    std::remove(reference_path_.c_str());
+    if (!reference_.ok())
+        throw HarlError("HARL_MEASURE: cannot create a temporary file in /tmp for reference outputs");
 }
 
 MeasureResult CandidateMeasurer::measure(const ScheduleState &s) {
@@ -228,9 +220,9 @@ MeasureResult CandidateMeasurer::measure(const ScheduleState &s) {
             p_.realize(*out, target_);
             const std::string got = output_bytes(*out);
             if (count_ == 1) {
-                std::ofstream(reference_path_, std::ios::binary) << got;
+                std::ofstream(reference_.path(), std::ios::binary) << got;
             } else {
-                std::ifstream in(reference_path_, std::ios::binary);
+                std::ifstream in(reference_.path(), std::ios::binary);
                 std::stringstream want;
                 want << in.rdbuf();
                 std::string diff = compare_outputs(*out, got, want.str());

@@ -8,6 +8,7 @@
 
 #include "../ScheduleState.h"
 #include "ChildProcessRunner.h"
+#include "TempFile.h"
 
 #include <string>
 
@@ -17,7 +18,6 @@ class CandidateMeasurer {
   public:
     CandidateMeasurer(const PipelineGraph &g, const Halide::Pipeline &p, const Halide::Target &t,
                       const MeasureOptions &opts);
-    ~CandidateMeasurer();
     MeasureResult measure(const ScheduleState &s);
 
   private:
@@ -26,7 +26,7 @@ class CandidateMeasurer {
     Halide::Target target_;
     MeasureOptions opts_;
     int count_ = 0;
-    std::string reference_path_; // outputs of the first schedule measured
+    TempFile reference_{"harl-reference"}; // outputs of the first schedule measured
 };
 
 // Binds every ImageParam/Param the pipeline's Funcs read to deterministic values of their
