@@ -284,6 +284,10 @@ def main():
             print(f"warning: {', '.join(sorted({r['app'] for r in over}))} ran more than 10% above the measured "
                   "peak: apps/drivers/peak_flops.cpp does not use this machine's widest FMA vectors, or the "
                   "clock ran faster during the apps; the % peak column understates nothing but is not trustworthy")
+    noisy = sorted({r["app"] for r in rows if r["min_ms"] > 0 and r["median_ms"] > 1.1 * r["min_ms"]})
+    if noisy and not args.check_only:
+        print(f"\nnote: the median round of {', '.join(noisy)} ran more than 10% above its fastest (another "
+              "load on the machine?); compare those apps over several runs of the bench")
     # Geometric means over the apps every system completed.
     done = {}
     for r in rows:
