@@ -23,11 +23,11 @@ int main(int argc, char **argv) {
     std::vector<Buffer<float>> outs;
 #define X(name, fn)                                                                                          \
     outs.emplace_back(C, W, H, 1);                                                                           \
-    vs.push_back({#name, [&, i = outs.size() - 1] { return bench::synced(outs[i], fn(input, outs[i])); }});
+    vs.push_back({#name, [&](Buffer<float> &out) { return bench::synced(out, fn(input, out)); }});
     VARIANT_LIST
 #undef X
     std::vector<bool> ok = bench::check_all(vs, outs, ref, 0);
     // FLOPs: 8 comparisons per output (max-pool has no multiply-adds; reported as comparisons).
     return bench::time_variants(APP_NAME, vs, ok, bench::rounds_from_args(argc, argv), 8.0 * C * W * H,
-                                bench::round_ms_from_args(argc, argv));
+                                bench::round_ms_from_args(argc, argv), outs.at(0));
 }

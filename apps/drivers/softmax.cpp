@@ -20,11 +20,11 @@ int main(int argc, char **argv) {
     std::vector<Buffer<float>> outs;
 #define X(name, fn)                                                                                          \
     outs.emplace_back(CLASSES, ROWS);                                                                        \
-    vs.push_back({#name, [&, i = outs.size() - 1] { return bench::synced(outs[i], fn(input, outs[i])); }});
+    vs.push_back({#name, [&](Buffer<float> &out) { return bench::synced(out, fn(input, out)); }});
     VARIANT_LIST
 #undef X
     std::vector<bool> ok = bench::check_all(vs, outs, ref, 1e-4);
     // No FLOP rate for softmax (exp dominates; its FLOP count is not well defined).
     return bench::time_variants(APP_NAME, vs, ok, bench::rounds_from_args(argc, argv), 0,
-                                bench::round_ms_from_args(argc, argv));
+                                bench::round_ms_from_args(argc, argv), outs.at(0));
 }
