@@ -16,13 +16,10 @@ class TempFile {
     TempFile &operator=(const TempFile &) = delete;
 
     bool ok() const { return !path_.empty(); }
-    const std::string &path() const { return path_; }
-    // The descriptor mkstemp opened, now the caller's to close (-1 once taken or if !ok()).
-    int take_descriptor();
+    const std::string &path() const { return path_; } // empty if !ok()
 
   private:
     std::string path_;
-    int fd_ = -1;
 };
 
 } // namespace harl

@@ -7,7 +7,6 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
-#include <unistd.h>
 
 namespace harl {
 
@@ -56,12 +55,8 @@ StageProfile profile_realize(Halide::Pipeline &p, const Halide::Target &target, 
     HARL_ASSERT(!g_report_file, "profile_realize is not reentrant");
     TempFile file("harl-profile");
     if (!file.ok()) throw HarlError("harl-profile: cannot create a temporary file in /tmp");
-    const int fd = file.take_descriptor();
-    g_report_file = fdopen(fd, "w");
-    if (!g_report_file) {
-        close(fd);
-        throw HarlError("harl-profile: cannot write the temporary file " + file.path());
-    }
+    g_report_file = std::fopen(file.path().c_str(), "w");
+    if (!g_report_file) throw HarlError("harl-profile: cannot write the temporary file " + file.path());
     p.jit_handlers().custom_print = write_report;
     // Undone however this returns, so a failed measurement leaves neither the handler nor the
     // global behind for the next call (the file goes with `file`).

@@ -37,7 +37,6 @@
 
 #include <boost/program_options.hpp>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>

@@ -67,20 +67,33 @@ inline std::vector<bool> check_all(std::vector<Variant> &vs,
     return ok;
 }
 
-// Runs every variant in turn, `rounds` times, all into the same output buffer `out` (so that no
-// system gains or loses by where its output lies: the 60 us depthwise layer ran 0.060 to 0.084
-// ms with the same schedule, depending on which systems the driver linked), and prints one
+// The driver's arguments: [rounds (5)] [milliseconds of back-to-back calls per round (0: one call)].
+struct Timing {
+    int rounds = 5;
+    double round_ms = 0;
+};
+
+inline Timing timing_from_args(int argc, char **argv) {
+    Timing t;
+    if (argc > 1) t.rounds = std::max(0, std::atoi(argv[1]));
+    if (argc > 2) t.round_ms = std::max(0.0, std::atof(argv[2]));
+    return t;
+}
+
+// Runs every variant in turn, `timing.rounds` times, all into the same output buffer `out` (so
+// that no system gains or loses by where its output lies: the 60 us depthwise layer ran 0.060 to
+// 0.084 ms with the same schedule, depending on which systems the driver linked), and prints one
 // RESULT line each:
 // RESULT,<app>,<variant>,<correct 0/1>,<min ms>,<median ms>,<GFLOP/s at min>
-// In each round a variant is called back to back until `round_ms` have passed (at least once)
-// and the round's time is the mean per call: a single call of a pipeline that runs for tens of
-// microseconds mostly times the thread pool waking up, so its minimum over a few rounds varied
+// In each round a variant is called back to back until `timing.round_ms` have passed (at least
+// once) and the round's time is the mean per call: a single call of a pipeline that runs for tens
+// of microseconds mostly times the thread pool waking up, so its minimum over a few rounds varied
 // by 2x between runs of the bench.
 inline int time_variants(const char *app, std::vector<Variant> &vs, const std::vector<bool> &correct,
-                         int rounds, double flops, double round_ms, Halide::Runtime::Buffer<float> &out) {
+                         const Timing &timing, double flops, Halide::Runtime::Buffer<float> &out) {
     using clock = std::chrono::steady_clock;
     std::vector<std::vector<double>> ms(vs.size());
-    for (int r = 0; r < rounds; r++) {
+    for (int r = 0; r < timing.rounds; r++) {
         for (size_t i = 0; i < vs.size(); i++) {
             auto t0 = clock::now();
             double elapsed = 0;
@@ -92,7 +105,7 @@ inline int time_variants(const char *app, std::vector<Variant> &vs, const std::v
                 }
                 calls++;
                 elapsed = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
-            } while (elapsed < round_ms);
+            } while (elapsed < timing.round_ms);
             ms[i].push_back(elapsed / calls);
         }
     }
@@ -104,15 +117,6 @@ inline int time_variants(const char *app, std::vector<Variant> &vs, const std::v
                     gflops);
     }
     return 0;
-}
-
-// Driver arguments: [rounds (5)] [milliseconds of back-to-back calls per round (0: one call)].
-inline int rounds_from_args(int argc, char **argv) {
-    return argc > 1 ? std::max(0, std::atoi(argv[1])) : 5;
-}
-
-inline double round_ms_from_args(int argc, char **argv) {
-    return argc > 2 ? std::max(0.0, std::atof(argv[2])) : 0.0;
 }
 
 } // namespace bench

@@ -35,6 +35,5 @@ int main(int argc, char **argv) {
 #undef X
     std::vector<bool> ok = bench::check_all(vs, outs, ref, 1e-3);
     double flops = 2.0 * CO * CI * K * K * W * H * N;
-    return bench::time_variants(APP_NAME, vs, ok, bench::rounds_from_args(argc, argv), flops,
-                                bench::round_ms_from_args(argc, argv), outs.at(0));
+    return bench::time_variants(APP_NAME, vs, ok, bench::timing_from_args(argc, argv), flops, outs.at(0));
 }

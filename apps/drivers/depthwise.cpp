@@ -30,6 +30,6 @@ int main(int argc, char **argv) {
     VARIANT_LIST
 #undef X
     std::vector<bool> ok = bench::check_all(vs, outs, ref, 1e-4);
-    return bench::time_variants(APP_NAME, vs, ok, bench::rounds_from_args(argc, argv), 2.0 * C * 9 * W * H,
-                                bench::round_ms_from_args(argc, argv), outs.at(0));
+    return bench::time_variants(APP_NAME, vs, ok, bench::timing_from_args(argc, argv), 2.0 * C * 9 * W * H,
+                                outs.at(0));
 }

@@ -76,6 +76,6 @@ int main(int argc, char **argv) {
                   }});
 #endif
     std::vector<bool> ok = bench::check_all(vs, outs, ref, 1e-3);
-    return bench::time_variants(APP_NAME, vs, ok, bench::rounds_from_args(argc, argv), 2.0 * N * N * N,
-                                bench::round_ms_from_args(argc, argv), outs.at(0));
+    return bench::time_variants(APP_NAME, vs, ok, bench::timing_from_args(argc, argv), 2.0 * N * N * N,
+                                outs.at(0));
 }

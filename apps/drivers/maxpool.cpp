@@ -28,6 +28,6 @@ int main(int argc, char **argv) {
 #undef X
     std::vector<bool> ok = bench::check_all(vs, outs, ref, 0);
     // FLOPs: 8 comparisons per output (max-pool has no multiply-adds; reported as comparisons).
-    return bench::time_variants(APP_NAME, vs, ok, bench::rounds_from_args(argc, argv), 8.0 * C * W * H,
-                                bench::round_ms_from_args(argc, argv), outs.at(0));
+    return bench::time_variants(APP_NAME, vs, ok, bench::timing_from_args(argc, argv), 8.0 * C * W * H,
+                                outs.at(0));
 }

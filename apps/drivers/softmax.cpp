@@ -25,6 +25,5 @@ int main(int argc, char **argv) {
 #undef X
     std::vector<bool> ok = bench::check_all(vs, outs, ref, 1e-4);
     // No FLOP rate for softmax (exp dominates; its FLOP count is not well defined).
-    return bench::time_variants(APP_NAME, vs, ok, bench::rounds_from_args(argc, argv), 0,
-                                bench::round_ms_from_args(argc, argv), outs.at(0));
+    return bench::time_variants(APP_NAME, vs, ok, bench::timing_from_args(argc, argv), 0, outs.at(0));
 }
